@@ -1,0 +1,49 @@
+# The attendance workbench. `make help` lists the targets.
+# Works on a fresh machine with only Python 3.11: the venv and everything in it are made here.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DIR ?= data/demo
+export IPYTHONDIR := $(CURDIR)/.ipython
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint format lab bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# compiled bytecode halves each notebook's start-up when PYTHONDONTWRITEBYTECODE is set
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1 || true
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the workbench with its dev tools
+
+demo: $(STAMP) ## Generate the synthetic LA (if missing) and run every report in params/
+	@test -f $(DEMO_DIR)/schools.csv || $(BIN)/attendance-workbench synth --out $(DEMO_DIR)
+	$(BIN)/attendance-workbench demo --data $(DEMO_DIR)
+
+test: $(STAMP) ## Run the whole test suite (library, CLI, runner, notebooks, browser)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Lint and check formatting (code and notebooks)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Format code and notebooks
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lab: $(STAMP) ## Open JupyterLab on notebooks/ with the project's Python
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+
+bench: $(STAMP) ## Time summarise against a plain pandas groupby
+	$(BIN)/python benchmarks/bench_summarise.py
+
+clean: ## Remove the venv, generated data and reports
+	rm -rf $(VENV) data reports/*/ reports/index.html .ipython .pytest_cache

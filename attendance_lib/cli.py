@@ -1,0 +1,240 @@
+"""The ``attendance-workbench`` command line (also ``python -m attendance_lib``).
+
+Argument parsing and error reporting only: each command calls one library function.
+Exit codes: 0 success, 1 invalid data or a failed report, 2 usage error. Data errors are
+reported as a list of problems, never as a Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from attendance_lib import __version__
+from attendance_lib.errors import DataError, UsageError, WorkbenchError
+
+
+def _date(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d"))
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above zero")
+    return value
+
+
+def _show_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+# --------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from attendance_lib.synth import generate
+
+    result = generate(
+        args.out,
+        seed=args.seed,
+        pupils=args.pupils,
+        schools=args.schools,
+        true_effect_pp=args.true_effect,
+        progress=_show_progress(),
+    )
+    print(f"Synthetic local authority written to {result.out_dir}")
+    for name, rows in result.counts.items():
+        print(f"  {name:<18} {rows:>12,} rows")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from attendance_lib.contract import load_dataset
+    from attendance_lib.overview import dataset_overview
+
+    print(f"Validating {args.data_dir} ...", file=sys.stderr)
+    ds = load_dataset(args.data_dir)
+    print(dataset_overview(ds))
+    print(f"\nValid: {args.data_dir} meets the data contract.")
+    return 0
+
+
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from attendance_lib.contract import load_dataset
+    from attendance_lib.engine import summarise
+    from attendance_lib.files import write_csv_atomic
+
+    if args.date_to < args.date_from:
+        raise UsageError("--to must be on or after --from")
+    ds = load_dataset(args.data_dir)
+    if ds.marks is None:
+        raise UsageError(f"{args.data_dir} has no marks table to summarise")
+    result = summarise(ds.marks, args.date_from, args.date_to, by=args.by)
+    write_csv_atomic(result.table, args.out)
+    unit = "enrolments" if args.by == "enrolment" else "pupils"
+    print(f"{len(result.table):,} {unit} written to {args.out}")
+    if len(result.zero_possible):
+        print(
+            f"{len(result.zero_possible):,} {unit} with marks in the window but no possible "
+            "session were left out (DfE rule)"
+        )
+    for warning in ds.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from attendance_lib.runner import format_outcome, run_report
+
+    overrides = dict(_split_setting(s) for s in args.set or [])
+    outcome = run_report(
+        args.params, out_dir=args.out, overrides=overrides, progress=_show_progress()
+    )
+    print(format_outcome(outcome))
+    return 0 if outcome.ok else 1
+
+
+def cmd_run_all(args: argparse.Namespace) -> int:
+    from attendance_lib.runner import format_outcome, run_all
+
+    outcome = run_all(
+        args.params_dir, reports_dir=args.reports, workers=args.workers, progress=_show_progress()
+    )
+    print(format_outcome(outcome))
+    return 0 if outcome.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from attendance_lib.contract import load_dataset
+    from attendance_lib.overview import dataset_overview, headline_summary
+
+    print(f"Validating {args.data} ...", file=sys.stderr)
+    ds = load_dataset(args.data)
+    print(dataset_overview(ds))
+    print()
+    print(headline_summary(ds))
+    params = sorted(Path(args.params_dir).glob("*.yaml"))
+    if not params:
+        print(f"\nNo report parameter files in {args.params_dir}/ yet.")
+        return 0
+    print(f"\nRunning {len(params)} report parameter files from {args.params_dir}/ ...")
+    run_all_args = argparse.Namespace(
+        params_dir=args.params_dir, reports=args.reports, workers=None
+    )
+    return cmd_run_all(run_all_args)
+
+
+def _split_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--set takes name=value, got {text!r}")
+    return name.strip(), value
+
+
+# --------------------------------------------------------------------------------------
+# Parser
+# --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attendance-workbench",
+        description="DfE-correct school attendance figures and reports for local authorities.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "synth", help="write a seeded synthetic local authority in the contract layout"
+    )
+    p.add_argument("--out", required=True, type=Path, help="folder to write (created if missing)")
+    p.add_argument("--seed", type=int, default=20240901, help="random seed (default 20240901)")
+    p.add_argument("--pupils", type=_positive_int, default=25_000, help="pupils (default 25000)")
+    p.add_argument("--schools", type=_positive_int, default=60, help="schools (default 60)")
+    p.add_argument(
+        "--true-effect",
+        type=float,
+        default=4.0,
+        help="true effect of the attendance intervention in percentage points (default 4.0)",
+    )
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("validate", help="check a data folder against the data contract")
+    p.add_argument("data_dir", type=Path, help="the data folder")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("summarise", help="session counts and rates per enrolment or pupil")
+    p.add_argument("data_dir", type=Path, help="the data folder")
+    p.add_argument(
+        "--from", dest="date_from", required=True, type=_date, help="first date (YYYY-MM-DD)"
+    )
+    p.add_argument("--to", dest="date_to", required=True, type=_date, help="last date, included")
+    p.add_argument("--by", choices=["enrolment", "pupil"], default="enrolment")
+    p.add_argument("--out", required=True, type=Path, help="CSV file to write")
+    p.set_defaults(func=cmd_summarise)
+
+    p = sub.add_parser("run", help="run one report parameter file")
+    p.add_argument("params", type=Path, help="a params/*.yaml file")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default reports/<stem>/)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "run-all", help="run every report parameter file and write reports/index.html"
+    )
+    p.add_argument("params_dir", nargs="?", type=Path, default=Path("params"))
+    p.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder")
+    p.add_argument(
+        "--workers", type=_positive_int, default=None, help="parallel kernels (default: cores)"
+    )
+    p.set_defaults(func=cmd_run_all)
+
+    p = sub.add_parser(
+        "demo", help="validate the synthetic LA, print a summary and run every report"
+    )
+    p.add_argument("--data", type=Path, default=Path("data/demo"))
+    p.add_argument("--params-dir", type=Path, default=Path("params"))
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def print_problems(error: DataError, stream=sys.stderr) -> None:
+    """Print every data problem, one a line, and any warnings."""
+    print(f"Invalid data: {error}.", file=stream)
+    for problem in error.problems:
+        print(f"  - {problem}", file=stream)
+    for warning in error.warnings:
+        print(f"  warning: {warning}", file=stream)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. Returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    try:
+        return args.func(args)
+    except DataError as exc:
+        print_problems(exc)
+        return exc.exit_code
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,305 @@
+"""The register engine: session counts and DfE rates over any date window.
+
+Definitions (DfE, *Pupil absence in schools in England* methodology; data contract
+"Derived measures"):
+
+- possible = present + approved educational activity + authorised + unauthorised sessions;
+  ``not possible`` codes (D, X, Q, Y1..Y7, Z, #, legacy Y) count nowhere.
+- attendance % = (present + AEA) / possible x 100; absence % = (authorised + unauthorised) /
+  possible x 100; authorised % and unauthorised % likewise.
+- persistent absence: absence % >= 10; severe absence: absence % >= 50 (compared in exact
+  integer arithmetic, so 19 of 190 sessions is persistent).
+- an enrolment is a pupil at a school (upn + urn); pupil level sums a pupil's enrolments.
+- enrolments (or pupils) with no possible session in the window are left out and counted.
+- rates for any group come from summed sessions, never from averaged percentages.
+- date windows include both end dates.
+
+Every function is vectorised: categorical codes are mapped to groups with one ``take`` and
+counted with ``numpy.bincount`` over factorised keys, with no Python loop over marks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from attendance_lib.academic_calendar import Calendar
+from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
+
+COUNT_COLUMNS = [
+    "sessions_possible",
+    "sessions_present",
+    "sessions_aea",
+    "sessions_authorised",
+    "sessions_unauthorised",
+]
+RATE_COLUMNS = ["attendance_pct", "absence_pct", "authorised_pct", "unauthorised_pct"]
+FLAG_COLUMNS = ["persistent_absent", "severe_absent"]
+#: Absence % at or above which an enrolment is persistently absent (DfE).
+PA_THRESHOLD = 10
+#: Absence % at or above which an enrolment is severely absent (DfE).
+SA_THRESHOLD = 50
+
+_POSSIBLE_GROUPS = [Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED]
+_N_GROUPS = len(Group)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The result of :func:`summarise`.
+
+    ``table``: one row per enrolment (or pupil) with at least one possible session.
+    ``zero_possible``: the keys left out because they had marks in the window but no
+    possible session (for example only ``X`` or ``#`` marks).
+    """
+
+    table: pd.DataFrame
+    zero_possible: pd.DataFrame
+
+
+def add_rates(counts: pd.DataFrame, *, flags: bool = True) -> pd.DataFrame:
+    """Add rate columns (and PA/SA flags) computed from a table's count columns.
+
+    ``sessions_possible`` is recomputed from its four parts when absent. Rates are
+    ``100 * sessions / possible`` (multiplied first, so exact values such as 95.0 stay exact);
+    NaN where nothing was possible.
+    """
+    out = counts.copy()
+    if "sessions_possible" not in out:
+        out["sessions_possible"] = out[COUNT_COLUMNS[1:]].sum(axis=1)
+    possible = out["sessions_possible"].to_numpy(dtype="float64")
+    attended = (out["sessions_present"] + out["sessions_aea"]).to_numpy(dtype="float64")
+    absent_int = (out["sessions_authorised"] + out["sessions_unauthorised"]).to_numpy()
+    absent = absent_int.astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        none = possible == 0
+        out["attendance_pct"] = np.where(none, np.nan, attended * 100 / possible)
+        out["absence_pct"] = np.where(none, np.nan, absent * 100 / possible)
+        out["authorised_pct"] = np.where(
+            none, np.nan, out["sessions_authorised"].to_numpy(dtype="float64") * 100 / possible
+        )
+        out["unauthorised_pct"] = np.where(
+            none, np.nan, out["sessions_unauthorised"].to_numpy(dtype="float64") * 100 / possible
+        )
+    if flags:
+        poss_int = out["sessions_possible"].to_numpy()
+        out["persistent_absent"] = ~none & (absent_int * 100 >= PA_THRESHOLD * poss_int)
+        out["severe_absent"] = ~none & (absent_int * 100 >= SA_THRESHOLD * poss_int)
+    return out
+
+
+def _counts_matrix(ids: np.ndarray, n: int, groups: np.ndarray) -> np.ndarray:
+    """Sessions per (key id, group) as an (n, 5) int64 matrix."""
+    flat = np.bincount(ids * _N_GROUPS + groups, minlength=n * _N_GROUPS)
+    return flat.reshape(n, _N_GROUPS)
+
+
+def _count_frame(matrix: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({GROUP_COLUMNS[g]: matrix[:, int(g)] for g in _POSSIBLE_GROUPS})
+    frame.insert(0, "sessions_possible", matrix[:, : len(_POSSIBLE_GROUPS)].sum(axis=1))
+    return frame
+
+
+def marks_groups(marks: pd.DataFrame) -> np.ndarray:
+    """The :class:`~attendance_lib.codes.Group` number of each mark (int8 array).
+
+    Raises ``ValueError`` naming any code that is not in the code table.
+    """
+    lookup = group_lookup(marks["code"].cat.categories)
+    codes = marks["code"].cat.codes.to_numpy()
+    groups = lookup[codes]
+    if (groups < 0).any() or (codes < 0).any():
+        bad = sorted({str(c) for c in marks["code"][groups < 0].unique()})
+        raise ValueError(f"unknown register codes: {', '.join(bad)}")
+    return groups
+
+
+def _window_mask(marks: pd.DataFrame, start, end) -> np.ndarray:
+    dates = marks["date"].to_numpy()
+    mask = np.ones(len(marks), dtype=bool)
+    if start is not None:
+        mask &= dates >= np.datetime64(pd.Timestamp(start))
+    if end is not None:
+        mask &= dates <= np.datetime64(pd.Timestamp(end))
+    return mask
+
+
+def summarise(
+    marks: pd.DataFrame,
+    start=None,
+    end=None,
+    by: Literal["enrolment", "pupil"] = "enrolment",
+) -> Summary:
+    """Session counts and rates per enrolment (upn + urn) or pupil over ``start``..``end``.
+
+    Parameters
+    ----------
+    marks
+        Register marks as read by :mod:`attendance_lib.contract` (upn and code categorical).
+    start, end
+        The window's first and last dates, both included; ``None`` leaves that end open.
+    by
+        ``"enrolment"`` (DfE headline basis) or ``"pupil"`` (sessions summed over the
+        pupil's enrolments, then rates and flags from the sums).
+
+    Returns
+    -------
+    Summary
+        ``table`` with columns upn, urn (enrolment only), the five count columns, the four
+        rates (unrounded) and the persistent / severe flags, sorted by upn (and urn); and
+        ``zero_possible`` listing the keys left out.
+    """
+    if by not in ("enrolment", "pupil"):
+        raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
+    mask = _window_mask(marks, start, end)
+    groups = marks_groups(marks)[mask]
+    upn_codes = marks["upn"].cat.codes.to_numpy()[mask].astype(np.int64)
+    n_upn = len(marks["upn"].cat.categories)
+    if by == "enrolment":
+        urns = marks["urn"].to_numpy()[mask].astype(np.int64)
+        keys = urns * (n_upn + 1) + upn_codes
+    else:
+        keys = upn_codes
+    ids, uniques = pd.factorize(keys, sort=False)
+    matrix = _counts_matrix(ids, len(uniques), groups)
+    uniques = np.asarray(uniques, dtype=np.int64)
+    cats = marks["upn"].cat.categories.to_numpy(dtype=object)
+    key_cols: dict[str, np.ndarray] = {
+        "upn": cats[uniques % (n_upn + 1) if by == "enrolment" else uniques]
+    }
+    if by == "enrolment":
+        key_cols["urn"] = uniques // (n_upn + 1)
+    frame = pd.concat([pd.DataFrame(key_cols), _count_frame(matrix)], axis=1)
+    frame = frame.sort_values(list(key_cols), kind="stable").reset_index(drop=True)
+    zero = frame["sessions_possible"] == 0
+    table = add_rates(frame[~zero].reset_index(drop=True))
+    return Summary(
+        table=table, zero_possible=frame.loc[zero, list(key_cols)].reset_index(drop=True)
+    )
+
+
+def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:
+    """Rates for groups of enrolments (or pupils) built from their summed sessions.
+
+    ``table`` has the count columns and, when present, the persistent / severe flags.
+    Returns one row per group: the summed counts, ``enrolments`` (rows summed), the four
+    rates, and ``pa_pct`` / ``sa_pct`` (share of rows persistently / severely absent).
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    sums = table.groupby(by, observed=True, dropna=False)[COUNT_COLUMNS].sum()
+    sums.insert(0, "enrolments", table.groupby(by, observed=True, dropna=False).size())
+    if "persistent_absent" in table:
+        flags = table.groupby(by, observed=True, dropna=False)[FLAG_COLUMNS].sum()
+        sums["pa_enrolments"] = flags["persistent_absent"]
+        sums["sa_enrolments"] = flags["severe_absent"]
+        sums["pa_pct"] = 100 * sums["pa_enrolments"] / sums["enrolments"]
+        sums["sa_pct"] = 100 * sums["sa_enrolments"] / sums["enrolments"]
+    return add_rates(sums, flags=False).reset_index()
+
+
+def overall_rates(table: pd.DataFrame) -> pd.Series:
+    """:func:`group_rates` for the whole table, as one Series."""
+    return group_rates(table.assign(_all=0), "_all").drop(columns="_all").iloc[0]
+
+
+# --------------------------------------------------------------------------------------
+# The cube: sessions per enrolment, half term and code (what the termly reports aggregate)
+# --------------------------------------------------------------------------------------
+
+
+def code_counts_from_marks(marks: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+    """Sessions per (upn, urn, academic_year, half_term, code) from marks.
+
+    Marks outside every half term cannot occur in validated data; they would be dropped here,
+    so validation rejects them first.
+    """
+    starts = calendar.table["start_date"].to_numpy(dtype="datetime64[ns]")
+    dates = marks["date"].to_numpy().astype("datetime64[ns]")
+    ht_idx = np.searchsorted(starts, dates, side="right") - 1
+    upn_codes = marks["upn"].cat.codes.to_numpy().astype(np.int64)
+    code_codes = marks["code"].cat.codes.to_numpy().astype(np.int64)
+    n_upn = len(marks["upn"].cat.categories)
+    n_code = len(marks["code"].cat.categories)
+    n_ht = len(starts)
+    enrol_ids, enrol_uniques = pd.factorize(
+        marks["urn"].to_numpy().astype(np.int64) * (n_upn + 1) + upn_codes
+    )
+    combined = (enrol_ids.astype(np.int64) * n_ht + ht_idx) * n_code + code_codes
+    ids, uniques = pd.factorize(combined, sort=True)
+    sessions = np.bincount(ids)
+    uniques = np.asarray(uniques, dtype=np.int64)
+    code_idx = uniques % n_code
+    rest = uniques // n_code
+    ht = rest % n_ht
+    enrol = np.asarray(enrol_uniques, dtype=np.int64)[rest // n_ht]
+    upn_cats = marks["upn"].cat.categories.to_numpy(dtype=object)
+    code_cats = marks["code"].cat.categories
+    return pd.DataFrame(
+        {
+            "upn": pd.Categorical(upn_cats[enrol % (n_upn + 1)]),
+            "urn": (enrol // (n_upn + 1)).astype(np.int64),
+            "academic_year": pd.Categorical(calendar.table["academic_year"].to_numpy()[ht]),
+            "half_term": calendar.table["half_term"].to_numpy()[ht].astype(np.int8),
+            "code": pd.Categorical(code_cats[code_idx], categories=code_cats),
+            "sessions": sessions.astype(np.int32),
+        }
+    )
+
+
+def code_counts(ds) -> pd.DataFrame:
+    """The cube for a :class:`~attendance_lib.contract.Dataset`, cached per data fingerprint.
+
+    Columns: upn, urn, academic_year, half_term, code, sessions. The heavy pass over the marks
+    happens once per extract; every report after that reads the cached Parquet file.
+    """
+    return ds.cached("code_counts", lambda: code_counts_from_marks(ds.marks, Calendar(ds.calendar)))
+
+
+def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum the cube's sessions into the five count columns by ``keys`` (no rates).
+
+    Combine with :func:`add_rates` for enrolment-level rates and flags, e.g.
+    ``add_rates(counts_from_cube(cube[cube.academic_year == "2023/24"], ["upn", "urn"]))``.
+    """
+    group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
+    groups = cube["code"].astype(str).map(group_of_code).to_numpy()
+    ids_frame = cube[keys]
+    ids, uniques = pd.MultiIndex.from_frame(ids_frame).factorize()
+    flat = np.bincount(
+        ids.astype(np.int64) * _N_GROUPS + groups.astype(np.int64),
+        weights=cube["sessions"].to_numpy(dtype="float64"),
+        minlength=len(uniques) * _N_GROUPS,
+    )
+    matrix = flat.reshape(len(uniques), _N_GROUPS).astype(np.int64)
+    key_frame = uniques.to_frame(index=False)
+    return pd.concat([key_frame, _count_frame(matrix)], axis=1)
+
+
+def census_counts(absence_terms: pd.DataFrame, calendar: Calendar, start, end) -> pd.DataFrame:
+    """Enrolment session counts from census termly totals for terms wholly inside a window.
+
+    For data with no session marks (``absence_terms.csv``): present = possible - authorised -
+    unauthorised (census totals do not separate approved educational activity, so it is 0).
+    A term counts when its first and last day (from calendar.csv) lie inside ``start``..``end``.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    inside = []
+    for (year, term), _ in absence_terms.groupby(["academic_year", "term"]).groups.items():
+        t0, t1 = calendar.term_bounds(year, term)
+        if t0 >= start and t1 <= end:
+            inside.append((year, term))
+    keep = absence_terms.set_index(["academic_year", "term"]).index.isin(inside)
+    rows = absence_terms[keep]
+    sums = rows.groupby(["upn", "urn"], as_index=False)[
+        ["sessions_possible", "sessions_authorised", "sessions_unauthorised"]
+    ].sum()
+    sums["sessions_present"] = (
+        sums["sessions_possible"] - sums["sessions_authorised"] - sums["sessions_unauthorised"]
+    )
+    sums["sessions_aea"] = 0
+    for col in COUNT_COLUMNS:
+        sums[col] = sums[col].astype(np.int64)
+    return sums[["upn", "urn", *COUNT_COLUMNS]]

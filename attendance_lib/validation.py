@@ -1,0 +1,270 @@
+"""Validation rules that span rows and tables (types are checked while reading, in contract).
+
+Each rule is a small function that adds problems to a :class:`~attendance_lib.contract.ProblemLog`,
+naming the file, the 1-based row and the column, and saying what was expected:
+
+- keys are unique (``schools.urn``, ``pupils`` upn + academic year, ...);
+- referential links: a pupil's urn is in schools.csv, a mark's upn is in pupils.csv, a mark's urn
+  is in schools.csv;
+- UPN check letters (python-stdnum's ``stdnum.gb.upn``; temporary UPNs allowed);
+- mark dates lie inside a half term of calendar.csv;
+- census totals: authorised + unauthorised <= possible, no negative counts;
+- services end on or after they start; calendar half terms run 1..6 forwards without overlap;
+- identical duplicate marks are collapsed with a warning that counts them; duplicates that
+  disagree on the code are errors listing the rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from stdnum.gb import upn as stdnum_upn
+
+from attendance_lib.academic_calendar import Calendar
+from attendance_lib.contract import TABLES, Dataset, ProblemLog, read_marks
+
+
+def validate_dataset(ds: Dataset, paths: dict[str, Path | None], log: ProblemLog) -> None:
+    """Run every rule over a freshly read dataset, adding problems and warnings to ``log``."""
+    for name, spec in TABLES.items():
+        frame = getattr(ds, name, None) if name != "marks" else None
+        if frame is not None and spec.key:
+            check_unique_key(frame, spec.key, paths[name].name, log)
+    if ds.pupils is not None:
+        check_upns(ds.pupils["upn"], paths["pupils"].name, log)
+        if ds.schools is not None:
+            check_in(
+                ds.pupils["urn"], ds.schools["urn"], paths["pupils"].name, "urn", "schools.csv", log
+            )
+    calendar = None
+    if ds.calendar is not None:
+        check_calendar(ds.calendar, paths["calendar"].name, log)
+        calendar = Calendar(ds.calendar.dropna(subset=["start_date", "end_date"]))
+    if ds.absence_terms is not None:
+        check_census_totals(ds.absence_terms, paths["absence_terms"].name, log)
+    if ds.services is not None:
+        check_date_order(ds.services, "start_date", "end_date", paths["services"].name, log)
+    if ds.benchmarks is not None:
+        check_benchmark_areas(ds.benchmarks, paths["benchmarks"].name, log)
+    if paths["marks"] is not None:
+        marks = read_marks(paths["marks"], log)
+        if marks is not None:
+            file = paths["marks"].name
+            if ds.pupils is not None:
+                check_marks_links(marks, ds, file, log)
+            if calendar is not None:
+                check_mark_dates(marks, calendar, file, log)
+            marks, _ = collapse_duplicate_marks(marks, file, log)
+            ds._marks = marks
+
+
+def check_unique_key(frame: pd.DataFrame, key: tuple[str, ...], file: str, log: ProblemLog) -> None:
+    """Every key value occurs once; later repeats are reported with the first row they repeat."""
+    dup = frame.duplicated(list(key), keep="first").to_numpy()
+    if not dup.any():
+        return
+    first_row = (
+        frame.reset_index()
+        .groupby(list(key), dropna=False, sort=False)["index"]
+        .transform("min")
+        .to_numpy()
+        + 1
+    )
+    rows = np.flatnonzero(dup) + 1
+    log.rows(
+        file,
+        ", ".join(key),
+        rows,
+        lambda first: f"duplicate key: the same {' + '.join(key)} as row {first}",
+        first_row[dup],
+    )
+
+
+def check_upns(upns: pd.Series, file: str, log: ProblemLog) -> None:
+    """UPNs have 13 characters and a valid check letter (temporary UPNs allowed)."""
+    unique = pd.unique(upns.dropna())
+    invalid = {u for u in unique if not stdnum_upn.is_valid(u)}
+    if invalid:
+        bad = upns.isin(invalid).to_numpy()
+        log.rows(
+            file,
+            "upn",
+            np.flatnonzero(bad) + 1,
+            lambda v: f"{v!r} is not a valid UPN (13 characters with a correct check letter)",
+            upns[bad].to_numpy(),
+        )
+
+
+def check_in(
+    values: pd.Series, allowed: pd.Series, file: str, column: str, other: str, log: ProblemLog
+):
+    """Every non-missing value appears in ``allowed`` (a referential link)."""
+    bad = (values.notna() & ~values.isin(allowed.dropna())).to_numpy()
+    log.rows(
+        file,
+        column,
+        np.flatnonzero(bad) + 1,
+        lambda v: f"{v} is not in {other}",
+        values[bad].to_numpy(),
+    )
+
+
+def check_calendar(calendar: pd.DataFrame, file: str, log: ProblemLog) -> None:
+    """Half terms are numbered 1..6, end on or after they start, and do not overlap."""
+    rows = np.arange(1, len(calendar) + 1)
+    bad_ht = (~calendar["half_term"].between(1, 6)).fillna(False).to_numpy()
+    log.rows(file, "half_term", rows[bad_ht], "half term must be 1 to 6")
+    check_date_order(calendar, "start_date", "end_date", file, log)
+    ordered = calendar.dropna(subset=["start_date", "end_date"]).sort_values("start_date")
+    overlap = ordered["start_date"].to_numpy()[1:] <= ordered["end_date"].to_numpy()[:-1]
+    log.rows(
+        file,
+        "start_date",
+        ordered.index.to_numpy()[1:][overlap] + 1,
+        "half term starts before the previous half term ends",
+    )
+
+
+def check_date_order(frame: pd.DataFrame, start: str, end: str, file: str, log: ProblemLog) -> None:
+    """``end`` is on or after ``start`` where both are given."""
+    bad = (frame[end] < frame[start]).fillna(False).to_numpy()
+    log.rows(file, end, np.flatnonzero(bad) + 1, f"is before {start}")
+
+
+def check_census_totals(terms: pd.DataFrame, file: str, log: ProblemLog) -> None:
+    """Census termly totals: no negative counts; authorised + unauthorised <= possible."""
+    counts = ["sessions_possible", "sessions_authorised", "sessions_unauthorised"]
+    for col in counts:
+        bad = (terms[col] < 0).fillna(False).to_numpy()
+        log.rows(file, col, np.flatnonzero(bad) + 1, "must not be negative")
+    over = (
+        (terms["sessions_authorised"] + terms["sessions_unauthorised"] > terms["sessions_possible"])
+        .fillna(False)
+        .to_numpy()
+    )
+    log.rows(
+        file,
+        "sessions_authorised",
+        np.flatnonzero(over) + 1,
+        "authorised + unauthorised sessions exceed sessions_possible",
+    )
+
+
+def check_benchmark_areas(bench: pd.DataFrame, file: str, log: ProblemLog) -> None:
+    """Each row names its area in country_name, region_name, la_name or area_name."""
+    names = bench[["country_name", "region_name", "la_name", "area_name"]]
+    bad = names.isna().all(axis=1).to_numpy()
+    log.rows(
+        file,
+        "area_name",
+        np.flatnonzero(bad) + 1,
+        "no area name: give country_name, region_name, la_name or area_name",
+    )
+
+
+def check_marks_links(marks: pd.DataFrame, ds: Dataset, file: str, log: ProblemLog) -> None:
+    """A mark's upn is in pupils.csv and its urn in schools.csv (checked per category, then rows)."""
+    known = set(ds.pupils["upn"].dropna())
+    unknown = [u for u in marks["upn"].cat.categories if u not in known]
+    if unknown:
+        bad = marks["upn"].isin(unknown).to_numpy()
+        log.rows(
+            file,
+            "upn",
+            np.flatnonzero(bad) + 1,
+            lambda v: f"{v} is not in pupils.csv",
+            marks["upn"].astype(object).to_numpy()[bad],
+        )
+    if ds.schools is not None:
+        urns = pd.unique(marks["urn"])
+        missing = np.setdiff1d(urns, ds.schools["urn"].dropna().to_numpy().astype(np.int64))
+        if missing.size:
+            bad = np.isin(marks["urn"].to_numpy(), missing)
+            log.rows(
+                file,
+                "urn",
+                np.flatnonzero(bad) + 1,
+                lambda v: f"{v} is not in schools.csv",
+                marks["urn"].to_numpy()[bad],
+            )
+
+
+def check_mark_dates(marks: pd.DataFrame, calendar: Calendar, file: str, log: ProblemLog) -> None:
+    """Every mark's date lies inside a half term of calendar.csv."""
+    dates = marks["date"].to_numpy()
+    ok = calendar.in_calendar(dates) | np.isnat(dates)
+    if not ok.all():
+        bad = ~ok
+        log.rows(
+            file,
+            "date",
+            np.flatnonzero(bad) + 1,
+            lambda v: f"{str(v)[:10]} is not inside any half term in calendar.csv",
+            dates[bad],
+        )
+
+
+def mark_keys(marks: pd.DataFrame) -> np.ndarray:
+    """One int64 per mark encoding (urn, upn, date, session), ordered as a sort by those columns."""
+    upn_codes = marks["upn"].cat.codes.to_numpy().astype(np.int64)
+    cats = marks["upn"].cat.categories.to_numpy(dtype=object)
+    rank = np.empty(len(cats), dtype=np.int64)
+    rank[np.argsort(cats.astype(str), kind="stable")] = np.arange(len(cats))
+    upn_rank = np.where(upn_codes >= 0, rank[np.clip(upn_codes, 0, None)], -1) + 1
+    urn_ids, urn_uniques = pd.factorize(marks["urn"].to_numpy())
+    urn_rank = np.empty(len(urn_uniques), dtype=np.int64)
+    urn_rank[np.argsort(urn_uniques, kind="stable")] = np.arange(len(urn_uniques))
+    urn_idx = urn_rank[urn_ids]
+    days = marks["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    days = days - days.min() if len(days) else days
+    n_days = int(days.max()) + 1 if len(days) else 1
+    pm = (marks["session"].astype(object).to_numpy() == "PM").astype(np.int64)
+    return ((urn_idx * (len(cats) + 1) + upn_rank) * n_days + days) * 2 + pm
+
+
+def collapse_duplicate_marks(
+    marks: pd.DataFrame, file: str, log: ProblemLog
+) -> tuple[pd.DataFrame, int]:
+    """Drop identical duplicate marks (with a warning that counts them); report conflicting ones.
+
+    The key is (upn, urn, date, session). A sorted file is checked in one linear pass.
+    Returns the marks without the dropped rows and how many rows were dropped.
+    """
+    if len(marks) < 2:
+        return marks, 0
+    keys = mark_keys(marks)
+    if np.all(keys[1:] > keys[:-1]):
+        return marks, 0
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    repeat = np.zeros(len(keys), dtype=bool)
+    repeat[1:] = sorted_keys[1:] == sorted_keys[:-1]
+    if not repeat.any():
+        return marks, 0
+    codes = marks["code"].cat.codes.to_numpy()[order]
+    group_start = np.flatnonzero(~repeat)
+    group_of = np.cumsum(~repeat) - 1
+    first_code = codes[group_start][group_of]
+    conflict_group = np.zeros(len(group_start), dtype=bool)
+    np.logical_or.at(conflict_group, group_of[codes != first_code], True)
+    conflicting = conflict_group[group_of] & (repeat | np.r_[repeat[1:], False])
+    if conflicting.any():
+        rows = np.sort(order[conflicting]) + 1
+        log.rows(
+            file,
+            "code",
+            rows,
+            "conflicting duplicate: the same upn, urn, date and session has another code in another row",
+        )
+    identical = repeat & ~conflict_group[group_of]
+    n_drop = int(identical.sum())
+    if n_drop:
+        log.warnings.append(
+            f"{file}: {n_drop:,} identical duplicate mark rows (same upn, urn, date, session and code) were collapsed"
+        )
+        keep = np.ones(len(keys), dtype=bool)
+        keep[order[identical]] = False
+        marks = marks[keep].reset_index(drop=True)
+    return marks, n_drop
