@@ -497,7 +497,9 @@ def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.Data
         out["urn"] = num.fillna(-1).to_numpy()
     log.rows(file, "urn", rows_of[bad_urn], "is not a whole number")
     date = table.column("date")
-    if pa.types.is_date(date.type) or pa.types.is_timestamp(date.type):
+    if pa.types.is_date(date.type):
+        d = date.cast(pa.timestamp("s")).to_pandas()
+    elif pa.types.is_timestamp(date.type):
         d = date.cast(pa.timestamp("s")).to_pandas().dt.normalize()
     else:
         d = pd.to_datetime(
@@ -547,14 +549,14 @@ def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session
             lambda v: f"{v!r} is not a register code (see the code table in docs/data-contract.md)",
             frame["code"].astype(object).to_numpy()[bad],
         )
-    missing_code = frame["code"].isna().to_numpy()
+    missing_code = frame["code"].cat.codes.to_numpy() < 0
     log.rows(
         file,
         "code",
         rows[missing_code],
         "is empty; every session needs a register code (- is not a code)",
     )
-    if not session_checked:
+    if not session_checked and not set(frame["session"].cat.categories) <= {"AM", "PM"}:
         bad = ~frame["session"].isin(["AM", "PM"]).to_numpy()
         log.rows(
             file,
@@ -563,8 +565,9 @@ def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session
             lambda v: f"{v!r} is not allowed; expected AM or PM",
             frame["session"].astype(object).to_numpy()[bad],
         )
-    if frame["upn"].isna().any():
-        log.rows(file, "upn", rows[frame["upn"].isna().to_numpy()], "is empty; a value is required")
+    missing_upn = frame["upn"].cat.codes.to_numpy() < 0
+    if missing_upn.any():
+        log.rows(file, "upn", rows[missing_upn], "is empty; a value is required")
 
 
 # --------------------------------------------------------------------------------------

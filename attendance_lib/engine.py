@@ -93,7 +93,10 @@ def add_rates(counts: pd.DataFrame, *, flags: bool = True) -> pd.DataFrame:
 
 def _counts_matrix(ids: np.ndarray, n: int, groups: np.ndarray) -> np.ndarray:
     """Sessions per (key id, group) as an (n, 5) int64 matrix."""
-    flat = np.bincount(ids * _N_GROUPS + groups, minlength=n * _N_GROUPS)
+    combined = ids.astype(np.int64, copy=True)
+    np.multiply(combined, _N_GROUPS, out=combined)
+    np.add(combined, groups, out=combined, casting="unsafe")
+    flat = np.bincount(combined, minlength=n * _N_GROUPS)
     return flat.reshape(n, _N_GROUPS)
 
 
@@ -155,11 +158,12 @@ def summarise(
     if by not in ("enrolment", "pupil"):
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
     mask = _window_mask(marks, start, end)
-    groups = marks_groups(marks)[mask]
-    upn_codes = marks["upn"].cat.codes.to_numpy()[mask].astype(np.int64)
+    take = slice(None) if mask.all() else mask
+    groups = marks_groups(marks)[take]
+    upn_codes = marks["upn"].cat.codes.to_numpy()[take].astype(np.int64)
     n_upn = len(marks["upn"].cat.categories)
     if by == "enrolment":
-        urns = marks["urn"].to_numpy()[mask].astype(np.int64)
+        urns = marks["urn"].to_numpy()[take].astype(np.int64)
         keys = urns * (n_upn + 1) + upn_codes
     else:
         keys = upn_codes
