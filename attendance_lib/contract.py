@@ -368,7 +368,8 @@ def coerce_column(series: pd.Series, col: Column, file: str, log: ProblemLog) ->
             out = pd.Series(out, index=series.index)
             _report_bad(log, file, col.name, rows, bad, text, "true/false, 1/0 or Y/N")
         elif kind == "date":
-            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+            iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy()
+            parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
             bad = ~missing & parsed.isna().to_numpy()
             out = parsed
             _report_bad(log, file, col.name, rows, bad, text, "a date as YYYY-MM-DD")
@@ -410,7 +411,9 @@ def read_table(path: Path, spec: Table, log: ProblemLog) -> pd.DataFrame | None:
         if col.name in raw.columns:
             out[col.name] = coerce_column(raw[col.name], col, file, log)
         else:
-            out[col.name] = pd.Series(pd.NA, index=raw.index, dtype=_empty_dtype(col.kind))
+            # float64 cannot hold pd.NA; an absent float column is all NaN (as read_table types it)
+            missing_value = np.nan if col.kind == "float" else pd.NA
+            out[col.name] = pd.Series(missing_value, index=raw.index, dtype=_empty_dtype(col.kind))
     return out.reset_index(drop=True)
 
 
@@ -696,6 +699,21 @@ def _fingerprint(files: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _finalise_types(ds: Dataset) -> None:
+    """Required int and bool columns hold no gaps once valid: give them plain NumPy types."""
+    for name, spec in TABLES.items():
+        frame = getattr(ds, name, None) if name != "marks" else None
+        if frame is None:
+            continue
+        for col in spec.columns:
+            if col.nullable or col.name not in frame:
+                continue
+            if col.kind == "int":
+                frame[col.name] = frame[col.name].astype("int64")
+            elif col.kind == "bool":
+                frame[col.name] = frame[col.name].astype(bool)
+
+
 def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
     """Read (and by default validate) a data folder laid out as the data contract says.
 
@@ -744,6 +762,7 @@ def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
         return ds
     if stamp.is_file() and not log.problems:
         ds.warnings = json.loads(stamp.read_text())["warnings"]
+        _finalise_types(ds)
         return ds
     from attendance_lib.validation import validate_dataset
 
@@ -751,6 +770,7 @@ def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
     if log.problems:
         raise DataError(log.problems, log.warnings)
     ds.warnings = log.warnings
+    _finalise_types(ds)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps({"warnings": log.warnings, "files": files}))
     return ds

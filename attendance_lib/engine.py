@@ -205,8 +205,14 @@ def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:
 
 
 def overall_rates(table: pd.DataFrame) -> pd.Series:
-    """:func:`group_rates` for the whole table, as one Series."""
-    return group_rates(table.assign(_all=0), "_all").drop(columns="_all").iloc[0]
+    """:func:`group_rates` for the whole table, as one Series (zeros and NaN rates when empty)."""
+    rates = group_rates(table.assign(_all=0), "_all").drop(columns="_all")
+    if rates.empty:
+        empty = pd.DataFrame({c: [0] for c in ["enrolments", *COUNT_COLUMNS]})
+        if "persistent_absent" in table:
+            empty = empty.assign(pa_enrolments=0, sa_enrolments=0, pa_pct=np.nan, sa_pct=np.nan)
+        rates = add_rates(empty, flags=False)
+    return rates.iloc[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -278,7 +284,8 @@ def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         minlength=len(uniques) * _N_GROUPS,
     )
     matrix = flat.reshape(len(uniques), _N_GROUPS).astype(np.int64)
-    key_frame = uniques.to_frame(index=False)
+    # MultiIndex.factorize drops the level names (pandas 3), so name the columns explicitly.
+    key_frame = uniques.to_frame(index=False, name=list(keys))
     return pd.concat([key_frame, _count_frame(matrix)], axis=1)
 
 

@@ -53,6 +53,14 @@ class UsageError(WorkbenchError):
 
 
 class ReportError(WorkbenchError):
-    """A report failed to run or to publish."""
+    """A report failed to run or to publish.
+
+    ``outcome`` carries the runner's structured result (which units failed, in which cell)
+    when there is one; ``str(error)`` is the text the command line prints.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, outcome: object | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome

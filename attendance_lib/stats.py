@@ -21,7 +21,7 @@ def wilson_interval(count, n, confidence: float = 0.95) -> tuple[np.ndarray, np.
     --------
     >>> lo, hi = wilson_interval(81, 263)
     >>> round(float(lo), 1), round(float(hi), 1)
-    (25.5, 36.3)
+    (25.5, 36.6)
     """
     count = np.asarray(count, dtype="float64")
     n = np.asarray(n, dtype="float64")

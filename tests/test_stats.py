@@ -1,0 +1,76 @@
+"""Shared statistics against statsmodels, scipy and hand-worked values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from attendance_lib.stats import bootstrap_ci, funnel_limits, sign_test, wilson_interval
+
+
+@pytest.mark.parametrize(
+    ("count", "n"), [(81, 263), (0, 10), (10, 10), (1, 2), (5, 40), (199, 200), (3, 7)]
+)
+@pytest.mark.parametrize("confidence", [0.95, 0.90, 0.998])
+def test_wilson_matches_statsmodels(count, n, confidence):
+    low, high = wilson_interval(count, n, confidence)
+    ref_low, ref_high = proportion_confint(count, n, alpha=1 - confidence, method="wilson")
+    assert float(low) == pytest.approx(ref_low * 100, abs=1e-9)
+    assert float(high) == pytest.approx(ref_high * 100, abs=1e-9)
+
+
+def test_wilson_worked_value():
+    # 81 of 263: 30.8 %, Wilson 95 % interval 25.5 % to 36.6 % (statsmodels agrees)
+    low, high = wilson_interval(81, 263)
+    assert (round(float(low), 1), round(float(high), 1)) == (25.5, 36.6)
+
+
+def test_wilson_vectorised_and_zero_n():
+    low, high = wilson_interval(np.array([0, 5, 3]), np.array([0, 10, 3]))
+    assert np.isnan(low[0]) and np.isnan(high[0])
+    assert low[1] < 50 < high[1]
+    assert high[2] == pytest.approx(100.0)
+    assert np.all(low[1:] >= 0) and np.all(high[1:] <= 100 + 1e-9)
+
+
+def test_sign_test_hand_computed():
+    # 9 improved, 1 worsened: P = 2 * (C(10,0) + C(10,1)) / 2**10 = 22 / 1024
+    assert sign_test(9, 1) == pytest.approx(22 / 1024)
+    assert sign_test(1, 9) == pytest.approx(22 / 1024)
+    assert sign_test(5, 5) == pytest.approx(1.0)
+    assert sign_test(3, 0) == pytest.approx(0.25)  # 2 * 1/8
+    assert np.isnan(sign_test(0, 0))
+
+
+def test_funnel_limits_hand_computed():
+    # p = 10 %, n = 100: 10 +/- 1.959964 * sqrt(0.1 * 0.9 / 100) * 100 = 10 +/- 5.87989
+    low, high = funnel_limits([100], 10.0, 0.95)
+    assert low[0] == pytest.approx(4.12011, abs=1e-4)
+    assert high[0] == pytest.approx(15.87989, abs=1e-4)
+    # 99.8 %: z = 3.0902
+    low, high = funnel_limits(np.array([400]), 20.0, 0.998)
+    assert low[0] == pytest.approx(20 - 3.090232 * 2, abs=1e-4)
+    assert high[0] == pytest.approx(20 + 3.090232 * 2, abs=1e-4)
+
+
+def test_funnel_limits_clip_and_narrow_with_n():
+    low, high = funnel_limits([4, 10_000], 2.0, 0.998)
+    assert low[0] == 0.0 and high[0] <= 100
+    assert high[1] - low[1] < high[0] - low[0]
+
+
+def test_bootstrap_reproducible_and_sensible():
+    values = np.arange(1, 101, dtype=float)
+
+    def mean_of(idx):
+        return float(values[idx].mean())
+
+    a = bootstrap_ci(mean_of, len(values), reps=500, seed=7)
+    b = bootstrap_ci(mean_of, len(values), reps=500, seed=7)
+    assert a == b
+    assert a[0] < 50.5 < a[1]
+    # standard error of the mean is about 2.9, so the 95 % interval is about +/- 5.7
+    assert 3 < (a[1] - a[0]) / 2 < 8
+    const = bootstrap_ci(lambda idx: 4.0, 10, reps=50)
+    assert const == (4.0, 4.0)
