@@ -1,0 +1,278 @@
+"""Parameter files (``params/*.yaml``): load, check against the notebook, apply overrides.
+
+A parameter file names a report notebook and the values papermill injects into its cell
+tagged ``parameters``::
+
+    report: ks_attainment_by_attendance   # notebooks/<report>.ipynb
+    title: KS2 outcomes by attendance band, 2023/24
+    restricted: false                     # true allows pupil identifiers in the output
+    for_each: null                        # or: school -> one report per school (parameter urn)
+    parameters:
+      data_dir: data/demo
+      academic_year: 2023/24
+
+Papermill only warns about a parameter the notebook does not declare; here it is an error
+(:class:`~attendance_lib.errors.UsageError`) naming the key, as is any unknown top-level key.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import papermill
+import yaml
+
+from attendance_lib.errors import UsageError
+
+#: Top-level keys a parameter file may hold.
+ALLOWED_KEYS = ("report", "title", "restricted", "for_each", "parameters")
+#: Values ``for_each`` may take (``None`` = one report).
+FOR_EACH_VALUES = (None, "school")
+#: The parameter the runner sets for each school when ``for_each: school``.
+SCHOOL_PARAMETER = "urn"
+#: The parameter naming the data folder (resolved against the project root).
+DATA_DIR_PARAMETER = "data_dir"
+PARAMETERS_TAG = "parameters"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One checked parameter file, ready to run.
+
+    Attributes
+    ----------
+    path, stem
+        The parameter file and its stem (the default output folder name).
+    root
+        The project root: the folder holding ``notebooks/``.
+    notebook
+        ``<root>/notebooks/<report>.ipynb``.
+    parameters
+        The values to inject, typed as the notebook declares them (file values then overrides).
+    declared
+        ``papermill.inspect_notebook()`` for the notebook: name -> {inferred_type_name, default, help}.
+    data_dir
+        The data folder as an absolute path: from ``parameters`` (relative to the project
+        root) or the notebook's default (relative to ``notebooks/``); ``None`` when the
+        notebook has no ``data_dir`` parameter.
+    """
+
+    path: Path
+    stem: str
+    root: Path
+    report: str
+    title: str
+    restricted: bool
+    for_each: str | None
+    notebook: Path
+    parameters: dict[str, Any]
+    declared: dict[str, dict[str, Any]] = field(repr=False)
+    data_dir: Path | None = None
+
+
+def find_project_root(params_path: Path, report: str) -> Path:
+    """The folder holding ``notebooks/<report>.ipynb``: the params file's parent's parent, else cwd."""
+    candidate = params_path.resolve().parent.parent
+    if (candidate / "notebooks" / f"{report}.ipynb").is_file():
+        return candidate
+    return Path.cwd().resolve()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UsageError(f"{path}: parameter file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of keys (report, title, parameters, ...)")
+    return data
+
+
+def _base_type(type_name: str) -> str:
+    """``list[str]`` -> ``list``; ``Optional[int]`` -> ``int``; unknown -> ``""``."""
+    name = type_name.strip()
+    if name.startswith("Optional[") and name.endswith("]"):
+        name = name[len("Optional[") : -1]
+    name = name.split("[", 1)[0].strip().lower()
+    return name if name in {"int", "float", "bool", "str", "list", "dict"} else ""
+
+
+def coerce_value(value: Any, type_name: str, where: str) -> Any:
+    """Check ``value`` (already parsed from YAML) against a declared type; return it typed.
+
+    Raises
+    ------
+    UsageError
+        Naming ``where`` (the key) when the value does not fit the declared type.
+    """
+    base = _base_type(type_name)
+    if value is None and type_name.startswith("Optional["):
+        return None
+    ok = True
+    if base == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif base == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif base == "bool":
+        ok = isinstance(value, bool)
+    elif base == "str":
+        if isinstance(value, dt.date):  # YAML reads 2024-09-01 as a date
+            value = value.isoformat()
+        ok = isinstance(value, str)
+    elif base == "list":
+        ok = isinstance(value, list)
+    elif base == "dict":
+        ok = isinstance(value, dict)
+    if not ok:
+        raise UsageError(
+            f"{where}: expected {type_name}, got {type(value).__name__} {value!r}"
+            + (" (quote it in the YAML file)" if base == "str" else "")
+        )
+    return value
+
+
+def parse_override(text: str, type_name: str, where: str) -> Any:
+    """Convert a ``--set name=value`` string with the notebook's declared type.
+
+    ``str`` parameters take the text as it is; other types go through ``yaml.safe_load``
+    (so ``3``, ``1.5``, ``true``, ``[a, b]`` work); a ``list`` may also be given as ``a,b``.
+    """
+    base = _base_type(type_name)
+    if base == "str":
+        return text
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where}: cannot read {text!r} as {type_name}: {exc}") from exc
+    if base == "list" and not isinstance(value, list):
+        value = [yaml.safe_load(part.strip()) for part in text.split(",") if part.strip()]
+    return coerce_value(value, type_name, where)
+
+
+def _notebook_default(declared: dict[str, Any], name: str) -> Any:
+    try:
+        return ast.literal_eval(declared[name]["default"])
+    except (KeyError, ValueError, SyntaxError):
+        return None
+
+
+def _has_parameters_cell(notebook: Path) -> bool:
+    nb = papermill.iorw.load_notebook_node(str(notebook))
+    return any(PARAMETERS_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+
+
+def load_params(params_path: str | Path, overrides: dict[str, str] | None = None) -> ReportSpec:
+    """Read and check one parameter file; apply ``--set`` overrides.
+
+    Parameters
+    ----------
+    params_path
+        A ``params/<stem>.yaml`` file.
+    overrides
+        ``name -> text`` from ``--set name=value``; converted with the notebook's declared type.
+
+    Raises
+    ------
+    UsageError
+        For an unknown key, a missing or malformed ``report``/``title``/``restricted``/``for_each``,
+        a missing notebook, a notebook without a cell tagged ``parameters``, a parameter the
+        notebook does not declare, or a value of the wrong type. The message names the file and key.
+    """
+    path = Path(params_path)
+    data = _read_yaml(path)
+    unknown = [k for k in data if k not in ALLOWED_KEYS]
+    if unknown:
+        raise UsageError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(ALLOWED_KEYS)})")
+    report = data.get("report")
+    if not isinstance(report, str) or not report or "/" in report or "\\" in report:
+        raise UsageError(f"{path}: key 'report' must name a notebook in notebooks/ (no path)")
+    title = data.get("title", report.replace("_", " ").capitalize())
+    if not isinstance(title, str) or not title.strip():
+        raise UsageError(f"{path}: key 'title' must be a non-empty text")
+    restricted = data.get("restricted", False)
+    if not isinstance(restricted, bool):
+        raise UsageError(f"{path}: key 'restricted' must be true or false")
+    for_each = data.get("for_each")
+    if for_each not in FOR_EACH_VALUES:
+        raise UsageError(f"{path}: key 'for_each' must be null or 'school', not {for_each!r}")
+    given = data.get("parameters") or {}
+    if not isinstance(given, dict):
+        raise UsageError(f"{path}: key 'parameters' must be a mapping of name: value")
+
+    root = find_project_root(path, report)
+    notebook = root / "notebooks" / f"{report}.ipynb"
+    if not notebook.is_file():
+        raise UsageError(f"{path}: key 'report': notebook {notebook} not found")
+    if not _has_parameters_cell(notebook):
+        raise UsageError(f"{notebook}: no cell tagged '{PARAMETERS_TAG}'")
+    declared = papermill.inspect_notebook(str(notebook))
+
+    parameters: dict[str, Any] = {}
+    for name, value in given.items():
+        if name not in declared:
+            raise UsageError(
+                f"{path}: key 'parameters.{name}': the notebook {notebook.name} does not declare "
+                f"it (declared: {', '.join(declared) or 'none'})"
+            )
+        type_name = declared[name]["inferred_type_name"]
+        parameters[name] = coerce_value(value, type_name, f"{path}: key 'parameters.{name}'")
+    for name, text in (overrides or {}).items():
+        if name not in declared:
+            raise UsageError(
+                f"--set {name}: the notebook {notebook.name} does not declare it "
+                f"(declared: {', '.join(declared) or 'none'})"
+            )
+        type_name = declared[name]["inferred_type_name"]
+        parameters[name] = parse_override(text, type_name, f"--set {name}")
+
+    if for_each == "school":
+        if SCHOOL_PARAMETER not in declared:
+            raise UsageError(
+                f"{path}: key 'for_each': the notebook {notebook.name} does not declare "
+                f"'{SCHOOL_PARAMETER}'"
+            )
+        if SCHOOL_PARAMETER in given:
+            raise UsageError(
+                f"{path}: key 'parameters.{SCHOOL_PARAMETER}': set per school by for_each"
+            )
+
+    # A data_dir from the params file or --set is relative to the project root; the kernel
+    # runs in notebooks/ (as in JupyterLab and nbval), so it is injected as an absolute path.
+    # A notebook's own default is relative to the notebook's folder.
+    data_dir = None
+    if isinstance(parameters.get(DATA_DIR_PARAMETER), str) and parameters[DATA_DIR_PARAMETER]:
+        data_dir = (root / parameters[DATA_DIR_PARAMETER]).resolve()
+        parameters[DATA_DIR_PARAMETER] = str(data_dir)
+    elif isinstance(default := _notebook_default(declared, DATA_DIR_PARAMETER), str) and default:
+        data_dir = (notebook.parent / default).resolve()
+    if for_each == "school" and data_dir is None:
+        raise UsageError(f"{path}: for_each: school needs a '{DATA_DIR_PARAMETER}' parameter")
+
+    return ReportSpec(
+        path=path.resolve(),
+        stem=path.stem,
+        root=root,
+        report=report,
+        title=title.strip(),
+        restricted=restricted,
+        for_each=for_each,
+        notebook=notebook,
+        parameters=parameters,
+        declared=declared,
+        data_dir=data_dir,
+    )
+
+
+def find_params_files(params_dir: str | Path) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` file in ``params_dir``, sorted by name."""
+    folder = Path(params_dir)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: parameter folder not found")
+    return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())

@@ -1,0 +1,185 @@
+"""Publishing an executed notebook: HTML, tables (CSV and XLSX), run.json, atomic move into place.
+
+What stakeholders see is the HTML: no code, no prompts, no printed text, warnings or logging,
+no bare cell values (only what the :mod:`attendance_lib.present` helpers display), with a table
+of contents; it is rendered with the project's own nbconvert template
+(``attendance_lib/templates/workbench``), which loads nothing from any other host.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+from bs4 import BeautifulSoup
+from nbconvert import HTMLExporter
+
+from attendance_lib.present import PROVENANCE_MIME, TABLE_MIME
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_NAME = "workbench"
+#: Headings that go into the table of contents.
+TOC_LEVELS = ("h2", "h3")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def published_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """The table payloads (name, caption, columns, records) emitted by ``publish_table``."""
+    return [
+        out["data"][TABLE_MIME]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if TABLE_MIME in out.get("data", {})
+    ]
+
+
+def provenance(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
+    """The last provenance payload emitted by ``provenance_footer``, if any."""
+    found = [
+        out["data"][PROVENANCE_MIME]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if PROVENANCE_MIME in out.get("data", {})
+    ]
+    return found[-1] if found else None
+
+
+def table_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    """A published table payload as a DataFrame, columns in the published order."""
+    return pd.DataFrame.from_records(payload["records"], columns=payload["columns"])
+
+
+def write_tables(nb: nbformat.NotebookNode, folder: Path) -> list[Path]:
+    """Write ``tables/<name>.csv`` for every published table and one ``tables.xlsx``.
+
+    Returns the CSV paths. Table names must be unique within a report.
+    """
+    payloads = published_tables(nb)
+    if not payloads:
+        return []
+    names = [p["name"] for p in payloads]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"table name(s) published twice: {', '.join(dupes)}")
+    tables_dir = folder / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with pd.ExcelWriter(folder / "tables.xlsx", engine="openpyxl") as xlsx:
+        used: set[str] = set()
+        for payload in payloads:
+            frame = table_frame(payload)
+            path = tables_dir / f"{payload['name']}.csv"
+            frame.to_csv(path, index=False, encoding="utf-8")
+            paths.append(path)
+            sheet = _SHEET_BAD.sub("_", payload["name"])[:31]
+            n = 2
+            while sheet.lower() in used:
+                sheet = f"{sheet[:28]}_{n}"
+                n += 1
+            used.add(sheet.lower())
+            frame.to_excel(xlsx, sheet_name=sheet, index=False)
+    return paths
+
+
+def _strip_for_html(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy keeping only display data (what the present helpers show): no streams, errors or values."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind in {"stream", "error", "execute_result"}:
+                continue
+            if kind == "display_data":
+                data = {k: v for k, v in out["data"].items() if "vnd.attendance-workbench" not in k}
+                if not data:
+                    continue
+                out["data"] = data
+            kept.append(out)
+        cell["outputs"] = kept
+    return nb
+
+
+def add_table_of_contents(html: str) -> str:
+    """Fill the template's ``<nav id="aw-toc">`` with links to the h2/h3 headings."""
+    soup = BeautifulSoup(html, "html.parser")
+    nav = soup.find("nav", id="aw-toc")
+    headings = soup.find("main").find_all(TOC_LEVELS) if soup.find("main") else []
+    if nav is None or len(headings) < 2:
+        return str(soup)
+    title = soup.new_tag("h2")
+    title.string = "Contents"
+    nav.append(title)
+    listing = soup.new_tag("ol")
+    for n, heading in enumerate(headings, 1):
+        for anchor in heading.find_all("a", class_="anchor-link"):
+            anchor.decompose()
+        if not heading.get("id"):
+            heading["id"] = f"section-{n}"
+        item = soup.new_tag("li", attrs={"class": f"aw-toc-{heading.name}"})
+        link = soup.new_tag("a", href=f"#{heading['id']}")
+        link.string = heading.get_text(" ", strip=True)
+        item.append(link)
+        listing.append(item)
+    nav.append(listing)
+    return str(soup)
+
+
+def export_html(nb: nbformat.NotebookNode, *, title: str, restricted: bool) -> str:
+    """Render the executed notebook as the published, self-contained HTML page."""
+    nb = _strip_for_html(nb)
+    nb.metadata["title"] = title
+    nb.metadata["attendance_workbench"] = {"restricted": restricted}
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return add_table_of_contents(html)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented UTF-8 JSON."""
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def staging_dir(target: Path) -> Path:
+    """A fresh temporary folder next to ``target`` (same filesystem, so the move is a rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+
+
+def move_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` with ``staging`` by renames: a reader sees the old or the new folder.
+
+    The old folder is renamed aside first and removed after the new one is in place.
+    """
+    aside = None
+    if target.exists():
+        aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, aside)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if aside is not None:
+            os.replace(aside, target)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)

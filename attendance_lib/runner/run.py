@@ -1,0 +1,386 @@
+"""Running reports: one parameter file (``run``) or a folder of them (``run-all``).
+
+Each report unit is executed into a temporary folder next to its target and moved into
+place only when it ran, published and passed the privacy gate and the offline check; a
+failed unit keeps its executed notebook in ``<target>/failed/`` and leaves any earlier good
+report untouched. Units run on a bounded thread pool (about one kernel per core), each thread
+driving papermill; one failing unit does not stop the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from papermill.exceptions import PapermillExecutionError
+from tqdm.auto import tqdm
+
+import attendance_lib
+from attendance_lib.errors import DataError, ReportError, UsageError
+from attendance_lib.runner import execute as executing
+from attendance_lib.runner import publish
+from attendance_lib.runner.index import FAILED_DIR, write_index
+from attendance_lib.runner.offline import external_loads
+from attendance_lib.runner.outcome import (
+    FAILED,
+    OK,
+    RunAllOutcome,
+    RunOutcome,
+    UnitOutcome,
+    format_outcome,
+)
+from attendance_lib.runner.params import (
+    SCHOOL_PARAMETER,
+    ReportSpec,
+    find_params_files,
+    load_params,
+)
+from attendance_lib.runner.privacy import check_report
+
+#: Where restricted reports go, under the reports folder.
+RESTRICTED_DIR = "restricted"
+#: Findings listed in a privacy or offline failure message.
+MAX_FINDINGS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One notebook execution to do."""
+
+    spec: ReportSpec
+    target: Path
+    parameters: dict[str, Any]
+    label: str
+    title: str
+    urn: int | None = None
+    inputs: dict[str, Any] | None = None  # fingerprint and files, when the parent loaded the data
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def default_out_dir(spec: ReportSpec, reports_dir: Path | None = None) -> Path:
+    """``reports/<stem>/``, or ``reports/restricted/<stem>/`` for a restricted report."""
+    reports_dir = reports_dir if reports_dir is not None else spec.root / "reports"
+    return reports_dir / RESTRICTED_DIR / spec.stem if spec.restricted else reports_dir / spec.stem
+
+
+def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]) -> dict[str, Any]:
+    spec = unit.spec
+    try:
+        params_file = str(spec.path.relative_to(spec.root))
+    except ValueError:
+        params_file = str(spec.path)
+    return {
+        "report": spec.report,
+        "title": unit.title,
+        "label": unit.label,
+        "params_file": params_file,
+        "urn": unit.urn,
+        "restricted": spec.restricted,
+        "status": status,
+        "started_at": started,
+        "finished_at": _now(),
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "parameters": unit.parameters,
+        "inputs": {
+            "data_dir": str(spec.data_dir) if spec.data_dir else None,
+            **(unit.inputs or {}),
+        },
+        "library_version": attendance_lib.__version__,
+        "kernel": executing.KERNEL_NAME,
+        "outputs": {},
+        "error": None,
+    }
+
+
+def _keep_failed(staging: Path, unit: Unit, record: dict[str, Any]) -> Path | None:
+    """Move the executed notebook and run.json into ``<target>/failed/``; drop the rest."""
+    notebook = staging / f"{unit.spec.report}.ipynb"
+    for item in staging.iterdir():
+        if item != notebook:
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    record["outputs"] = {"notebook": notebook.name} if notebook.exists() else {}
+    publish.write_json(staging / "run.json", record)
+    unit.target.mkdir(parents=True, exist_ok=True)
+    failed_dir = unit.target / FAILED_DIR
+    publish.move_into_place(staging, failed_dir)
+    kept = failed_dir / notebook.name
+    return kept if kept.exists() else None
+
+
+def _findings_message(kind: str, findings: list[Any]) -> str:
+    shown = "\n".join(f"- {f}" for f in findings[:MAX_FINDINGS_SHOWN])
+    more = len(findings) - MAX_FINDINGS_SHOWN
+    return f"{kind}:\n{shown}" + (f"\n- ... and {more} more" if more > 0 else "")
+
+
+def run_unit(unit: Unit, *, progress: bool = False) -> UnitOutcome:
+    """Execute, publish and check one unit; never raises for a failure of the notebook."""
+    spec = unit.spec
+    started, clock = _now(), time.perf_counter()
+    outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
+    staging = publish.staging_dir(unit.target)
+    executed = staging / f"{spec.report}.ipynb"
+    seconds: dict[str, float] = {}
+    try:
+        seconds["execute"] = executing.execute(
+            spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
+        )
+        publish_clock = time.perf_counter()
+        nb = nbformat.read(executed, as_version=4)
+        page = publish.export_html(nb, title=unit.title, restricted=spec.restricted)
+        tables = publish.write_tables(nb, staging)
+        problems = []
+        loads = external_loads(page)
+        if loads:
+            problems.append(_findings_message("the page loads from other hosts", loads))
+        if not spec.restricted:
+            frames = {p["name"]: publish.table_frame(p) for p in publish.published_tables(nb)}
+            found = check_report(page, frames)
+            if found:
+                problems.append(
+                    _findings_message(
+                        "privacy gate: pupil identifiers in a report not marked restricted", found
+                    )
+                )
+        seconds["publish"] = time.perf_counter() - publish_clock
+        seconds["total"] = time.perf_counter() - clock
+        record = _run_record(unit, OK if not problems else FAILED, started, seconds)
+        prov = publish.provenance(nb)
+        if prov:
+            record["inputs"].update(
+                {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
+            )
+        if problems:
+            outcome.message = "\n".join(problems)
+            record["error"] = {"message": outcome.message}
+            outcome.failed_notebook = _keep_failed(staging, unit, record)
+        else:
+            html_path = staging / f"{spec.report}.html"
+            html_path.write_text(page, encoding="utf-8")
+            record["outputs"] = {
+                "html": html_path.name,
+                "notebook": executed.name,
+                "tables": [str(p.relative_to(staging)) for p in tables],
+                "xlsx": "tables.xlsx" if tables else None,
+            }
+            publish.write_json(staging / "run.json", record)
+            publish.move_into_place(staging, unit.target)
+            outcome.status = OK
+            outcome.html = unit.target / html_path.name
+            outcome.notebook = unit.target / executed.name
+            outcome.tables = [unit.target / p.relative_to(staging) for p in tables]
+    except PapermillExecutionError as exc:
+        outcome.failure = executing.describe_failure(exc)
+        seconds["total"] = time.perf_counter() - clock
+        record = _run_record(unit, FAILED, started, seconds)
+        record["error"] = {
+            "cell_index": exc.cell_index,
+            "execution_count": exc.exec_count,
+            "excerpt": outcome.failure.excerpt,
+            "error": outcome.failure.error,
+        }
+        outcome.failed_notebook = _keep_failed(staging, unit, record)
+    except Exception as exc:  # kernel start, publishing: report it, never stop the others
+        outcome.message = f"{type(exc).__name__}: {exc}"
+        seconds["total"] = time.perf_counter() - clock
+        record = _run_record(unit, FAILED, started, seconds)
+        record["error"] = {"message": outcome.message}
+        outcome.failed_notebook = _keep_failed(staging, unit, record)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    outcome.seconds = time.perf_counter() - clock
+    return outcome
+
+
+def _load_dataset(data_dir: Path):
+    """Load (and so cache) the validated dataset once in the parent process."""
+    from attendance_lib.contract import load_dataset  # runner sits above contract
+
+    return load_dataset(data_dir)
+
+
+def _data_failure(spec: ReportSpec, target: Path, exc: Exception) -> UnitOutcome:
+    if isinstance(exc, DataError):
+        detail = "\n".join(str(p) for p in exc.problems[:MAX_FINDINGS_SHOWN])
+        message = f"{exc} in {spec.data_dir}:\n{detail}"
+    else:
+        message = f"cannot read {spec.data_dir}: {type(exc).__name__}: {exc}"
+    return UnitOutcome(spec.stem, spec.title, FAILED, target, message=message)
+
+
+def plan_units(
+    spec: ReportSpec,
+    target: Path,
+    datasets: dict[Path, Any],
+) -> tuple[list[Unit], list[UnitOutcome]]:
+    """The units of one parameter file; a ``for_each: school`` file gives one per school.
+
+    ``datasets`` caches loaded datasets by data folder across parameter files. Returns the
+    units to run and any failures found before running (a data folder that will not load).
+    """
+    dataset = None
+    if spec.data_dir is not None:
+        if spec.data_dir not in datasets:
+            try:
+                datasets[spec.data_dir] = _load_dataset(spec.data_dir)
+            except Exception as exc:
+                datasets[spec.data_dir] = exc
+        dataset = datasets[spec.data_dir]
+    inputs = None
+    if dataset is not None and not isinstance(dataset, Exception):
+        inputs = {"fingerprint": dataset.fingerprint, "files": dict(dataset.files)}
+    if spec.for_each != "school" or SCHOOL_PARAMETER in spec.parameters:
+        label = spec.stem
+        return [Unit(spec, target, dict(spec.parameters), label, spec.title, inputs=inputs)], []
+    if isinstance(dataset, Exception):
+        return [], [_data_failure(spec, target, dataset)]
+    schools = dataset.schools.sort_values("urn")
+    names = schools["school_name"] if "school_name" in schools else schools["urn"].astype(str)
+    units = [
+        Unit(
+            spec,
+            target / str(urn),
+            {**spec.parameters, SCHOOL_PARAMETER: int(urn)},
+            f"{spec.stem}/{urn}",
+            f"{spec.title}: {name}",
+            urn=int(urn),
+            inputs=inputs,
+        )
+        for urn, name in zip(schools["urn"].to_numpy(), names.to_numpy(), strict=True)
+    ]
+    return units, []
+
+
+def run_units(
+    units: list[Unit],
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    on_done: Callable[[UnitOutcome], None] | None = None,
+) -> list[UnitOutcome]:
+    """Run units on a thread pool of ``workers`` (default: one per core); results in input order."""
+    if not units:
+        return []
+    workers = max(1, min(workers or os.cpu_count() or 1, len(units)))
+    if len(units) == 1:
+        return [run_unit(units[0], progress=progress)]
+    results: dict[int, UnitOutcome] = {}
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
+        tqdm(total=len(units), desc="reports", unit="report", disable=not progress) as bar,
+    ):
+        futures = {pool.submit(run_unit, unit): n for n, unit in enumerate(units)}
+        for future in as_completed(futures):
+            n = futures[future]
+            results[n] = future.result()
+            if on_done:
+                on_done(results[n])
+            bar.update(1)
+    return [results[n] for n in range(len(units))]
+
+
+def _report_outcome(spec: ReportSpec, units: list[UnitOutcome]) -> RunOutcome:
+    return RunOutcome(
+        spec.path,
+        spec.report,
+        spec.title,
+        spec.restricted,
+        units,
+        seconds=sum(u.seconds for u in units),
+    )
+
+
+def _raise_if_failed(outcome: RunOutcome | RunAllOutcome) -> None:
+    if not outcome.ok:
+        raise ReportError(format_outcome(outcome), outcome)
+
+
+def run_report(
+    params_path: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    overrides: dict[str, str] | None = None,
+    progress: bool = True,
+) -> RunOutcome:
+    """Run one parameter file: ``attendance-workbench run PARAMS.yaml``.
+
+    Parameters
+    ----------
+    params_path
+        The parameter file.
+    out_dir
+        The report folder; default ``<project>/reports/<stem>/`` (``reports/restricted/<stem>/``
+        when restricted). With ``for_each: school``, one sub-folder per school URN (unless
+        ``urn`` is given in ``overrides``, which runs that one school).
+    overrides
+        ``--set name=value`` pairs, converted with the notebook's declared types.
+
+    Raises
+    ------
+    UsageError
+        For a bad parameter file, undeclared parameter or missing notebook.
+    ReportError
+        When a unit failed; ``str()`` is the printable summary and ``.outcome`` the RunOutcome.
+    """
+    clock = time.perf_counter()
+    spec = load_params(params_path, overrides)
+    target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
+    units, failures = plan_units(spec, target, {})
+    results = failures + run_units(units, progress=progress)
+    outcome = _report_outcome(spec, results)
+    outcome.seconds = time.perf_counter() - clock
+    _raise_if_failed(outcome)
+    return outcome
+
+
+def run_all(
+    params_dir: str | Path = "params",
+    *,
+    reports_dir: str | Path = "reports",
+    workers: int | None = None,
+    progress: bool = True,
+) -> RunAllOutcome:
+    """Run every parameter file in a folder, then write ``reports/index.html``.
+
+    Every file is checked before anything runs. The data folder of each file is loaded once
+    here, in the parent, so the validated-data cache is warm before the kernels start and a
+    ``for_each: school`` file gets its school list (``dataset.schools.urn``).
+
+    Raises
+    ------
+    UsageError
+        For any bad parameter file (nothing is run).
+    ReportError
+        When any unit failed (after all ran and the index was written); ``.outcome`` holds
+        the :class:`RunAllOutcome`.
+    """
+    clock = time.perf_counter()
+    files = find_params_files(params_dir)
+    if not files:
+        raise UsageError(f"{params_dir}: no parameter files (*.yaml)")
+    specs = [load_params(path) for path in files]
+    reports_dir = Path(reports_dir)
+    datasets: dict[Path, Any] = {}
+    planned = [plan_units(s, default_out_dir(s, reports_dir), datasets) for s in specs]
+    units = [u for unit_list, _ in planned for u in unit_list]
+    done = run_units(units, workers=workers, progress=progress)
+    by_label = {u.label: o for u, o in zip(units, done, strict=True)}
+    reports = []
+    for spec, (unit_list, failures) in zip(specs, planned, strict=True):
+        reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
+    outcome = RunAllOutcome(reports, index=write_index(reports_dir))
+    outcome.seconds = time.perf_counter() - clock
+    _raise_if_failed(outcome)
+    return outcome

@@ -1,0 +1,144 @@
+"""Presentation helpers: GSS table formatting, suppression, charts, header, provenance."""
+
+from __future__ import annotations
+
+import base64
+import re
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from attendance_lib import present
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Capture what the helpers display instead of printing it."""
+    captured: list[dict] = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: captured.append(obj))
+    return captured
+
+
+@pytest.fixture
+def table():
+    return pd.DataFrame(
+        {
+            "group": ["A", "B", "C", "D"],
+            "pupils": [1200, 3, 40, 0],
+            "absence_pct": [5.25, 12.0, 7.85, float("nan")],
+            "attainment8": [45.55, 30.0, 50.05, float("nan")],
+        }
+    )
+
+
+def _cells(html: str) -> list[list[str]]:
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>") if row]
+
+
+def test_publish_table_formats_the_gss_way(shown, table):
+    present.publish_table(
+        table, "groups", caption="By group", counts=["pupils"], rates=["absence_pct"],
+        means=["attainment8"], denominator="pupils",
+    )  # fmt: skip
+    (out,) = shown
+    rows = _cells(out["text/html"])
+    # half-up: 5.25 -> 5.3, 7.85 -> 7.9, 45.55 -> 45.6, 50.05 -> 50.1; 1200 -> 1,200
+    assert rows[0] == ["A", "1,200", "5.3", "45.6"]
+    # 3 pupils: the count and the row's rate and mean suppressed
+    assert rows[1] == ["B", "c", "c", "c"]
+    assert rows[2] == ["C", "40", "7.9", "50.1"]
+    # a true zero is published; rates on zero pupils are suppressed
+    assert rows[3] == ["D", "0", "c", "c"]
+    assert "<caption>By group</caption>" in out["text/html"]
+    assert "c = suppressed" in out["text/html"]
+    assert '<th scope="col" class="aw-num">Absence (%)</th>' in out["text/html"]
+
+
+def test_published_payload_is_suppressed_but_unrounded(shown, table):
+    result = present.publish_table(
+        table, "groups", caption="By group", counts=["pupils"], rates=["absence_pct"],
+        denominator="pupils",
+    )  # fmt: skip
+    payload = shown[0][present.TABLE_MIME]
+    assert payload["name"] == "groups" and payload["caption"] == "By group"
+    assert payload["columns"] == ["group", "pupils", "absence_pct", "attainment8"]
+    assert payload["records"][0] == {
+        "group": "A", "pupils": 1200, "absence_pct": 5.25, "attainment8": 45.55,
+    }  # fmt: skip
+    assert payload["records"][1]["pupils"] == "c" and payload["records"][1]["absence_pct"] == "c"
+    assert payload["records"][3]["attainment8"] is None
+    assert result.loc[0, "absence_pct"] == 5.25
+    assert result.loc[1, "pupils"] == "c"
+
+
+def test_no_suppression_no_footnote(shown):
+    frame = pd.DataFrame({"school": ["X"], "pupils": [12]})
+    present.publish_table(frame, "t", caption="c", counts=["pupils"])
+    assert "suppressed" not in shown[0]["text/html"]
+    assert _cells(shown[0]["text/html"]) == [["X", "12"]]
+
+
+def test_named_index_becomes_a_column(shown):
+    frame = pd.DataFrame({"pupils": [10, 20]}, index=pd.Index(["East", "West"], name="locality"))
+    present.publish_table(frame, "t", caption="c", counts=["pupils"])
+    assert shown[0][present.TABLE_MIME]["columns"] == ["locality", "pupils"]
+
+
+def test_publish_table_rejects_bad_input(shown, table):
+    with pytest.raises(KeyError, match="nope"):
+        present.publish_table(table, "t", caption="c", counts=["nope"])
+    with pytest.raises(ValueError, match="denominator"):
+        present.publish_table(table, "t", caption="c", rates=["absence_pct"])
+    with pytest.raises(ValueError, match="table name"):
+        present.publish_table(table, "bad name/..", caption="c")
+
+
+def test_figure_house_style_and_alt_text(shown):
+    fig, ax = present.figure("Absence by group", "Group", "Absence (%)")
+    assert ax.get_title(loc="left") == "Absence by group"
+    assert ax.get_xlabel() == "Group" and ax.get_ylabel() == "Absence (%)"
+    (line,) = ax.plot([1, 2], [3, 4])
+    assert line.get_color().lower() == present.OKABE_ITO[0].lower()
+    with pytest.raises(ValueError, match="alt text"):
+        present.show_figure(fig, alt=" ")
+    present.show_figure(fig, alt='Line chart "rising"')
+    html = shown[0]["text/html"]
+    assert 'alt="Line chart &quot;rising&quot;"' in html
+    png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1))
+    assert png.startswith(b"\x89PNG")
+
+
+def test_figure_needs_title_and_labels():
+    with pytest.raises(ValueError):
+        present.figure("", "x", "y")
+
+
+def test_header_in_words_and_restricted_banner():
+    html = present.header_html(
+        "KS2 outcomes", {"academic_year": "2023/24", "data_dir": "/home/x/data/demo", "fsm": True}
+    )
+    assert "<h1>KS2 outcomes</h1>" in html
+    assert "<dt>Academic year</dt><dd>2023/24</dd>" in html
+    assert "<dd>demo</dd>" in html and "/home/x" not in html  # folder by name only
+    assert "<dd>yes</dd>" in html
+    assert "OFFICIAL-SENSITIVE" not in html
+    assert "OFFICIAL-SENSITIVE" in present.header_html("T", {}, restricted=True)
+
+
+def test_run_date_is_written_in_words():
+    import datetime as dt
+
+    assert present.run_date(dt.date(2026, 3, 5)) == "5 March 2026"
+
+
+def test_provenance_footer(shown):
+    dataset = SimpleNamespace(fingerprint="aaf5d7db5f95e81e", files={"schools.csv": "ab" * 32})
+    present.provenance_footer(dataset)
+    out = shown[0]
+    assert "aaf5d7db5f95e81e" in out["text/html"] and "schools.csv" in out["text/html"]
+    payload = out[present.PROVENANCE_MIME]
+    assert payload["fingerprint"] == "aaf5d7db5f95e81e"
+    assert payload["files"] == {"schools.csv": "ab" * 32}
+    assert payload["library_version"]

@@ -1,0 +1,101 @@
+"""Parameter files: every mistake is a UsageError naming the key or file (no kernel needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from runner_fixtures import runner_project  # noqa: F401  (fixture)
+
+from attendance_lib.errors import UsageError
+from attendance_lib.runner.params import coerce_value, load_params, parse_override
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("bad_unknown_key", "unknown key 'paramaters'"),
+        ("bad_undeclared", "'parameters.academic_yr'"),
+        ("bad_missing_notebook", "no_such_report.ipynb not found"),
+        ("bad_type", "'parameters.rows': expected int, got str 'three'"),
+        ("bad_no_parameters_cell", "no cell tagged 'parameters'"),
+    ],
+)
+def test_bad_params_file_names_the_key(runner_project, name, expected):  # noqa: F811
+    root = runner_project(name)
+    with pytest.raises(UsageError, match=expected.replace("(", r"\(").replace(".", r"\.")) as err:
+        load_params(root / "params" / f"{name}.yaml")
+    assert err.value.exit_code == 2
+
+
+def test_good_params_file_is_typed_and_located(runner_project):  # noqa: F811
+    root = runner_project("good")
+    spec = load_params(root / "params" / "good.yaml")
+    assert spec.root == root.resolve()
+    assert spec.notebook == root.resolve() / "notebooks" / "good.ipynb"
+    assert spec.parameters == {"academic_year": "2023/24", "rows": 3}
+    assert spec.title == "Fixture report, 2023/24"
+    assert spec.restricted is False and spec.for_each is None
+    # the notebook's own default data_dir is relative to notebooks/
+    assert spec.data_dir == (root / "data" / "none").resolve()
+
+
+def test_data_dir_in_params_is_relative_to_project_root_and_injected_absolute(runner_project):  # noqa: F811
+    root = runner_project("school", data=True)
+    spec = load_params(root / "params" / "school.yaml")
+    assert spec.data_dir == (root / "data" / "la").resolve()
+    assert spec.parameters["data_dir"] == str((root / "data" / "la").resolve())
+
+
+def test_overrides_use_declared_types(runner_project):  # noqa: F811
+    root = runner_project("good")
+    spec = load_params(
+        root / "params" / "good.yaml",
+        overrides={"rows": "2", "scale": "3", "academic_year": "2022/23"},
+    )
+    assert spec.parameters["rows"] == 2
+    assert spec.parameters["scale"] == 3.0 and isinstance(spec.parameters["scale"], float)
+    assert spec.parameters["academic_year"] == "2022/23"
+
+
+def test_override_of_undeclared_parameter_is_an_error(runner_project):  # noqa: F811
+    root = runner_project("good")
+    with pytest.raises(UsageError, match="--set colour"):
+        load_params(root / "params" / "good.yaml", overrides={"colour": "red"})
+
+
+def test_for_each_school_needs_urn_parameter(runner_project, tmp_path: Path):  # noqa: F811
+    root = runner_project()
+    bad = root / "params" / "fan.yaml"
+    bad.write_text("report: good\nfor_each: school\nparameters:\n  data_dir: data/la\n")
+    with pytest.raises(UsageError, match="does not declare 'urn'"):
+        load_params(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "type_name", "expected"),
+    [
+        ("3", "int", 3),
+        ("2.5", "float", 2.5),
+        ("true", "bool", True),
+        ("no", "bool", False),
+        ("2023/24", "str", "2023/24"),
+        ("yes", "str", "yes"),
+        ("[a, b]", "list[str]", ["a", "b"]),
+        ("a,b", "list[str]", ["a", "b"]),
+        ("7", "None", 7),
+    ],
+)
+def test_parse_override(text, type_name, expected):
+    assert parse_override(text, type_name, "--set x") == expected
+
+
+@pytest.mark.parametrize(("text", "type_name"), [("2.5", "int"), ("maybe", "bool"), ("x", "float")])
+def test_parse_override_rejects_wrong_type(text, type_name):
+    with pytest.raises(UsageError, match="--set x: expected"):
+        parse_override(text, type_name, "--set x")
+
+
+def test_coerce_value_rejects_bool_for_int():
+    with pytest.raises(UsageError):
+        coerce_value(True, "int", "k")

@@ -1,0 +1,219 @@
+"""The runner end to end on fixture notebooks, with real kernels (marked slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from papermill.exceptions import PapermillExecutionError
+from runner_fixtures import (  # noqa: F401  (fixtures)
+    TINY_LA_URNS,
+    runner_project,
+    small_synthetic_la,
+)
+
+from attendance_lib.errors import ReportError
+from attendance_lib.runner import execute as executing
+from attendance_lib.runner import format_outcome, publish, run_all, run_report
+from attendance_lib.runner.offline import external_loads
+from attendance_lib.runner.privacy import check_report
+
+slow = pytest.mark.slow
+
+
+def _no_staging_left(folder: Path) -> bool:
+    return not [p for p in folder.rglob(".*") if ".tmp-" in p.name or ".old-" in p.name]
+
+
+@slow
+def test_run_publishes_html_tables_notebook_and_run_json(runner_project, tmp_path):  # noqa: F811
+    root = runner_project("good")
+    out = tmp_path / "out"
+    outcome = run_report(root / "params" / "good.yaml", out_dir=out, progress=False)
+    assert outcome.ok and [u.label for u in outcome.units] == ["good"]
+    assert {p.name for p in out.iterdir()} == {
+        "good.html", "good.ipynb", "run.json", "tables", "tables.xlsx",
+    }  # fmt: skip
+    csv = pd.read_csv(out / "tables" / "groups.csv", dtype=str)
+    assert csv.to_dict("list") == {
+        "group": ["A", "B", "C"], "pupils": ["1200", "c", "40"], "absence_pct": ["5.25", "c", "7.85"],
+    }  # fmt: skip
+    xlsx = pd.read_excel(out / "tables.xlsx", sheet_name=None)
+    assert list(xlsx) == ["groups"] and len(xlsx["groups"]) == 3
+    html = (out / "good.html").read_text()
+    assert "<title>Fixture report, 2023/24</title>" in html
+    assert "1,200" in html and "5.3" in html  # GSS formatting reached the page
+    assert "stray" not in html  # warnings, logging and stderr dropped
+    assert "present.publish_table" not in html  # no code
+    assert external_loads(html) == [] and check_report(html, {"groups": csv}) == []
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "ok" and run["parameters"] == {"academic_year": "2023/24", "rows": 3}
+    assert run["outputs"]["tables"] == ["tables/groups.csv"]
+    assert run["library_version"] and run["seconds"]["execute"] > 0
+    assert "ok      good" in format_outcome(outcome)
+    assert _no_staging_left(tmp_path)
+
+
+@slow
+def test_set_override_reaches_the_notebook(runner_project, tmp_path):  # noqa: F811
+    root = runner_project("good")
+    out = tmp_path / "out"
+    run_report(root / "params" / "good.yaml", out_dir=out, overrides={"rows": "1"}, progress=False)
+    assert len(pd.read_csv(out / "tables" / "groups.csv")) == 1
+    assert json.loads((out / "run.json").read_text())["parameters"]["rows"] == 1
+
+
+@slow
+def test_broken_notebook_fails_clearly_and_keeps_the_good_report(runner_project, tmp_path):  # noqa: F811
+    root = runner_project("good", "broken")
+    out = tmp_path / "out"
+    run_report(root / "params" / "good.yaml", out_dir=out, progress=False)
+    before = (out / "good.html").read_bytes()
+    with pytest.raises(ReportError) as err:
+        run_report(root / "params" / "broken.yaml", out_dir=out, progress=False)
+    text = str(err.value)
+    assert "In [3]" in text
+    assert "-->   3 | rate = total / groups" in text
+    assert "ZeroDivisionError: division by zero" in text
+    assert err.value.exit_code == 1 and not err.value.outcome.ok
+    # the earlier good report is untouched; the failed notebook is kept for inspection
+    assert (out / "good.html").read_bytes() == before
+    assert not (out / "broken.html").exists()
+    failed = out / "failed"
+    assert {p.name for p in failed.iterdir()} == {"broken.ipynb", "run.json"}
+    assert json.loads((failed / "run.json").read_text())["status"] == "failed"
+    assert _no_staging_left(tmp_path)
+
+
+@slow
+def test_failure_while_publishing_leaves_no_partial_report(runner_project, tmp_path, monkeypatch):  # noqa: F811
+    root = runner_project("good")
+    out = tmp_path / "out"
+
+    def boom(nb, folder):
+        (folder / "tables").mkdir()
+        (folder / "tables" / "half.csv").write_text("half,written\n")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publish, "write_tables", boom)
+    with pytest.raises(ReportError, match="OSError: disk full"):
+        run_report(root / "params" / "good.yaml", out_dir=out, progress=False)
+    assert {p.name for p in out.iterdir()} == {"failed"}
+    assert not list(out.rglob("*.csv")) and not list(out.rglob("*.html"))
+    assert _no_staging_left(tmp_path)
+
+
+@slow
+def test_privacy_gate_blocks_unrestricted_pupil_list(runner_project, tmp_path):  # noqa: F811
+    root = runner_project("leak")
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match="privacy gate") as err:
+        run_report(root / "params" / "leak.yaml", out_dir=out, progress=False)
+    assert "A123456789012" not in str(err.value)  # the message masks what it found
+    assert "name column 'forename'" in str(err.value)
+    assert not (out / "leak.html").exists() and not (out / "tables").exists()
+
+
+@slow
+def test_restricted_report_is_published_under_restricted_and_marked(runner_project):  # noqa: F811
+    root = runner_project("leak_restricted")
+    outcome = run_report(root / "params" / "leak_restricted.yaml", progress=False)
+    html_path = root / "reports" / "restricted" / "leak_restricted" / "leak.html"
+    assert outcome.units[0].html == html_path
+    html = html_path.read_text()
+    assert html.index("OFFICIAL-SENSITIVE") < html.index("<main")
+
+
+@slow
+def test_run_all_fans_out_over_schools_and_one_failure_does_not_stop_others(runner_project):  # noqa: F811
+    root = runner_project("good", "school", data=True)
+    (root / "params" / "school_fail.yaml").write_text(
+        "report: school\ntitle: School report with one failure\nfor_each: school\n"
+        f"parameters:\n  data_dir: data/la\n  fail_urn: {TINY_LA_URNS[1]}\n"
+    )
+    reports = root / "reports"
+    with pytest.raises(ReportError) as err:
+        run_all(root / "params", reports_dir=reports, workers=2, progress=False)
+    outcome = err.value.outcome
+    status = {u.label: u.status for u in outcome.units}
+    assert status == {
+        "good": "ok",
+        **{f"school/{urn}": "ok" for urn in TINY_LA_URNS},
+        **{f"school_fail/{urn}": "ok" for urn in (TINY_LA_URNS[0], TINY_LA_URNS[2])},
+        f"school_fail/{TINY_LA_URNS[1]}": "failed",
+    }
+    assert f"deliberate failure for school {TINY_LA_URNS[1]}" in str(err.value)
+    assert "7 reports: 6 ok, 1 failed" in str(err.value)
+    run = json.loads((reports / "school" / "100001" / "run.json").read_text())
+    assert run["parameters"]["urn"] == 100001 and run["title"].endswith("Moor Lane Primary")
+    assert len(run["inputs"]["fingerprint"]) == 16  # the dataset loaded once in the parent
+    index = (reports / "index.html").read_text()
+    assert external_loads(index) == []
+    assert index.count("<tr>") == 1 + 7  # header + one row per unit
+    assert 'href="school/100001/school.html"' in index
+    assert "school_fail/100002/failed/school.ipynb" in index
+
+
+def test_kernel_start_failure_is_retried_once(monkeypatch, tmp_path):
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(kwargs["kernel_name"])
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(executing.papermill, "execute_notebook", flaky)
+    executing.execute(tmp_path / "n.ipynb", tmp_path / "o.ipynb", {}, root=tmp_path)
+    assert calls == ["python3", "python3"]
+    config = tmp_path / ".ipython" / "profile_default" / "ipython_kernel_config.py"
+    assert config.read_text() == "c.IPKernelApp.log_level = 'ERROR'\n"
+
+
+def test_kernel_start_failing_twice_is_reported(monkeypatch, tmp_path):
+    def dead(*args, **kwargs):
+        raise TimeoutError("Kernel didn't respond in 60 seconds")
+
+    monkeypatch.setattr(executing.papermill, "execute_notebook", dead)
+    with pytest.raises(executing.KernelStartError, match="failed to start twice"):
+        executing.execute(tmp_path / "n.ipynb", tmp_path / "o.ipynb", {}, root=tmp_path)
+
+
+def test_cell_errors_are_not_retried(monkeypatch, tmp_path):
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        raise PapermillExecutionError(1, 1, "1/0", "ZeroDivisionError", "division by zero", [])
+
+    monkeypatch.setattr(executing.papermill, "execute_notebook", failing)
+    with pytest.raises(PapermillExecutionError):
+        executing.execute(tmp_path / "n.ipynb", tmp_path / "o.ipynb", {}, root=tmp_path)
+    assert calls == [1]
+
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_PARAMS = sorted((REPO / "params").glob("*.yaml"))
+
+
+@slow
+@pytest.mark.parametrize("params_file", PROJECT_PARAMS, ids=lambda p: p.stem)
+def test_project_params_run_end_to_end(params_file, small_synthetic_la, tmp_path):  # noqa: F811
+    """Every params/*.yaml runs on a small synthetic LA; its tables exist and are privacy-clean."""
+    from attendance_lib.runner.params import load_params
+
+    spec = load_params(params_file)
+    overrides = {"data_dir": str(small_synthetic_la)} if "data_dir" in spec.declared else None
+    outcome = run_report(params_file, out_dir=tmp_path / "out", overrides=overrides, progress=False)
+    for unit in outcome.units:
+        assert unit.html is not None and unit.html.exists()
+        html = unit.html.read_text()
+        assert external_loads(html) == []
+        frames = {p.stem: pd.read_csv(p, dtype=str) for p in unit.tables}
+        if not spec.restricted:
+            assert check_report(html, frames) == []
+        run = json.loads((unit.out_dir / "run.json").read_text())
+        assert sorted(run["outputs"]["tables"]) == sorted(
+            str(p.relative_to(unit.out_dir)) for p in unit.tables
+        )
