@@ -1,0 +1,1 @@
+"""Analyses: one module per report family; pure functions returning DataFrames."""
