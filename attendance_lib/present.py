@@ -95,7 +95,7 @@ def say(markdown: str) -> None:
     display(Markdown(textwrap.dedent(markdown).strip()))
 
 
-def _format_column(series: pd.Series, kind: str) -> pd.Series:
+def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series:
     """Display strings for one column; ``c`` stays ``c``, missing becomes ``x``."""
     is_c = series.astype(object).eq(SUPPRESSED)
     numbers = pd.to_numeric(series.where(~is_c), errors="coerce")
@@ -103,9 +103,13 @@ def _format_column(series: pd.Series, kind: str) -> pd.Series:
     if kind == "count":
         text = numbers.map(lambda v: f"{v:,.0f}" if pd.notna(v) else "")
     elif kind in {"rate", "mean"}:
-        text = round_half_up(numbers, decimals=1).map(lambda v: f"{v:,.1f}" if pd.notna(v) else "")
+        text = round_half_up(numbers, decimals=decimals).map(
+            lambda v: f"{v:,.{decimals}f}" if pd.notna(v) else ""
+        )
     elif pd.api.types.is_float_dtype(series.dtype):
-        text = round_half_up(numbers, decimals=1).map(lambda v: f"{v:.1f}" if pd.notna(v) else "")
+        text = round_half_up(numbers, decimals=decimals).map(
+            lambda v: f"{v:.{decimals}f}" if pd.notna(v) else ""
+        )
     else:
         return series.astype(object).where(series.notna(), NOT_AVAILABLE).astype(str)
     text = text.where(~missing, NOT_AVAILABLE)
@@ -158,6 +162,7 @@ def publish_table(
     denominator: str | None = None,
     suppress_below: int = DEFAULT_THRESHOLD,
     note: str | None = None,
+    decimals: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Show a table formatted the GSS way and publish it as ``tables/<name>.csv``.
 
@@ -179,6 +184,8 @@ def publish_table(
         The column holding the number of pupils each row's rates and means rest on.
     note
         A footnote shown under the table.
+    decimals
+        Decimal places shown for particular columns (default 1), e.g. ``{"odds_ratio": 2}``.
 
     Returns
     -------
@@ -210,7 +217,10 @@ def publish_table(
         and pd.api.types.is_numeric_dtype(frame[c].dtype)
         and not pd.api.types.is_bool_dtype(frame[c].dtype)
     }
-    shown = pd.DataFrame({c: _format_column(published[c], kinds.get(c, "text")) for c in frame})
+    places = decimals or {}
+    shown = pd.DataFrame(
+        {c: _format_column(published[c], kinds.get(c, "text"), places.get(c, 1)) for c in frame}
+    )
     notes = []
     if shown.eq(SUPPRESSED).to_numpy().any():
         notes.append(

@@ -35,8 +35,22 @@ from attendance_lib.engine import summarise
 
 HERE = Path(__file__).resolve().parent
 # Share of sessions by code in a typical year (present dominates).
-CODE_MIX = {"/": 0.46, "\\": 0.46, "L": 0.01, "I": 0.03, "M": 0.005, "C": 0.004, "G": 0.006,
-            "O": 0.008, "N": 0.003, "U": 0.002, "B": 0.002, "#": 0.004, "E": 0.001, "V": 0.004}
+CODE_MIX = {
+    "/": 0.46,
+    "\\": 0.46,
+    "L": 0.01,
+    "I": 0.03,
+    "M": 0.005,
+    "C": 0.004,
+    "G": 0.006,
+    "O": 0.008,
+    "N": 0.003,
+    "U": 0.002,
+    "B": 0.002,
+    "#": 0.004,
+    "E": 0.001,
+    "V": 0.004,
+}
 
 
 def make_marks(path: Path, pupils: int, sessions: int, seed: int = 1) -> None:
@@ -46,13 +60,17 @@ def make_marks(path: Path, pupils: int, sessions: int, seed: int = 1) -> None:
     p = np.array(list(CODE_MIX.values()))
     upns = np.array([f"A380{i:09d}" for i in range(pupils)])
     urns = 100000 + rng.integers(0, 400, pupils)
-    days = pd.bdate_range("2023-09-04", periods=(sessions + 1) // 2).to_numpy()[: (sessions + 1) // 2]
+    days = pd.bdate_range("2023-09-04", periods=(sessions + 1) // 2).to_numpy()[
+        : (sessions + 1) // 2
+    ]
     n = pupils * sessions
     pupil_idx = np.repeat(np.arange(pupils), sessions)
     sess_idx = np.tile(np.arange(sessions), pupils)
     table = pa.table(
         {
-            "upn": pa.DictionaryArray.from_arrays(pa.array(pupil_idx.astype(np.int32)), pa.array(upns)),
+            "upn": pa.DictionaryArray.from_arrays(
+                pa.array(pupil_idx.astype(np.int32)), pa.array(upns)
+            ),
             "urn": pa.array(urns[pupil_idx].astype(np.int32)),
             "date": pa.array(days[sess_idx // 2].astype("datetime64[D]")),
             "session": pa.DictionaryArray.from_arrays(
@@ -75,7 +93,9 @@ def workbench(path: Path) -> pd.DataFrame:
 
 def naive(path: Path) -> pd.DataFrame:
     marks = pd.read_parquet(path)
-    marks["group"] = marks["code"].astype(str).map({c: GROUP_COLUMNS[g] for c, g in CODE_GROUP.items()})
+    marks["group"] = (
+        marks["code"].astype(str).map({c: GROUP_COLUMNS[g] for c, g in CODE_GROUP.items()})
+    )
     counts = marks.groupby(["upn", "urn", "group"], observed=True).size().unstack(fill_value=0)
     return counts.reset_index()
 
@@ -105,7 +125,9 @@ def main() -> None:
             t, out = timed(fn, path)
             times.append(t)
         results[name] = (float(np.median(times)), out)
-        print(f"{name:<10} median {np.median(times):7.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times)})")
+        print(
+            f"{name:<10} median {np.median(times):7.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times)})"
+        )
     ours = results["workbench"][1].set_index(["upn", "urn"]).sort_index()
     theirs = results["naive"][1].set_index(["upn", "urn"]).sort_index()
     for col in ("sessions_present", "sessions_authorised", "sessions_unauthorised"):

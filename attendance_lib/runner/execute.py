@@ -2,7 +2,7 @@
 
 The kernel is ipykernel's ``python3`` kernel of the running interpreter. It runs with
 ``IPYTHONDIR=<project>/.ipython``, whose ``profile_default/ipython_kernel_config.py`` sets
-``c.IPKernelApp.log_level = 'ERROR'`` (silencing the "running over TCP without encryption"
+``c.IPKernelApp.log_level = 'CRITICAL'`` (silencing the "running over TCP without encryption"
 warning). Papermill misbehaves under process pools and kernel starts fail now and then under
 load, so the runner uses threads and retries a kernel-start failure once.
 """
@@ -29,7 +29,7 @@ CELL_TIMEOUT = 600
 START_TIMEOUT = 60
 #: Attempts at starting a kernel (the first plus one retry).
 KERNEL_START_ATTEMPTS = 2
-KERNEL_CONFIG = "c.IPKernelApp.log_level = 'ERROR'\n"
+KERNEL_CONFIG = "c.IPKernelApp.log_level = 'CRITICAL'\n"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
