@@ -36,6 +36,9 @@ FOR_EACH_VALUES = (None, "school")
 SCHOOL_PARAMETER = "urn"
 #: The parameter naming the data folder (resolved against the project root).
 DATA_DIR_PARAMETER = "data_dir"
+#: Parameters holding paths: given in a params file or --set, they are relative to the
+#: project root and injected as absolute paths (the kernel runs in notebooks/).
+PATH_PARAMETERS = (DATA_DIR_PARAMETER, "targets")
 PARAMETERS_TAG = "parameters"
 
 
@@ -243,13 +246,15 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
                 f"{path}: key 'parameters.{SCHOOL_PARAMETER}': set per school by for_each"
             )
 
-    # A data_dir from the params file or --set is relative to the project root; the kernel
-    # runs in notebooks/ (as in JupyterLab and nbval), so it is injected as an absolute path.
+    # Paths from the params file or --set are relative to the project root; the kernel runs
+    # in notebooks/ (as in JupyterLab and nbval), so they are injected as absolute paths.
     # A notebook's own default is relative to the notebook's folder.
+    for name in PATH_PARAMETERS:
+        if isinstance(parameters.get(name), str) and parameters[name]:
+            parameters[name] = str((root / parameters[name]).resolve())
     data_dir = None
     if isinstance(parameters.get(DATA_DIR_PARAMETER), str) and parameters[DATA_DIR_PARAMETER]:
-        data_dir = (root / parameters[DATA_DIR_PARAMETER]).resolve()
-        parameters[DATA_DIR_PARAMETER] = str(data_dir)
+        data_dir = Path(parameters[DATA_DIR_PARAMETER])
     elif isinstance(default := _notebook_default(declared, DATA_DIR_PARAMETER), str) and default:
         data_dir = (notebook.parent / default).resolve()
     if for_each == "school" and data_dir is None:
