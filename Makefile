@@ -24,12 +24,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the workbench with its dev tools
 
-demo: $(STAMP) ## Generate the synthetic LA (if missing) and run every report in params/
-	@test -f $(DEMO_DIR)/schools.csv || $(BIN)/attendance-workbench synth --out $(DEMO_DIR)
+demo: $(STAMP) $(DEMO_DIR)/schools.csv ## Generate the synthetic LA (if missing) and run every report in params/
 	$(BIN)/attendance-workbench demo --data $(DEMO_DIR)
 
-test: $(STAMP) ## Run the whole test suite (library, CLI, runner, notebooks, browser)
-	$(BIN)/python -m pytest
+test: $(STAMP) $(DEMO_DIR)/schools.csv ## Run the whole test suite (library, CLI, runner, notebooks, browser)
+	$(BIN)/python -m pytest tests notebooks --ignore=tests/fixtures \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+# The notebooks' defaults point at the demo LA, so nbval needs it.
+$(DEMO_DIR)/schools.csv: | $(STAMP)
+	$(BIN)/attendance-workbench synth --out $(DEMO_DIR)
 
 lint: $(STAMP) ## Lint and check formatting (code and notebooks)
 	$(BIN)/ruff check .

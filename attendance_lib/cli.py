@@ -112,7 +112,11 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     from attendance_lib.runner import format_outcome, run_all
 
     outcome = run_all(
-        args.params_dir, reports_dir=args.reports, workers=args.workers, progress=_show_progress()
+        args.params_dir,
+        reports_dir=args.reports,
+        workers=args.workers,
+        progress=_show_progress(),
+        overrides=dict(_split_setting(s) for s in args.set or []),
     )
     print(format_outcome(outcome))
     return 0
@@ -133,7 +137,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     print(f"\nRunning {len(params)} report parameter files from {args.params_dir}/ ...")
     run_all_args = argparse.Namespace(
-        params_dir=args.params_dir, reports=args.reports, workers=None
+        params_dir=args.params_dir, reports=args.reports, workers=None, set=None
     )
     return cmd_run_all(run_all_args)
 
@@ -200,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder")
     p.add_argument(
         "--workers", type=_positive_int, default=None, help="parallel kernels (default: cores)"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a parameter in every report that declares it (e.g. data_dir=DIR)",
     )
     p.set_defaults(func=cmd_run_all)
 

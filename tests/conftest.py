@@ -7,13 +7,12 @@ the runner's fixtures (``runner_project``, ``tiny_la``) in ``tests/runner_fixtur
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-# Registered here so every test module can use ``runner_project`` and ``tiny_la``.
-if (Path(__file__).parent / "runner_fixtures.py").is_file():
-    pytest_plugins = ["runner_fixtures"]
+# Registered here so every test module can use the runner's fixtures (``runner_project``,
+# ``tiny_la``, ``small_synthetic_la``, ``project_reports``).
+pytest_plugins = ["runner_fixtures"]
 
 
 @pytest.fixture(autouse=True, scope="session")

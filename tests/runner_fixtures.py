@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 from stdnum.gb import upn as stdnum_upn
 
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_PARAMS_DIR = REPO / "params"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_NOTEBOOKS = FIXTURES / "notebooks"
 FIXTURE_PARAMS = FIXTURES / "params"
@@ -106,5 +108,29 @@ def small_synthetic_la(tmp_path_factory) -> Path:
     if not hasattr(synth, "generate"):
         pytest.skip("attendance_lib.synth.generate is not written yet")
     folder = tmp_path_factory.mktemp("synthetic_la")
-    synth.generate(folder, seed=7, pupils=600, schools=6, progress=False)
+    synth.generate(folder, seed=7, pupils=1200, schools=8, progress=False)
     return folder
+
+
+@pytest.fixture(scope="session")
+def project_reports(small_synthetic_la, tmp_path_factory):
+    """Every params/*.yaml of the project run once with run-all on the small synthetic LA.
+
+    Returns ``(reports_dir, outcome)``; a failed report does not stop the fixture, so each
+    test can say which report failed and why.
+    """
+    from attendance_lib.errors import ReportError
+    from attendance_lib.runner import run_all
+
+    reports = tmp_path_factory.mktemp("project_reports")
+    try:
+        outcome = run_all(
+            PROJECT_PARAMS_DIR,
+            reports_dir=reports,
+            workers=2,
+            progress=False,
+            overrides={"data_dir": str(small_synthetic_la)},
+        )
+    except ReportError as exc:
+        outcome = exc.outcome
+    return reports, outcome

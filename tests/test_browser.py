@@ -20,7 +20,6 @@ from attendance_lib.runner import run_all
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-REPO_REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
 pytestmark = pytest.mark.slow
 
@@ -109,15 +108,16 @@ def test_fixture_reports_render_cleanly(browser, fixture_reports, tmp_path_facto
     print(f"screenshots in {shots}")
 
 
-def test_demo_reports_render_cleanly(browser, tmp_path_factory):
-    """Every report already published in the repository's reports/ (e.g. by ``make demo``)."""
-    pages = _pages(REPO_REPORTS) if REPO_REPORTS.is_dir() else []
-    if not pages:
-        pytest.skip("no demo reports in reports/ yet (run `make demo` first)")
-    shots = tmp_path_factory.mktemp("demo_screenshots")
+def test_project_reports_render_cleanly(browser, project_reports, tmp_path_factory):
+    """Every report of the project (params/*.yaml run on a small synthetic LA) and the index."""
+    reports, _ = project_reports
+    pages = _pages(reports)
+    assert any(p.name == "index.html" for p in pages)
+    shots = tmp_path_factory.mktemp("project_screenshots")
     for page_path in pages:
-        name = page_path.relative_to(REPO_REPORTS).as_posix().replace("/", "__")
+        name = page_path.relative_to(reports).as_posix().replace("/", "__")
         _check_page(browser, page_path, shots / f"{name}.png")
+    print(f"screenshots in {shots}")
 
 
 def test_browser_check_fails_on_a_bad_page(browser, tmp_path):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from papermill.exceptions import PapermillExecutionError
 from runner_fixtures import (  # noqa: F401  (fixtures)
+    PROJECT_PARAMS_DIR,
     TINY_LA_URNS,
     runner_project,
     small_synthetic_la,
@@ -193,25 +194,24 @@ def test_cell_errors_are_not_retried(monkeypatch, tmp_path):
     assert calls == [1]
 
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT_PARAMS = sorted((REPO / "params").glob("*.yaml"))
+PROJECT_PARAMS = sorted(PROJECT_PARAMS_DIR.glob("*.yaml"))
 
 
 @slow
 @pytest.mark.parametrize("params_file", PROJECT_PARAMS, ids=lambda p: p.stem)
-def test_project_params_run_end_to_end(params_file, small_synthetic_la, tmp_path):  # noqa: F811
-    """Every params/*.yaml runs on a small synthetic LA; its tables exist and are privacy-clean."""
-    from attendance_lib.runner.params import load_params
-
-    spec = load_params(params_file)
-    overrides = {"data_dir": str(small_synthetic_la)} if "data_dir" in spec.declared else None
-    outcome = run_report(params_file, out_dir=tmp_path / "out", overrides=overrides, progress=False)
-    for unit in outcome.units:
+def test_project_params_run_end_to_end(params_file, project_reports):
+    """Every params/*.yaml runs (via run-all) on a small synthetic LA; its tables exist, are
+    privacy-clean unless restricted, and run.json lists them."""
+    _, outcome = project_reports
+    [report] = [r for r in outcome.reports if r.params_file == params_file.resolve()]
+    assert report.ok, format_outcome(report)
+    for unit in report.units:
         assert unit.html is not None and unit.html.exists()
         html = unit.html.read_text()
         assert external_loads(html) == []
         frames = {p.stem: pd.read_csv(p, dtype=str) for p in unit.tables}
-        if not spec.restricted:
+        assert frames, f"{unit.label} published no tables"
+        if not report.restricted:
             assert check_report(html, frames) == []
         run = json.loads((unit.out_dir / "run.json").read_text())
         assert sorted(run["outputs"]["tables"]) == sorted(

@@ -270,24 +270,39 @@ def run_units(
     progress: bool = True,
     on_done: Callable[[UnitOutcome], None] | None = None,
 ) -> list[UnitOutcome]:
-    """Run units on a thread pool of ``workers`` (default: one per core); results in input order."""
+    """Run units on a thread pool of ``workers`` (default: one per core); results in input order.
+
+    Runs in two waves: first every unit that is not one school of a fan-out, plus the first
+    school of each fan-out; then the remaining schools. Whatever the first school computes
+    and caches for the whole LA (comparison figures, the code cube) is then ready before the
+    other schools start, instead of being built by several kernels at once.
+    """
     if not units:
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(units)))
     if len(units) == 1:
         return [run_unit(units[0], progress=progress)]
+    leaders: set[Path] = set()
+    first_wave, second_wave = [], []
+    for n, unit in enumerate(units):
+        if unit.urn is None or unit.spec.path not in leaders:
+            leaders.add(unit.spec.path)
+            first_wave.append(n)
+        else:
+            second_wave.append(n)
     results: dict[int, UnitOutcome] = {}
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
         tqdm(total=len(units), desc="reports", unit="report", disable=not progress) as bar,
     ):
-        futures = {pool.submit(run_unit, unit): n for n, unit in enumerate(units)}
-        for future in as_completed(futures):
-            n = futures[future]
-            results[n] = future.result()
-            if on_done:
-                on_done(results[n])
-            bar.update(1)
+        for wave in (first_wave, second_wave):
+            futures = {pool.submit(run_unit, units[n]): n for n in wave}
+            for future in as_completed(futures):
+                n = futures[future]
+                results[n] = future.result()
+                if on_done:
+                    on_done(results[n])
+                bar.update(1)
     return [results[n] for n in range(len(units))]
 
 
@@ -351,10 +366,13 @@ def run_all(
     reports_dir: str | Path = "reports",
     workers: int | None = None,
     progress: bool = True,
+    overrides: dict[str, str] | None = None,
 ) -> RunAllOutcome:
     """Run every parameter file in a folder, then write ``reports/index.html``.
 
-    Every file is checked before anything runs. The data folder of each file is loaded once
+    ``overrides`` (``run-all --set name=value``) apply to every file whose notebook declares
+    the parameter, e.g. ``data_dir`` to run every report on another extract; an override that
+    no notebook declares is a usage error. Every file is checked before anything runs. The data folder of each file is loaded once
     here, in the parent, so the validated-data cache is warm before the kernels start and a
     ``for_each: school`` file gets its school list (``dataset.schools.urn``).
 
@@ -371,6 +389,16 @@ def run_all(
     if not files:
         raise UsageError(f"{params_dir}: no parameter files (*.yaml)")
     specs = [load_params(path) for path in files]
+    if overrides:
+        unused = set(overrides) - {name for spec in specs for name in spec.declared}
+        if unused:
+            raise UsageError(
+                f"--set {', '.join(sorted(unused))}: no notebook in {params_dir} declares it"
+            )
+        specs = [
+            load_params(spec.path, {k: v for k, v in overrides.items() if k in spec.declared})
+            for spec in specs
+        ]
     reports_dir = Path(reports_dir)
     datasets: dict[Path, Any] = {}
     planned = [plan_units(s, default_out_dir(s, reports_dir), datasets) for s in specs]
