@@ -169,7 +169,7 @@ def test_kernel_start_failure_is_retried_once(monkeypatch, tmp_path):
     executing.execute(tmp_path / "n.ipynb", tmp_path / "o.ipynb", {}, root=tmp_path)
     assert calls == ["python3", "python3"]
     config = tmp_path / ".ipython" / "profile_default" / "ipython_kernel_config.py"
-    assert config.read_text() == "c.IPKernelApp.log_level = 'ERROR'\n"
+    assert config.read_text() == executing.KERNEL_CONFIG
 
 
 def test_kernel_start_failing_twice_is_reported(monkeypatch, tmp_path):
