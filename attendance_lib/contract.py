@@ -615,6 +615,8 @@ class Dataset:
     fingerprint: str = ""
     warnings: list[str] = field(default_factory=list)
     marks_path: Path | None = None
+    #: Identical duplicate mark rows validation collapsed (None: not validated).
+    marks_duplicates: int | None = None
     _marks: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -761,7 +763,9 @@ def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
     if not validate:
         return ds
     if stamp.is_file() and not log.problems:
-        ds.warnings = json.loads(stamp.read_text())["warnings"]
+        remembered = json.loads(stamp.read_text())
+        ds.warnings = remembered["warnings"]
+        ds.marks_duplicates = remembered.get("marks_duplicates")
         _finalise_types(ds)
         return ds
     from attendance_lib.validation import validate_dataset
@@ -772,5 +776,9 @@ def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
     ds.warnings = log.warnings
     _finalise_types(ds)
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps({"warnings": log.warnings, "files": files}))
+    stamp.write_text(
+        json.dumps(
+            {"warnings": log.warnings, "files": files, "marks_duplicates": ds.marks_duplicates}
+        )
+    )
     return ds

@@ -14,20 +14,26 @@ Definitions (DfE, *Pupil absence in schools in England* methodology; data contra
 - rates for any group come from summed sessions, never from averaged percentages.
 - date windows include both end dates.
 
-Every function is vectorised: categorical codes are mapped to groups with one ``take`` and
-counted with ``numpy.bincount`` over factorised keys, with no Python loop over marks.
+Counting marks is one SQL definition (:mod:`attendance_lib.marks_sql`) run by DuckDB in
+process (the default; it reads Parquet by column on every core) or by Apache Spark
+(``engine="spark"``, or ``ATTENDANCE_WORKBENCH_ENGINE=spark``), so the two cannot drift.
+Everything after the counts (rates, flags, groups) is vectorised pandas.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from attendance_lib import marks_sql
 from attendance_lib.academic_calendar import Calendar
 from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
+from attendance_lib.sql_engines import run_sql
 
 COUNT_COLUMNS = [
     "sessions_possible",
@@ -91,15 +97,6 @@ def add_rates(counts: pd.DataFrame, *, flags: bool = True) -> pd.DataFrame:
     return out
 
 
-def _counts_matrix(ids: np.ndarray, n: int, groups: np.ndarray) -> np.ndarray:
-    """Sessions per (key id, group) as an (n, 5) int64 matrix."""
-    combined = ids.astype(np.int64, copy=True)
-    np.multiply(combined, _N_GROUPS, out=combined)
-    np.add(combined, groups, out=combined, casting="unsafe")
-    flat = np.bincount(combined, minlength=n * _N_GROUPS)
-    return flat.reshape(n, _N_GROUPS)
-
-
 def _count_frame(matrix: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({GROUP_COLUMNS[g]: matrix[:, int(g)] for g in _POSSIBLE_GROUPS})
     frame.insert(0, "sessions_possible", matrix[:, : len(_POSSIBLE_GROUPS)].sum(axis=1))
@@ -120,33 +117,65 @@ def marks_groups(marks: pd.DataFrame) -> np.ndarray:
     return groups
 
 
-def _window_mask(marks: pd.DataFrame, start, end) -> np.ndarray:
-    dates = marks["date"].to_numpy()
-    mask = np.ones(len(marks), dtype=bool)
-    if start is not None:
-        mask &= dates >= np.datetime64(pd.Timestamp(start))
-    if end is not None:
-        mask &= dates <= np.datetime64(pd.Timestamp(end))
-    return mask
+def default_engine() -> str:
+    """The engine named by ``$ATTENDANCE_WORKBENCH_ENGINE`` (``duckdb`` when unset)."""
+    return os.environ.get("ATTENDANCE_WORKBENCH_ENGINE", "duckdb")
+
+
+def marks_relation(marks) -> pd.DataFrame | Path:
+    """What the SQL engines read as ``marks``: a DataFrame, or a Parquet file read directly.
+
+    ``marks`` is a DataFrame, a path to a marks file, or a
+    :class:`~attendance_lib.contract.Dataset`. A dataset whose marks are not loaded and whose
+    Parquet file validation found free of duplicate rows is read straight from the file,
+    column by column, without loading it into pandas.
+    """
+    if isinstance(marks, pd.DataFrame):
+        return marks
+    if isinstance(marks, str | Path):
+        return Path(marks)
+    path = getattr(marks, "marks_path", None)
+    loaded = getattr(marks, "_marks", None)
+    if (
+        loaded is None
+        and path is not None
+        and path.suffix == ".parquet"
+        and getattr(marks, "marks_duplicates", 1) == 0
+    ):
+        return path
+    return marks.marks
+
+
+def _marks_query(sql: str, marks, engine: str | None, **extra) -> pd.DataFrame:
+    return run_sql(
+        sql,
+        {"marks": marks_relation(marks), "codes": marks_sql.codes_frame(), **extra},
+        engine=engine or default_engine(),
+    )
 
 
 def summarise(
-    marks: pd.DataFrame,
+    marks,
     start=None,
     end=None,
     by: Literal["enrolment", "pupil"] = "enrolment",
+    *,
+    engine: str | None = None,
 ) -> Summary:
     """Session counts and rates per enrolment (upn + urn) or pupil over ``start``..``end``.
 
     Parameters
     ----------
     marks
-        Register marks as read by :mod:`attendance_lib.contract` (upn and code categorical).
+        Register marks: a DataFrame as read by :mod:`attendance_lib.contract`, a
+        :class:`~attendance_lib.contract.Dataset`, or a path to a marks Parquet file.
     start, end
         The window's first and last dates, both included; ``None`` leaves that end open.
     by
         ``"enrolment"`` (DfE headline basis) or ``"pupil"`` (sessions summed over the
         pupil's enrolments, then rates and flags from the sums).
+    engine
+        ``"duckdb"`` (default) or ``"spark"``; both run :func:`marks_sql.summary_sql`.
 
     Returns
     -------
@@ -157,32 +186,20 @@ def summarise(
     """
     if by not in ("enrolment", "pupil"):
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
-    mask = _window_mask(marks, start, end)
-    take = slice(None) if mask.all() else mask
-    groups = marks_groups(marks)[take]
-    upn_codes = marks["upn"].cat.codes.to_numpy()[take].astype(np.int64)
-    n_upn = len(marks["upn"].cat.categories)
-    if by == "enrolment":
-        urns = marks["urn"].to_numpy()[take].astype(np.int64)
-        keys = urns * (n_upn + 1) + upn_codes
-    else:
-        keys = upn_codes
-    ids, uniques = pd.factorize(keys, sort=False)
-    matrix = _counts_matrix(ids, len(uniques), groups)
-    uniques = np.asarray(uniques, dtype=np.int64)
-    cats = marks["upn"].cat.categories.to_numpy(dtype=object)
-    key_cols: dict[str, np.ndarray] = {
-        "upn": cats[uniques % (n_upn + 1) if by == "enrolment" else uniques]
-    }
-    if by == "enrolment":
-        key_cols["urn"] = uniques // (n_upn + 1)
-    frame = pd.concat([pd.DataFrame(key_cols), _count_frame(matrix)], axis=1)
-    frame = frame.sort_values(list(key_cols), kind="stable").reset_index(drop=True)
+    keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
+    frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
+    unknown = frame.pop("unknown_codes")
+    if unknown.sum():
+        codes = _marks_query(marks_sql.unknown_codes_sql(), marks, engine)["code"]
+        raise ValueError(
+            f"unknown register codes: {', '.join(sorted(map(str, codes)))} "
+            f"({int(unknown.sum())} marks); validate the data first"
+        )
+    frame = frame.astype({"upn": str, **{c: np.int64 for c in keys[1:] + COUNT_COLUMNS}})
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     zero = frame["sessions_possible"] == 0
     table = add_rates(frame[~zero].reset_index(drop=True))
-    return Summary(
-        table=table, zero_possible=frame.loc[zero, list(key_cols)].reset_index(drop=True)
-    )
+    return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
 
 
 def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:
@@ -220,52 +237,37 @@ def overall_rates(table: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------------------
 
 
-def code_counts_from_marks(marks: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+def code_counts_from_marks(marks, calendar: Calendar, *, engine: str | None = None) -> pd.DataFrame:
     """Sessions per (upn, urn, academic_year, half_term, code) from marks.
 
-    Marks outside every half term cannot occur in validated data; they would be dropped here,
-    so validation rejects them first.
+    ``marks`` as for :func:`summarise`. Rows come sorted by upn, urn, academic year, half term
+    and code, with upn, academic_year and code as categoricals.
     """
-    starts = calendar.table["start_date"].to_numpy(dtype="datetime64[ns]")
-    dates = marks["date"].to_numpy().astype("datetime64[ns]")
-    ht_idx = np.searchsorted(starts, dates, side="right") - 1
-    upn_codes = marks["upn"].cat.codes.to_numpy().astype(np.int64)
-    code_codes = marks["code"].cat.codes.to_numpy().astype(np.int64)
-    n_upn = len(marks["upn"].cat.categories)
-    n_code = len(marks["code"].cat.categories)
-    n_ht = len(starts)
-    enrol_ids, enrol_uniques = pd.factorize(
-        marks["urn"].to_numpy().astype(np.int64) * (n_upn + 1) + upn_codes
-    )
-    combined = (enrol_ids.astype(np.int64) * n_ht + ht_idx) * n_code + code_codes
-    ids, uniques = pd.factorize(combined, sort=True)
-    sessions = np.bincount(ids)
-    uniques = np.asarray(uniques, dtype=np.int64)
-    code_idx = uniques % n_code
-    rest = uniques // n_code
-    ht = rest % n_ht
-    enrol = np.asarray(enrol_uniques, dtype=np.int64)[rest // n_ht]
-    upn_cats = marks["upn"].cat.categories.to_numpy(dtype=object)
-    code_cats = marks["code"].cat.categories
+    days = marks_sql.days_frame(calendar.table)
+    cube = _marks_query(marks_sql.cube_sql(), marks, engine, days=days)
+    cube = cube.sort_values(["upn", "urn", "academic_year", "half_term", "code"], kind="stable")
     return pd.DataFrame(
         {
-            "upn": pd.Categorical(upn_cats[enrol % (n_upn + 1)]),
-            "urn": (enrol // (n_upn + 1)).astype(np.int64),
-            "academic_year": pd.Categorical(calendar.table["academic_year"].to_numpy()[ht]),
-            "half_term": calendar.table["half_term"].to_numpy()[ht].astype(np.int8),
-            "code": pd.Categorical(code_cats[code_idx], categories=code_cats),
-            "sessions": sessions.astype(np.int32),
+            "upn": pd.Categorical(cube["upn"].astype(object)),
+            "urn": cube["urn"].astype(np.int64),
+            "academic_year": pd.Categorical(cube["academic_year"].astype(object)),
+            "half_term": cube["half_term"].astype(np.int8),
+            "code": pd.Categorical(cube["code"].astype(object)),
+            "sessions": cube["sessions"].astype(np.int32),
         }
-    )
+    ).reset_index(drop=True)
 
 
-def code_counts(ds) -> pd.DataFrame:
+def code_counts(ds, *, engine: str | None = None) -> pd.DataFrame:
     """The cube for a :class:`~attendance_lib.contract.Dataset`, cached per data fingerprint.
 
     Columns: upn, urn, academic_year, half_term, code, sessions. The heavy pass over the marks
     happens once per extract; every report after that reads the cached Parquet file.
     """
-    return ds.cached("code_counts", lambda: code_counts_from_marks(ds.marks, Calendar(ds.calendar)))
+    return ds.cached(
+        "code_counts",
+        lambda: code_counts_from_marks(ds, Calendar(ds.calendar), engine=engine),
+    )
 
 
 def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

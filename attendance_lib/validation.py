@@ -56,7 +56,7 @@ def validate_dataset(ds: Dataset, paths: dict[str, Path | None], log: ProblemLog
                 check_marks_links(marks, ds, file, log)
             if calendar is not None:
                 check_mark_dates(marks, calendar, file, log)
-            marks, _ = collapse_duplicate_marks(marks, file, log)
+            marks, ds.marks_duplicates = collapse_duplicate_marks(marks, file, log)
             ds._marks = marks
 
 
