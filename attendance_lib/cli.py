@@ -81,9 +81,9 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     if args.date_to < args.date_from:
         raise UsageError("--to must be on or after --from")
     ds = load_dataset(args.data_dir)
-    if ds.marks is None:
+    if ds.marks_path is None:
         raise UsageError(f"{args.data_dir} has no marks table to summarise")
-    result = summarise(ds.marks, args.date_from, args.date_to, by=args.by)
+    result = summarise(ds, args.date_from, args.date_to, by=args.by, engine=args.engine)
     write_csv_atomic(result.table, args.out)
     unit = "enrolments" if args.by == "enrolment" else "pupils"
     print(f"{len(result.table):,} {unit} written to {args.out}")
@@ -188,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--to", dest="date_to", required=True, type=_date, help="last date, included")
     p.add_argument("--by", choices=["enrolment", "pupil"], default="enrolment")
+    p.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default=None,
+        help="duckdb (embedded, default) or spark (local[*] or $ATTENDANCE_SPARK_MASTER); "
+        "default from $ATTENDANCE_WORKBENCH_ENGINE",
+    )
     p.add_argument("--out", required=True, type=Path, help="CSV file to write")
     p.set_defaults(func=cmd_summarise)
 

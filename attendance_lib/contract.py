@@ -1,6 +1,8 @@
 """The data contract: which tables a data folder holds, their columns and types, and reading them.
 
-Follows ``docs/data-contract.md`` (v1). Each table is ``<name>.csv`` or ``<name>.parquet``.
+Follows ``docs/data-contract.md`` (v1). Each table is ``<name>.csv`` or ``<name>.parquet``;
+``marks.parquet`` may also be a directory of (hive-partitioned) Parquet files, e.g. one per
+academic year and school, as written for national-scale work.
 Column names are matched case-insensitively after trimming; extra columns are kept; a
 missing required column is an error naming file and column. Every value that does not
 fit its type is reported with file, row (1 = first data row) and column, many at once.
@@ -276,7 +278,7 @@ def find_table_file(root: Path, name: str) -> Path | None:
     """The file holding table ``name`` in ``root`` (Parquet preferred), or None."""
     for suffix in (".parquet", ".csv"):
         path = root / f"{name}{suffix}"
-        if path.is_file():
+        if path.is_file() or (suffix == ".parquet" and path.is_dir()):
             return path
     return None
 
@@ -453,13 +455,13 @@ def read_marks(
             table = pa.Table.from_pandas(frame, preserve_index=False)
             frame = table.filter(filter_expression).to_pandas()
         return _compact_marks(frame, file, log)
-    names = {n.strip().lower(): n for n in pq.read_schema(path).names}
+    dataset = pads.dataset(path, format="parquet", partitioning="hive")
+    names = {n.strip().lower(): n for n in dataset.schema.names}
     missing = [c.name for c in spec.columns if c.name not in names]
     for name in missing:
         log.add(file, None, name, "required column is missing")
     if missing:
         return None
-    dataset = pads.dataset(path, format="parquet")
     cols = {c.name: pads.field(names[c.name]) for c in spec.columns}
     table = dataset.to_table(columns=cols, filter=_rename_filter(filter_expression, names))
     return _compact_marks_arrow(table, file, log)
@@ -579,11 +581,19 @@ def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 4 MB blocks."""
+    """SHA-256 of a file's bytes, read in 4 MB blocks.
+
+    For a directory (partitioned Parquet), the digest covers every file's relative path and
+    bytes, in sorted order.
+    """
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode())
+        with file.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 

@@ -38,12 +38,20 @@ def _duckdb(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
             if isinstance(rel, pd.DataFrame):
                 con.register(name, rel)
             else:
-                path = str(rel).replace("'", "''")
-                reader = "read_parquet" if str(rel).endswith(".parquet") else "read_csv_auto"
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM {reader}('{path}')")
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_duckdb_reader(Path(rel))}")
         return con.execute(sql).df()
     finally:
         con.close()
+
+
+def _duckdb_reader(path: Path) -> str:
+    """DuckDB table function reading a Parquet file, a partitioned Parquet directory or a CSV."""
+    quoted = str(path).replace("'", "''")
+    if path.is_dir():
+        return f"read_parquet('{quoted}/**/*.parquet', hive_partitioning = true)"
+    if path.suffix == ".parquet":
+        return f"read_parquet('{quoted}')"
+    return f"read_csv_auto('{quoted}')"
 
 
 def spark_session():
