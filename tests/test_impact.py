@@ -1,0 +1,174 @@
+"""The per-intervention evaluation, the primary measures, breakdowns and workload.
+
+Every expected value below is worked out by hand from the fixture in the comments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_impact_fixtures import calendar, days, marks, pupils, schools
+
+from attendance_lib.analyses import impact as im
+
+START = pd.Timestamp("2024-01-15")  # baseline 2023-10-23..2024-01-14, review ..2024-04-07
+
+
+def _data():
+    rows = (
+        # P1: baseline 9 present + 1 unauthorised = 90.0%; review 19 + 1 = 95.0%: +5.0 exactly.
+        days("2023-11-01", 9, "/", "P1")
+        + [("P1", 1, "2023-11-20", "N")]
+        + days("2024-01-20", 19, "/", "P1")
+        + [("P1", 1, "2024-02-20", "N")]
+        # next year 9 present + 1 absent = 10% absence: persistently absent (>= 10).
+        + days("2024-09-10", 9, "/", "P1")
+        + [("P1", 1, "2024-10-01", "I")]
+        # P2: nothing in the baseline window (not evaluable); next year 20 present.
+        + days("2024-01-20", 5, "/", "P2")
+        + days("2024-09-10", 20, "/", "P2")
+        # P3: only not-possible codes in both windows; no marks next year.
+        + days("2023-11-01", 5, "X", "P3")
+        + days("2024-01-20", 5, "X", "P3")
+        # P4: baseline 100%, review 50% (worse); next year 19 + 1 = 5% absence.
+        + days("2023-11-01", 10, "/", "P4", urn=2)
+        + days("2024-01-20", 5, "/", "P4", urn=2)
+        + days("2024-02-01", 5, "O", "P4", urn=2)
+        + days("2024-09-10", 19, "/", "P4", urn=2)
+        + [("P4", 2, "2024-10-01", "G")]
+    )
+    ivs = pd.DataFrame(
+        {
+            "intervention_id": ["I1", "I2", "I3", "I4"],
+            "upn": ["P1", "P2", "P3", "P4"],
+            "officer": ["Ann", "Ann", "Bob", "Bob"],
+            "start_date": [START] * 4,
+            "source": ["data", "panel", "data", None],
+        }
+    )
+    pup = pupils([(u, "2023/24", 2 if u == "P4" else 1, "6", False, "N") for u in ivs["upn"]])
+    sch = schools(
+        [(1, "Ash Primary", "primary", "East", "Ann"), (2, "Elm Primary", "primary", "West", "Bob")]
+    )
+    return ivs, marks(rows), pup, sch
+
+
+def _evaluate(last_date="2025-07-18", **kw):
+    ivs, m, pup, sch = _data()
+    out = im.evaluate_interventions(ivs, m, pup, sch, calendar(), last_date=last_date, **kw)
+    return out.set_index("intervention_id")
+
+
+def test_baseline_review_and_change():
+    ev = _evaluate()
+    assert ev.loc["I1", "baseline_attendance_pct"] == 90.0
+    assert ev.loc["I1", "review_attendance_pct"] == 95.0
+    assert ev.loc["I1", "change_pp"] == pytest.approx(5.0)
+    assert ev.loc["I4", "change_pp"] == pytest.approx(-50.0)
+    assert ev.loc["I1", "improved"] and not ev.loc["I4", "improved"]
+    assert ev.loc["I4", "worsened"]
+    assert ev.loc["I1", "locality"] == "East" and ev.loc["I4", "locality"] == "West"
+
+
+def test_not_evaluable_are_counted_with_a_reason():
+    ev = _evaluate()
+    assert list(ev["evaluable"]) == [True, False, False, True]
+    assert ev.loc["I2", "not_evaluable_reason"] == "no possible session in the baseline window"
+    assert ev.loc["I3", "not_evaluable_reason"] == "no possible session in either window"
+    assert pd.isna(ev.loc["I2", "improved"]) and np.isnan(ev.loc["I2", "change_pp"])
+    summary = im.not_evaluable_summary(ev.reset_index())
+    assert summary["interventions"].sum() == 2
+
+
+def test_improvement_threshold_is_strict_and_exact():
+    assert not _evaluate(min_improvement_pp=5)["improved"]["I1"]  # +5.0 is not more than 5
+    assert _evaluate(min_improvement_pp=4.99)["improved"]["I1"]
+
+
+def test_next_year_persistent_absence_when_complete():
+    ev = _evaluate()
+    assert list(ev["next_year_status"]) == ["complete", "complete", "no sessions", "complete"]
+    assert ev.loc["I1", "pa_next_year"] is True or ev.loc["I1", "pa_next_year"] == True  # noqa: E712
+    assert not ev.loc["I2", "pa_next_year"] and not ev.loc["I4", "pa_next_year"]
+    assert pd.isna(ev.loc["I3", "pa_next_year"])
+
+
+def test_next_year_pending_when_data_stop_before_its_last_day():
+    ev = _evaluate(last_date="2025-07-17")
+    assert set(ev["next_year_status"]) == {"pending"}
+    assert ev["pa_next_year"].isna().all()
+    pm = im.primary_measures(ev.reset_index()).set_index("measure")
+    assert pm.loc["not_pa_next_year", "status"] == "pending"
+    assert pm.loc["not_pa_next_year", "n"] == 0
+
+
+def test_primary_measures_on_the_fixture():
+    pm = im.primary_measures(_evaluate().reset_index()).set_index("measure")
+    assert list(pm.reset_index().columns) == im.PRIMARY_COLUMNS
+    # improved: 1 of 2 evaluable; not PA next year: P2 and P4 of P1, P2, P4.
+    assert (pm.loc["improved_after_12_weeks", ["n", "count"]] == [2, 1]).all()
+    assert pm.loc["improved_after_12_weeks", "status"] == "not met"
+    assert (pm.loc["not_pa_next_year", ["n", "count"]] == [3, 2]).all()
+    assert pm.loc["not_pa_next_year", "pct"] == pytest.approx(200 / 3)
+    assert pm.loc["not_pa_next_year", "target_pct"] == 75.0
+
+
+def test_wilson_interval_and_met_at_the_target():
+    # 9 of 10 improved: Wilson 95% interval 59.58% to 98.21% (Newcombe 1998, table I).
+    ev = pd.DataFrame(
+        {
+            "evaluable": [True] * 10,
+            "improved": [True] * 9 + [False],
+            "change_pp": [1.0] * 9 + [-1.0],
+            "pa_next_year": pd.array([False] * 3 + [True], dtype="boolean").tolist() * 2
+            + [pd.NA] * 2,
+            "next_year_status": ["complete"] * 8 + ["no sessions"] * 2,
+        }
+    )
+    ev["pa_next_year"] = ev["pa_next_year"].astype("boolean")
+    pm = im.primary_measures(ev).set_index("measure")
+    row = pm.loc["improved_after_12_weeks"]
+    assert row["pct"] == 90.0 and row["status"] == "met"  # point estimate equal to target
+    assert row["ci_low"] == pytest.approx(59.58, abs=0.01)
+    assert row["ci_high"] == pytest.approx(98.21, abs=0.01)
+    # 6 of 8 not persistently absent = 75.0%: met at the 75% target.
+    assert pm.loc["not_pa_next_year", "pct"] == 75.0
+    assert pm.loc["not_pa_next_year", "status"] == "met"
+
+
+def test_sign_test_table_leaves_ties_out():
+    ev = pd.DataFrame({"evaluable": [True] * 6 + [False], "change_pp": [3, 2, 1, -1, 0, 0, np.nan]})
+    st = im.sign_test_table(ev).iloc[0]
+    assert (st["increased"], st["decreased"], st["no_change"]) == (3, 1, 2)
+    assert st["p_value"] == pytest.approx(0.625)  # 2 * P(X >= 3 | n=4, p=0.5) = 2 * 5/16
+
+
+def test_breakdown_by_source_labels_and_missing():
+    out = im.impact_breakdown(_evaluate().reset_index(), "source").set_index("group")
+    assert set(out.index) == {"data-led", "panel", "not recorded"}
+    assert out.loc["data-led", "interventions"] == 2
+    assert out.loc["data-led", "evaluable"] == 1 and out.loc["data-led", "improved_pct"] == 100.0
+    assert out.loc["not recorded", "mean_change_pp"] == pytest.approx(-50.0)
+
+
+def test_select_interventions_filters():
+    ev = _evaluate().reset_index()
+    assert len(im.select_interventions(ev, officer="Bob")) == 2
+    assert len(im.select_interventions(ev, locality="West")) == 1
+    assert len(im.select_interventions(ev, started_from="2024-01-16")) == 0
+
+
+def test_workload_per_officer_per_half_term():
+    ivs = pd.DataFrame(
+        {
+            "officer": ["Ann", "Ann", "Ann", "Bob"],
+            # HT1, half-term holiday after HT1 (counts in HT1), HT3, HT2.
+            "start_date": pd.to_datetime(["2023-09-10", "2023-10-25", "2024-01-05", "2023-11-01"]),
+        }
+    )
+    out = im.workload(ivs, calendar(), expected=40)
+    got = {(r.officer, r.half_term): r.assessments for r in out.itertuples()}
+    assert got == {("Ann", 1): 2, ("Ann", 2): 0, ("Ann", 3): 1, ("Bob", 2): 1, ("Bob", 3): 0}
+    assert (out["difference"] == out["assessments"] - 40).all()
+    assert not out["meets_expectation"].any()
