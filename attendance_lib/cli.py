@@ -67,7 +67,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from attendance_lib.overview import dataset_overview
 
     print(f"Validating {args.data_dir} ...", file=sys.stderr)
-    ds = load_dataset(args.data_dir)
+    ds = load_dataset(args.data_dir, progress=_show_progress())
     print(dataset_overview(ds))
     print(f"\nValid: {args.data_dir} meets the data contract.")
     return 0
@@ -80,7 +80,7 @@ def cmd_summarise(args: argparse.Namespace) -> int:
 
     if args.date_to < args.date_from:
         raise UsageError("--to must be on or after --from")
-    ds = load_dataset(args.data_dir)
+    ds = load_dataset(args.data_dir, progress=_show_progress())
     if ds.marks_path is None:
         raise UsageError(f"{args.data_dir} has no marks table to summarise")
     result = summarise(ds, args.date_from, args.date_to, by=args.by, engine=args.engine)
@@ -127,7 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from attendance_lib.overview import dataset_overview, headline_summary
 
     print(f"Validating {args.data} ...", file=sys.stderr)
-    ds = load_dataset(args.data)
+    ds = load_dataset(args.data, progress=_show_progress())
     print(dataset_overview(ds))
     print()
     print(headline_summary(ds))

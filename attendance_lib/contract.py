@@ -726,7 +726,7 @@ def _finalise_types(ds: Dataset) -> None:
                 frame[col.name] = frame[col.name].astype(bool)
 
 
-def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
+def load_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool = False) -> Dataset:
     """Read (and by default validate) a data folder laid out as the data contract says.
 
     Parameters
@@ -737,6 +737,8 @@ def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
     validate
         Run every validation rule (:mod:`attendance_lib.validation`). A folder already
         validated with the same fingerprint is not validated again.
+    progress
+        Show a progress bar while validating (for terminals).
 
     Raises
     ------
@@ -780,7 +782,7 @@ def load_dataset(data_dir: str | Path, *, validate: bool = True) -> Dataset:
         return ds
     from attendance_lib.validation import validate_dataset
 
-    validate_dataset(ds, paths, log)
+    validate_dataset(ds, paths, log, progress=progress)
     if log.problems:
         raise DataError(log.problems, log.warnings)
     ds.warnings = log.warnings

@@ -21,13 +21,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from stdnum.gb import upn as stdnum_upn
+from tqdm.auto import tqdm
 
 from attendance_lib.academic_calendar import Calendar
 from attendance_lib.contract import TABLES, Dataset, ProblemLog, read_marks
 
 
-def validate_dataset(ds: Dataset, paths: dict[str, Path | None], log: ProblemLog) -> None:
-    """Run every rule over a freshly read dataset, adding problems and warnings to ``log``."""
+def validate_dataset(
+    ds: Dataset, paths: dict[str, Path | None], log: ProblemLog, *, progress: bool = False
+) -> None:
+    """Run every rule over a freshly read dataset, adding problems and warnings to ``log``.
+
+    ``progress`` shows a bar over the steps (reading and checking millions of marks takes
+    seconds).
+    """
+    with tqdm(total=5, desc="validating", unit="step", disable=not progress, leave=False) as bar:
+        _validate(ds, paths, log, bar)
+
+
+def _validate(ds: Dataset, paths: dict[str, Path | None], log: ProblemLog, bar: tqdm) -> None:
+    bar.set_postfix_str("tables")
     for name, spec in TABLES.items():
         frame = getattr(ds, name, None) if name != "marks" else None
         if frame is not None and spec.key:
@@ -48,16 +61,27 @@ def validate_dataset(ds: Dataset, paths: dict[str, Path | None], log: ProblemLog
         check_date_order(ds.services, "start_date", "end_date", paths["services"].name, log)
     if ds.benchmarks is not None:
         check_benchmark_areas(ds.benchmarks, paths["benchmarks"].name, log)
-    if paths["marks"] is not None:
-        marks = read_marks(paths["marks"], log)
-        if marks is not None:
-            file = paths["marks"].name
-            if ds.pupils is not None:
-                check_marks_links(marks, ds, file, log)
-            if calendar is not None:
-                check_mark_dates(marks, calendar, file, log)
-            marks, ds.marks_duplicates = collapse_duplicate_marks(marks, file, log)
-            ds._marks = marks
+    bar.update()
+    if paths["marks"] is None:
+        return
+    bar.set_postfix_str("reading marks")
+    marks = read_marks(paths["marks"], log)
+    bar.update()
+    if marks is None:
+        return
+    file = paths["marks"].name
+    bar.set_postfix_str("linking marks to pupils and schools")
+    if ds.pupils is not None:
+        check_marks_links(marks, ds, file, log)
+    bar.update()
+    bar.set_postfix_str("mark dates")
+    if calendar is not None:
+        check_mark_dates(marks, calendar, file, log)
+    bar.update()
+    bar.set_postfix_str("duplicate marks")
+    marks, ds.marks_duplicates = collapse_duplicate_marks(marks, file, log)
+    ds._marks = marks
+    bar.update()
 
 
 def check_unique_key(frame: pd.DataFrame, key: tuple[str, ...], file: str, log: ProblemLog) -> None:
