@@ -37,7 +37,8 @@ def round_half_up(values, decimals: int = 1):
     def one(x):
         if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
             return np.nan
-        return float(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
+        # + 0.0 turns a negative zero (-0.04 -> -0.0) into 0.0, so tables never show "-0.0"
+        return float(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP)) + 0.0
 
     if isinstance(values, pd.Series):
         return values.astype("float64").map(one)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,3 +107,10 @@ def test_suppress_threshold_is_configurable_and_rates_need_a_denominator():
     assert out["rate"].tolist() == ["c", 60.0]
     untouched = suppress(table, rates=["rate"])
     assert untouched["rate"].tolist() == [50.0, 60.0]
+
+
+def test_round_half_up_never_gives_negative_zero():
+    # a change of -0.04 percentage points is shown as 0.0, not -0.0
+    value = round_half_up(-0.04)
+    assert value == 0.0 and math.copysign(1.0, value) == 1.0
+    assert round_half_up(-0.05) == -0.1
