@@ -152,7 +152,9 @@ def test_run_all_fans_out_over_schools_and_one_failure_does_not_stop_others(runn
     assert len(run["inputs"]["fingerprint"]) == 16  # the dataset loaded once in the parent
     index = (reports / "index.html").read_text()
     assert external_loads(index) == []
-    assert index.count("<tr>") == 1 + 7  # header + one row per unit
+    # header + one row per report: the good report, and each fan-out as one row
+    assert index.count("<tr>") == 1 + 3
+    assert "3 schools" in index and "2 ok" in index and "1 failed" in index
     assert 'href="school/100001/school.html"' in index
     assert "school_fail/100002/failed/school.ipynb" in index
 
