@@ -110,6 +110,8 @@ def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series
         text = round_half_up(numbers, decimals=decimals).map(
             lambda v: f"{v:.{decimals}f}" if pd.notna(v) else ""
         )
+    elif pd.api.types.is_bool_dtype(series.dtype):
+        return series.map({True: "Yes", False: "No"}).fillna(NOT_AVAILABLE).astype(str)
     else:
         return series.astype(object).where(series.notna(), NOT_AVAILABLE).astype(str)
     text = text.where(~missing, NOT_AVAILABLE)
@@ -132,6 +134,9 @@ def _table_html(shown: pd.DataFrame, kinds: dict[str, str], caption: str, notes:
         for c in shown.columns
     }
     body = "".join(f"<tr>{''.join(row)}</tr>" for row in zip(*cells.values(), strict=True))
+    if shown.empty:
+        body = f'<tr><td colspan="{len(shown.columns)}">None.</td></tr>'
+
     note_html = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
     return (
         '<div class="aw-table-wrap"><table class="aw-table">'

@@ -142,3 +142,12 @@ def test_provenance_footer(shown):
     assert payload["fingerprint"] == "aaf5d7db5f95e81e"
     assert payload["files"] == {"schools.csv": "ab" * 32}
     assert payload["library_version"]
+
+
+def test_booleans_read_yes_no_and_an_empty_table_says_none():
+    from attendance_lib.present import _format_column, _table_html
+
+    shown = _format_column(pd.Series([True, False]), "text")
+    assert list(shown) == ["Yes", "No"]
+    empty = pd.DataFrame({"reason": pd.Series([], dtype=str)})
+    assert "None." in _table_html(empty, {}, "Nothing to show", [])
