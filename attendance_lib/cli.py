@@ -97,6 +97,15 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_partition_marks(args: argparse.Namespace) -> int:
+    from attendance_lib.partitioning import write_partitioned_marks
+
+    by = tuple(part.strip() for part in args.by.split(",") if part.strip())
+    result = write_partitioned_marks(args.source, args.out, by=by, overwrite=args.overwrite)
+    print(f"{result.marks:,} marks in {result.files:,} files under {result.path}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from attendance_lib.runner import format_outcome, run_report
 
@@ -197,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, type=Path, help="CSV file to write")
     p.set_defaults(func=cmd_summarise)
+
+    p = sub.add_parser(
+        "partition-marks",
+        help="lay marks out as hive-partitioned Parquet (by academic year and school) for Spark",
+    )
+    p.add_argument("source", type=Path, help="a marks file (Parquet or CSV)")
+    p.add_argument("out", type=Path, help="folder to write (must be empty or new)")
+    p.add_argument(
+        "--by", default="academic_year,urn", help="partition columns (default academic_year,urn)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    p.set_defaults(func=cmd_partition_marks)
 
     p = sub.add_parser("run", help="run one report parameter file")
     p.add_argument("params", type=Path, help="a params/*.yaml file")

@@ -122,7 +122,7 @@ def default_engine() -> str:
     return os.environ.get("ATTENDANCE_WORKBENCH_ENGINE", "duckdb")
 
 
-def marks_relation(marks) -> pd.DataFrame | Path:
+def marks_relation(marks) -> pd.DataFrame | Path | str:
     """What the SQL engines read as ``marks``: a DataFrame, or a Parquet file read directly.
 
     ``marks`` is a DataFrame, a path to a marks file, or a
@@ -132,6 +132,8 @@ def marks_relation(marks) -> pd.DataFrame | Path:
     """
     if isinstance(marks, pd.DataFrame):
         return marks
+    if isinstance(marks, str) and "://" in marks:
+        return marks  # a remote location (s3a://, abfss://) for Spark to read
     if isinstance(marks, str | Path):
         return Path(marks)
     path = getattr(marks, "marks_path", None)

@@ -8,15 +8,27 @@ session (Databricks). Relations are passed as pandas DataFrames or Parquet file 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import warnings
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from attendance_lib.errors import UsageError
 
 ENGINES = ("duckdb", "spark")
 Relation = pd.DataFrame | str | Path
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. under ``taskset``), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def run_sql(sql: str, relations: dict[str, Relation], *, engine: str = "duckdb") -> pd.DataFrame:
@@ -33,7 +45,7 @@ def _duckdb(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
 
     con = duckdb.connect()
     try:
-        con.execute(f"SET threads = {os.cpu_count() or 1}")
+        con.execute(f"SET threads = {available_cores()}")
         for name, rel in relations.items():
             if isinstance(rel, pd.DataFrame):
                 con.register(name, rel)
@@ -54,8 +66,28 @@ def _duckdb_reader(path: Path) -> str:
     return f"read_csv_auto('{quoted}')"
 
 
+#: Environment variable naming the Spark master for a new session (default ``local[*]``).
+SPARK_MASTER_ENV = "ATTENDANCE_SPARK_MASTER"
+_PANDAS3_WARNING = "PySpark does not yet fully support pandas"
+
+
 def spark_session():
-    """The active Spark session, or a new local one (``local[*]``, or ``$ATTENDANCE_SPARK_MASTER``)."""
+    """The active Spark session, or a new one on ``$ATTENDANCE_SPARK_MASTER`` (``local[*]``).
+
+    An existing session (a Databricks notebook's ``spark``, or one the caller built with its
+    own configuration) is used as it is. Otherwise a session is started on the master named
+    by :data:`SPARK_MASTER_ENV`: ``local[*]`` (every core of this machine), ``local[2]``, or a
+    cluster such as ``spark://host:7077``. Starting a session needs Java 17 or later.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Raises
+    ------
+    UsageError
+        When PySpark is not installed, or no session is active and Java cannot be found.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -65,28 +97,93 @@ def spark_session():
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    master = os.environ.get("ATTENDANCE_SPARK_MASTER", "local[*]")
-    session = (
+    if not java_available():
+        raise UsageError(
+            "the spark engine needs Java 17 or later to start Spark: put `java` on PATH or set "
+            "JAVA_HOME (or use the default engine, duckdb)"
+        )
+    master = os.environ.get(SPARK_MASTER_ENV, "local[*]")
+    builder = (
         SparkSession.builder.master(master)
         .appName("attendance-workbench")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2) * 2)))
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    if master.startswith("local"):
+        # Few, large tasks: two shuffle partitions per local core (AQE coalesces further).
+        builder = builder.config("spark.sql.shuffle.partitions", str(2 * _local_cores(master)))
+    with _pandas3_warning_silenced():
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 
 
+@contextlib.contextmanager
+def _pandas3_warning_silenced():
+    """Silence PySpark 4.3's warning about pandas 3: our data crosses to and from it as Arrow."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PANDAS3_WARNING, category=FutureWarning)
+        yield
+
+
+def java_available() -> bool:
+    """Whether a Java runtime can be found (``$JAVA_HOME/bin/java`` or ``java`` on PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def _local_cores(master: str) -> int:
+    """Cores of a ``local``, ``local[n]`` or ``local[*]`` master."""
+    inside = master[len("local[") : -1] if master.startswith("local[") else "1"
+    return int(inside) if inside.isdigit() else available_cores()
+
+
 def _spark(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
+    """Run ``sql`` on Spark: paths are read by Spark itself, DataFrames travel as Arrow."""
     spark = spark_session()
-    for name, rel in relations.items():
-        if isinstance(rel, pd.DataFrame):
-            frame = rel.copy()
-            for col in frame.columns:
-                if isinstance(frame[col].dtype, pd.CategoricalDtype):
-                    frame[col] = frame[col].astype(str)
-            spark.createDataFrame(frame).createOrReplaceTempView(name)
-        else:
-            spark.read.parquet(str(rel)).createOrReplaceTempView(name)
-    return spark.sql(sql).toPandas()
+    with _pandas3_warning_silenced():
+        try:
+            for name, rel in relations.items():
+                _spark_frame(spark, rel).createOrReplaceTempView(name)
+            result = spark.sql(sql).toArrow()
+        except Exception as exc:
+            if "PARQUET_TYPE_ILLEGAL" in str(exc) and "NANOS" in str(exc):
+                raise UsageError(
+                    "Spark cannot read Parquet timestamps in nanoseconds; store marks dates as "
+                    "DATE, e.g. with attendance_lib.partitioning.write_partitioned_marks"
+                ) from None
+            raise
+    return result.to_pandas()
+
+
+def _spark_frame(spark, rel: Relation):
+    """A Spark DataFrame for a pandas DataFrame, a Parquet file or directory, or a CSV file."""
+    if isinstance(rel, pd.DataFrame):
+        return spark.createDataFrame(_plain_arrow(rel))
+    path = str(rel)
+    if path.endswith(".csv"):
+        return spark.read.csv(path, header=True)
+    # A file, or a directory of hive-partitioned files (partition columns are discovered).
+    return spark.read.parquet(path)
+
+
+def _plain_arrow(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table of types Spark takes: categoricals decoded, dates as DATE.
+
+    Naive datetime columns whose values are all at midnight (the contract's dates) become
+    Arrow ``date32``, so no session time zone can shift them; other datetimes stay timestamps.
+    """
+    columns = {}
+    for name, col in frame.items():
+        arr = pa.array(col, from_pandas=True)
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        if pa.types.is_timestamp(arr.type) and arr.type.tz is None:
+            day = arr.cast(pa.date32())
+            if pc.all(pc.equal(day.cast(arr.type), arr)).as_py() is not False:
+                arr = day
+        columns[str(name)] = arr
+    return pa.table(columns)

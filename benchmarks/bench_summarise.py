@@ -53,13 +53,16 @@ CODE_MIX = {
 }
 
 
-def make_marks(path: Path, pupils: int, sessions: int, seed: int = 1) -> None:
-    """Write ``pupils`` x ``sessions`` marks to ``path`` (Parquet, dictionary-encoded)."""
+def make_marks(path: Path, pupils: int, sessions: int, seed: int = 1, schools: int = 400) -> None:
+    """Write ``pupils`` x ``sessions`` marks to ``path`` (Parquet, dictionary-encoded).
+
+    Each pupil is at one of ``schools`` schools (URNs 100000 upwards), drawn at random.
+    """
     rng = np.random.default_rng(seed)
     codes = np.array(list(CODE_MIX))
     p = np.array(list(CODE_MIX.values()))
     upns = np.array([f"A380{i:09d}" for i in range(pupils)])
-    urns = 100000 + rng.integers(0, 400, pupils)
+    urns = 100000 + rng.integers(0, schools, pupils)
     days = pd.bdate_range("2023-09-04", periods=(sessions + 1) // 2).to_numpy()[
         : (sessions + 1) // 2
     ]
