@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from stdnum.exceptions import InvalidComponent, ValidationError
 from stdnum.gb import upn as stdnum_upn
 from tqdm.auto import tqdm
 
@@ -106,10 +107,27 @@ def check_unique_key(frame: pd.DataFrame, key: tuple[str, ...], file: str, log: 
     )
 
 
+def upn_is_valid(upn: str) -> bool:
+    """13 characters, digits in the middle, a valid check letter; temporary UPNs allowed.
+
+    Uses python-stdnum's ``stdnum.gb.upn`` for the format and the check letter. Unlike
+    ``stdnum.gb.upn.is_valid`` it accepts any three-digit LA number: the contract asks for the
+    check letter, and LA codes change (new unitary authorities) faster than any fixed list.
+    """
+    try:
+        stdnum_upn.validate(upn)
+    except InvalidComponent:  # an LA number stdnum does not list: check the letter only
+        number = stdnum_upn.compact(upn)
+        return stdnum_upn.calc_check_digit(number[1:]) == number[0]
+    except ValidationError:
+        return False
+    return True
+
+
 def check_upns(upns: pd.Series, file: str, log: ProblemLog) -> None:
     """UPNs have 13 characters and a valid check letter (temporary UPNs allowed)."""
     unique = pd.unique(upns.dropna())
-    invalid = {u for u in unique if not stdnum_upn.is_valid(u)}
+    invalid = {u for u in unique if not upn_is_valid(u)}
     if invalid:
         bad = upns.isin(invalid).to_numpy()
         log.rows(

@@ -232,3 +232,19 @@ def test_many_problems_reported_together(tmp_path):
 def test_validated_marks_are_kept_on_the_dataset(tmp_path):
     ds = load_dataset(write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I"])))
     assert ds._marks is not None and isinstance(ds.marks, pd.DataFrame)
+
+
+def test_upn_check_letter_is_checked_whatever_the_la_number():
+    """The contract asks for the check letter; an LA number missing from stdnum's list is fine."""
+    from stdnum.gb import upn as stdnum_upn
+
+    from attendance_lib.validation import upn_is_valid
+
+    body = "999123456789"  # 999 is not a listed LA number
+    letter = stdnum_upn.calc_check_digit(body)
+    assert upn_is_valid(letter + body)
+    wrong = "A" if letter != "A" else "B"
+    assert not upn_is_valid(wrong + body)
+    assert upn_is_valid("B801200005001")  # stdnum's own example
+    assert not upn_is_valid("X80120000A001")  # letters inside
+    assert not upn_is_valid("B80120000500")  # 12 characters
