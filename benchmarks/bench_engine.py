@@ -53,8 +53,6 @@ TASKS = {
 
 def make_la(folder: Path, pupils: int, sessions: int = 380) -> Path:
     """A valid data folder: ``pupils`` pupils with one year of marks, 400 schools at most."""
-    from stdnum.gb import upn as stdnum_upn
-
     if (folder / "marks.parquet").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,7 +86,6 @@ def make_la(folder: Path, pupils: int, sessions: int = 380) -> Path:
     pd.DataFrame(
         {"academic_year": "2023/24", "half_term": range(1, 7), "start_date": starts, "end_date": ends}
     ).to_csv(folder / "calendar.csv", index=False)
-    assert all(stdnum_upn.is_valid(u) for u in firsts["upn"].astype(str).head(5))
     return folder
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from stdnum.gb.upn import calc_check_digit
 
 from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS
 from attendance_lib.contract import ProblemLog, read_marks
@@ -61,7 +62,8 @@ def make_marks(path: Path, pupils: int, sessions: int, seed: int = 1, schools: i
     rng = np.random.default_rng(seed)
     codes = np.array(list(CODE_MIX))
     p = np.array(list(CODE_MIX.values()))
-    upns = np.array([f"A380{i:09d}" for i in range(pupils)])
+    # valid UPNs (LA 380, a check letter from python-stdnum) so the data passes validation
+    upns = np.array([calc_check_digit(b) + b for b in (f"380{i:09d}" for i in range(pupils))])
     urns = 100000 + rng.integers(0, schools, pupils)
     days = pd.bdate_range("2023-09-04", periods=(sessions + 1) // 2).to_numpy()[
         : (sessions + 1) // 2
