@@ -3,8 +3,10 @@
 Each report unit is executed into a temporary folder next to its target and moved into
 place only when it ran, published and passed the privacy gate and the offline check; a
 failed unit keeps its executed notebook in ``<target>/failed/`` and leaves any earlier good
-report untouched. Units run on a bounded thread pool (about one kernel per core), each thread
-driving papermill; one failing unit does not stop the others.
+report untouched. Units run on a bounded pool of threads (about one kernel per core); by
+default each thread keeps one warm kernel and runs notebook after notebook in it
+(:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh papermill run. One
+failing unit does not stop the others.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from tqdm.auto import tqdm
 import attendance_lib
 from attendance_lib.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import execute as executing
-from attendance_lib.runner import publish
+from attendance_lib.runner import publish, warm_kernels
 from attendance_lib.runner.index import FAILED_DIR, write_index
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.outcome import (
@@ -124,8 +126,19 @@ def _findings_message(kind: str, findings: list[Any]) -> str:
     return f"{kind}:\n{shown}" + (f"\n- ... and {more} more" if more > 0 else "")
 
 
-def run_unit(unit: Unit, *, progress: bool = False) -> UnitOutcome:
-    """Execute, publish and check one unit; never raises for a failure of the notebook."""
+def run_unit(
+    unit: Unit,
+    *,
+    progress: bool = False,
+    execute: Callable[..., float] | None = None,
+) -> UnitOutcome:
+    """Execute, publish and check one unit; never raises for a failure of the notebook.
+
+    ``execute`` runs the notebook (default :func:`attendance_lib.runner.execute.execute`, a
+    fresh papermill run; :func:`attendance_lib.runner.warm_kernels.execute_warm` on a pool
+    of warm kernels).
+    """
+    execute = execute or executing.execute
     spec = unit.spec
     started, clock = _now(), time.perf_counter()
     outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
@@ -133,7 +146,7 @@ def run_unit(unit: Unit, *, progress: bool = False) -> UnitOutcome:
     executed = staging / f"{spec.report}.ipynb"
     seconds: dict[str, float] = {}
     try:
-        seconds["execute"] = executing.execute(
+        seconds["execute"] = execute(
             spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
         )
         publish_clock = time.perf_counter()
@@ -269,8 +282,13 @@ def run_units(
     workers: int | None = None,
     progress: bool = True,
     on_done: Callable[[UnitOutcome], None] | None = None,
+    warm: bool = True,
 ) -> list[UnitOutcome]:
-    """Run units on a thread pool of ``workers`` (default: one per core); results in input order.
+    """Run units on a pool of ``workers`` threads (default: one per core); results in input order.
+
+    With ``warm`` (the default) each thread keeps one kernel for all its units
+    (:class:`~attendance_lib.runner.warm_kernels.KernelPool`); otherwise every unit starts a
+    fresh kernel. A single unit always runs in a fresh kernel.
 
     Runs in two waves: first every unit that is not one school of a fan-out, plus the first
     school of each fan-out; then the remaining schools. Whatever the first school computes
@@ -291,12 +309,17 @@ def run_units(
         else:
             second_wave.append(n)
     results: dict[int, UnitOutcome] = {}
+    if warm:
+        pool, execute = warm_kernels.KernelPool(workers), warm_kernels.execute_warm
+    else:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report")
+        execute = executing.execute
     with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
+        pool,
         tqdm(total=len(units), desc="reports", unit="report", disable=not progress) as bar,
     ):
         for wave in (first_wave, second_wave):
-            futures = {pool.submit(run_unit, units[n]): n for n in wave}
+            futures = {pool.submit(run_unit, units[n], execute=execute): n for n in wave}
             for future in as_completed(futures):
                 n = futures[future]
                 results[n] = future.result()
@@ -328,6 +351,7 @@ def run_report(
     out_dir: str | Path | None = None,
     overrides: dict[str, str] | None = None,
     progress: bool = True,
+    warm: bool = True,
 ) -> RunOutcome:
     """Run one parameter file: ``attendance-workbench run PARAMS.yaml``.
 
@@ -341,6 +365,9 @@ def run_report(
         ``urn`` is given in ``overrides``, which runs that one school).
     overrides
         ``--set name=value`` pairs, converted with the notebook's declared types.
+    warm
+        Run a fan-out's units in warm kernels (one per worker) rather than one fresh kernel
+        per unit.
 
     Raises
     ------
@@ -353,7 +380,7 @@ def run_report(
     spec = load_params(params_path, overrides)
     target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
     units, failures = plan_units(spec, target, {})
-    results = failures + run_units(units, progress=progress)
+    results = failures + run_units(units, progress=progress, warm=warm)
     outcome = _report_outcome(spec, results)
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
@@ -367,6 +394,7 @@ def run_all(
     workers: int | None = None,
     progress: bool = True,
     overrides: dict[str, str] | None = None,
+    warm: bool = True,
 ) -> RunAllOutcome:
     """Run every parameter file in a folder, then write ``reports/index.html``.
 
@@ -375,6 +403,8 @@ def run_all(
     no notebook declares is a usage error. Every file is checked before anything runs. The data folder of each file is loaded once
     here, in the parent, so the validated-data cache is warm before the kernels start and a
     ``for_each: school`` file gets its school list (``dataset.schools.urn``).
+    With ``warm`` (the default) the units run in one warm kernel per worker
+    (:mod:`attendance_lib.runner.warm_kernels`); ``warm=False`` starts a fresh kernel per unit.
 
     Raises
     ------
@@ -403,7 +433,7 @@ def run_all(
     datasets: dict[Path, Any] = {}
     planned = [plan_units(s, default_out_dir(s, reports_dir), datasets) for s in specs]
     units = [u for unit_list, _ in planned for u in unit_list]
-    done = run_units(units, workers=workers, progress=progress)
+    done = run_units(units, workers=workers, progress=progress, warm=warm)
     by_label = {u.label: o for u, o in zip(units, done, strict=True)}
     reports = []
     for spec, (unit_list, failures) in zip(specs, planned, strict=True):
