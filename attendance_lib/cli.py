@@ -63,7 +63,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from attendance_lib.contract import load_dataset
+    from attendance_lib.dataset import load_dataset
     from attendance_lib.overview import dataset_overview
 
     print(f"Validating {args.data_dir} ...", file=sys.stderr)
@@ -74,7 +74,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
-    from attendance_lib.contract import load_dataset
+    from attendance_lib.dataset import load_dataset
     from attendance_lib.engine import summarise
     from attendance_lib.files import write_csv_atomic
 
@@ -132,7 +132,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from attendance_lib.contract import load_dataset
+    from attendance_lib.dataset import load_dataset
     from attendance_lib.overview import dataset_overview, headline_summary
 
     print(f"Validating {args.data} ...", file=sys.stderr)

@@ -126,7 +126,7 @@ def marks_relation(marks) -> pd.DataFrame | Path | str:
     """What the SQL engines read as ``marks``: a DataFrame, or a Parquet file read directly.
 
     ``marks`` is a DataFrame, a path to a marks file, or a
-    :class:`~attendance_lib.contract.Dataset`. A dataset whose marks are not loaded and whose
+    :class:`~attendance_lib.dataset.Dataset`. A dataset whose marks are not loaded and whose
     Parquet file validation found free of duplicate rows is read straight from the file,
     column by column, without loading it into pandas.
     """
@@ -170,7 +170,7 @@ def summarise(
     ----------
     marks
         Register marks: a DataFrame as read by :mod:`attendance_lib.contract`, a
-        :class:`~attendance_lib.contract.Dataset`, or a path to a marks Parquet file.
+        :class:`~attendance_lib.dataset.Dataset`, or a path to a marks Parquet file.
     start, end
         The window's first and last dates, both included; ``None`` leaves that end open.
     by
@@ -261,7 +261,7 @@ def code_counts_from_marks(marks, calendar: Calendar, *, engine: str | None = No
 
 
 def code_counts(ds, *, engine: str | None = None) -> pd.DataFrame:
-    """The cube for a :class:`~attendance_lib.contract.Dataset`, cached per data fingerprint.
+    """The cube for a :class:`~attendance_lib.dataset.Dataset`, cached per data fingerprint.
 
     Columns: upn, urn, academic_year, half_term, code, sessions. The heavy pass over the marks
     happens once per extract; every report after that reads the cached Parquet file.

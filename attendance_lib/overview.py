@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from attendance_lib.academic_calendar import Calendar
-from attendance_lib.contract import TABLES, Dataset
+from attendance_lib.contract import TABLES
+from attendance_lib.dataset import Dataset
 from attendance_lib.disclosure import round_half_up
 from attendance_lib.engine import overall_rates, summarise
 

@@ -322,7 +322,7 @@ def provenance_html(fingerprint: str, files: Mapping[str, str], version: str, wh
 def provenance_footer(dataset: Any) -> None:
     """Show where the figures came from: data fingerprint, input files, run date, library version.
 
-    ``dataset`` is a :class:`attendance_lib.contract.Dataset` (uses ``.fingerprint``, ``.files``).
+    ``dataset`` is a :class:`attendance_lib.dataset.Dataset` (uses ``.fingerprint``, ``.files``).
     The runner also reads this output into ``run.json``.
     """
     files = dict(getattr(dataset, "files", {}) or {})

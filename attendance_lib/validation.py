@@ -16,6 +16,8 @@ naming the file, the 1-based row and the column, and saying what was expected:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,64 +27,81 @@ from stdnum.gb import upn as stdnum_upn
 from tqdm.auto import tqdm
 
 from attendance_lib.academic_calendar import Calendar
-from attendance_lib.contract import TABLES, Dataset, ProblemLog, read_marks
+from attendance_lib.contract import TABLES, ProblemLog, read_marks
+
+
+@dataclass(frozen=True)
+class CheckedMarks:
+    """The marks as validated: identical duplicates collapsed, and how many were."""
+
+    marks: pd.DataFrame
+    duplicates: int
 
 
 def validate_dataset(
-    ds: Dataset, paths: dict[str, Path | None], log: ProblemLog, *, progress: bool = False
-) -> None:
-    """Run every rule over a freshly read dataset, adding problems and warnings to ``log``.
+    tables: Mapping[str, pd.DataFrame | None],
+    paths: Mapping[str, Path | None],
+    log: ProblemLog,
+    *,
+    progress: bool = False,
+) -> CheckedMarks | None:
+    """Run every rule over freshly read tables, adding problems and warnings to ``log``.
 
-    ``progress`` shows a bar over the steps (reading and checking millions of marks takes
-    seconds).
+    ``tables`` maps each contract table name (not marks) to its DataFrame or None; ``paths``
+    gives every table's file (marks included). The marks are read here, column by column, and
+    returned checked (None when the folder has no readable marks). ``progress`` shows a bar
+    over the steps (reading and checking millions of marks takes seconds).
     """
     with tqdm(total=5, desc="validating", unit="step", disable=not progress, leave=False) as bar:
-        _validate(ds, paths, log, bar)
+        return _validate(tables, paths, log, bar)
 
 
-def _validate(ds: Dataset, paths: dict[str, Path | None], log: ProblemLog, bar: tqdm) -> None:
+def _validate(tables, paths, log: ProblemLog, bar: tqdm) -> CheckedMarks | None:
     bar.set_postfix_str("tables")
+    pupils, schools, calendar_table = (
+        tables.get("pupils"),
+        tables.get("schools"),
+        tables.get("calendar"),
+    )
     for name, spec in TABLES.items():
-        frame = getattr(ds, name, None) if name != "marks" else None
+        frame = tables.get(name)
         if frame is not None and spec.key:
             check_unique_key(frame, spec.key, paths[name].name, log)
-    if ds.pupils is not None:
-        check_upns(ds.pupils["upn"], paths["pupils"].name, log)
-        if ds.schools is not None:
-            check_in(
-                ds.pupils["urn"], ds.schools["urn"], paths["pupils"].name, "urn", "schools.csv", log
-            )
+    if pupils is not None:
+        check_upns(pupils["upn"], paths["pupils"].name, log)
+        if schools is not None:
+            check_in(pupils["urn"], schools["urn"], paths["pupils"].name, "urn", "schools.csv", log)
     calendar = None
-    if ds.calendar is not None:
-        check_calendar(ds.calendar, paths["calendar"].name, log)
-        calendar = Calendar(ds.calendar.dropna(subset=["start_date", "end_date"]))
-    if ds.absence_terms is not None:
-        check_census_totals(ds.absence_terms, paths["absence_terms"].name, log)
-    if ds.services is not None:
-        check_date_order(ds.services, "start_date", "end_date", paths["services"].name, log)
-    if ds.benchmarks is not None:
-        check_benchmark_areas(ds.benchmarks, paths["benchmarks"].name, log)
+    if calendar_table is not None:
+        check_calendar(calendar_table, paths["calendar"].name, log)
+        calendar = Calendar(calendar_table.dropna(subset=["start_date", "end_date"]))
+    if tables.get("absence_terms") is not None:
+        check_census_totals(tables["absence_terms"], paths["absence_terms"].name, log)
+    if tables.get("services") is not None:
+        check_date_order(tables["services"], "start_date", "end_date", paths["services"].name, log)
+    if tables.get("benchmarks") is not None:
+        check_benchmark_areas(tables["benchmarks"], paths["benchmarks"].name, log)
     bar.update()
     if paths["marks"] is None:
-        return
+        return None
     bar.set_postfix_str("reading marks")
     marks = read_marks(paths["marks"], log)
     bar.update()
     if marks is None:
-        return
+        return None
     file = paths["marks"].name
     bar.set_postfix_str("linking marks to pupils and schools")
-    if ds.pupils is not None:
-        check_marks_links(marks, ds, file, log)
+    if pupils is not None:
+        check_marks_links(marks, pupils, schools, file, log)
     bar.update()
     bar.set_postfix_str("mark dates")
     if calendar is not None:
         check_mark_dates(marks, calendar, file, log)
     bar.update()
     bar.set_postfix_str("duplicate marks")
-    marks, ds.marks_duplicates = collapse_duplicate_marks(marks, file, log)
-    ds._marks = marks
+    marks, duplicates = collapse_duplicate_marks(marks, file, log)
     bar.update()
+    return CheckedMarks(marks, duplicates)
 
 
 def check_unique_key(frame: pd.DataFrame, key: tuple[str, ...], file: str, log: ProblemLog) -> None:
@@ -206,9 +225,15 @@ def check_benchmark_areas(bench: pd.DataFrame, file: str, log: ProblemLog) -> No
     )
 
 
-def check_marks_links(marks: pd.DataFrame, ds: Dataset, file: str, log: ProblemLog) -> None:
+def check_marks_links(
+    marks: pd.DataFrame,
+    pupils: pd.DataFrame,
+    schools: pd.DataFrame | None,
+    file: str,
+    log: ProblemLog,
+) -> None:
     """A mark's upn is in pupils.csv and its urn in schools.csv (checked per category, then rows)."""
-    known = set(ds.pupils["upn"].dropna())
+    known = set(pupils["upn"].dropna())
     unknown = [u for u in marks["upn"].cat.categories if u not in known]
     if unknown:
         bad = marks["upn"].isin(unknown).to_numpy()
@@ -219,9 +244,9 @@ def check_marks_links(marks: pd.DataFrame, ds: Dataset, file: str, log: ProblemL
             lambda v: f"{v} is not in pupils.csv",
             marks["upn"].astype(object).to_numpy()[bad],
         )
-    if ds.schools is not None:
+    if schools is not None:
         urns = pd.unique(marks["urn"])
-        missing = np.setdiff1d(urns, ds.schools["urn"].dropna().to_numpy().astype(np.int64))
+        missing = np.setdiff1d(urns, schools["urn"].dropna().to_numpy().astype(np.int64))
         if missing.size:
             bad = np.isin(marks["urn"].to_numpy(), missing)
             log.rows(

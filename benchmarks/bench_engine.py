@@ -84,7 +84,12 @@ def make_la(folder: Path, pupils: int, sessions: int = 380) -> Path:
     starts = ["2023-09-04", "2023-10-28", "2024-01-01", "2024-02-17", "2024-04-08", "2024-06-01"]
     ends = ["2023-10-27", "2023-12-31", "2024-02-16", "2024-04-07", "2024-05-31", "2024-08-31"]
     pd.DataFrame(
-        {"academic_year": "2023/24", "half_term": range(1, 7), "start_date": starts, "end_date": ends}
+        {
+            "academic_year": "2023/24",
+            "half_term": range(1, 7),
+            "start_date": starts,
+            "end_date": ends,
+        }
     ).to_csv(folder / "calendar.csv", index=False)
     return folder
 
@@ -98,11 +103,13 @@ def child(task: str, folder: Path, out: Path) -> None:
     if task in ("validate+summarise", "summarise"):
         from attendance_lib.cli import main
 
-        code = main(["summarise", str(folder), "--from", WINDOW[0], "--to", WINDOW[1], "--out", str(out)])
+        code = main(
+            ["summarise", str(folder), "--from", WINDOW[0], "--to", WINDOW[1], "--out", str(out)]
+        )
         assert code == 0
     elif task == "cube":
         from attendance_lib.academic_calendar import Calendar
-        from attendance_lib.contract import load_dataset
+        from attendance_lib.dataset import load_dataset
         from attendance_lib.engine import code_counts_from_marks
 
         ds = load_dataset(folder)
@@ -111,7 +118,10 @@ def child(task: str, folder: Path, out: Path) -> None:
         from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS
 
         marks = pd.read_parquet(folder / "marks.parquet")
-        marks = marks[(marks["date"] >= pd.Timestamp(WINDOW[0]).date()) & (marks["date"] <= pd.Timestamp(WINDOW[1]).date())]
+        marks = marks[
+            (marks["date"] >= pd.Timestamp(WINDOW[0]).date())
+            & (marks["date"] <= pd.Timestamp(WINDOW[1]).date())
+        ]
         groups = {c: GROUP_COLUMNS[g] for c, g in CODE_GROUP.items()}
         marks["group"] = marks["code"].astype(str).map(groups)
         counts = marks.groupby(["upn", "urn", "group"], observed=True).size().unstack(fill_value=0)
@@ -123,7 +133,9 @@ def child(task: str, folder: Path, out: Path) -> None:
 
         con = duckdb.connect()
         con.execute("CREATE TABLE codes (code VARCHAR, grp INT)")
-        con.executemany("INSERT INTO codes VALUES (?, ?)", [(c, int(g)) for c, g in CODE_GROUP.items()])
+        con.executemany(
+            "INSERT INTO codes VALUES (?, ?)", [(c, int(g)) for c, g in CODE_GROUP.items()]
+        )
         con.execute(
             f"""COPY (
             SELECT upn, urn,
@@ -165,7 +177,11 @@ def measure(folder: Path, repeat: int) -> dict[str, tuple[float, float]]:
     for task in TASKS:
         runs = []
         for _ in range(repeat):
-            cache = Path(tempfile.mkdtemp(prefix="bench-cold-")) if task == "validate+summarise" else warm_cache
+            cache = (
+                Path(tempfile.mkdtemp(prefix="bench-cold-"))
+                if task == "validate+summarise"
+                else warm_cache
+            )
             runs.append(run_task(task, folder, cache))
             if task == "validate+summarise":
                 shutil.rmtree(cache, ignore_errors=True)
@@ -181,7 +197,9 @@ def main() -> None:
     parser.add_argument("--base-pupils", type=int, default=7_500)
     parser.add_argument("--sizes", default="1,4,16", help="multiples of the base, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", nargs=3, metavar=("TASK", "FOLDER", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("TASK", "FOLDER", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
@@ -194,7 +212,11 @@ def main() -> None:
         print(f"{size:>3}x: {pupils:,} pupils, {pupils * 380:,} marks ...", flush=True)
         table[size] = measure(folder, args.repeat)
     print()
-    print(f"{'task':<34}" + "".join(f"{f'{s}x s':>9}{'MB':>7}" for s in sizes) + f"{'per doubling':>14}")
+    print(
+        f"{'task':<34}"
+        + "".join(f"{f'{s}x s':>9}{'MB':>7}" for s in sizes)
+        + f"{'per doubling':>14}"
+    )
     for task, label in TASKS.items():
         row = f"{label:<34}"
         for size in sizes:
@@ -209,10 +231,12 @@ def main() -> None:
     big = sizes[-1]
     ours = table[big]["summarise"][0]
     print()
-    print(f"at {big}x: naive pandas / workbench (summarise) = {table[big]['naive'][0] / ours:.1f}x; "
-          f"duckdb SQL / workbench (summarise) = {table[big]['duckdb'][0] / ours:.2f}x; "
-          f"duckdb SQL / workbench (validate + summarise) = "
-          f"{table[big]['duckdb'][0] / table[big]['validate+summarise'][0]:.2f}x")
+    print(
+        f"at {big}x: naive pandas / workbench (summarise) = {table[big]['naive'][0] / ours:.1f}x; "
+        f"duckdb SQL / workbench (summarise) = {table[big]['duckdb'][0] / ours:.2f}x; "
+        f"duckdb SQL / workbench (validate + summarise) = "
+        f"{table[big]['duckdb'][0] / table[big]['validate+summarise'][0]:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from builders import (
     write_folder,
 )
 
-from attendance_lib import contract
-from attendance_lib.contract import MAX_ROWS_LISTED, load_dataset
+from attendance_lib import dataset
+from attendance_lib.contract import MAX_ROWS_LISTED
+from attendance_lib.dataset import load_dataset
 from attendance_lib.errors import DataError, UsageError
 
 P1, P2 = make_upn(1), make_upn(2)
@@ -213,7 +214,7 @@ def test_validation_result_is_cached_per_fingerprint(tmp_path, monkeypatch):
     folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "/"]) * 2)
     ds = load_dataset(folder)
     assert len(ds.warnings) == 1  # identical duplicates collapsed
-    stamp = contract.cache_root() / ds.fingerprint / "validated.json"
+    stamp = dataset.cache_root() / ds.fingerprint / "validated.json"
     assert json.loads(stamp.read_text())["warnings"] == ds.warnings
     import attendance_lib.validation as validation
 
@@ -228,7 +229,7 @@ def test_validation_result_is_cached_per_fingerprint(tmp_path, monkeypatch):
 
 def test_cache_root_follows_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "c"))
-    assert contract.cache_root() == tmp_path / "c"
+    assert dataset.cache_root() == tmp_path / "c"
 
 
 def test_marks_are_lazy_without_validation(tmp_path):

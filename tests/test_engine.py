@@ -19,7 +19,7 @@ from builders import (
 
 from attendance_lib import engine
 from attendance_lib.academic_calendar import Calendar
-from attendance_lib.contract import load_dataset
+from attendance_lib.dataset import load_dataset
 from attendance_lib.engine import COUNT_COLUMNS, add_rates, group_rates, summarise
 
 P1, P2, P3 = make_upn(1), make_upn(2), make_upn(3)

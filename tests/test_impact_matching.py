@@ -134,7 +134,7 @@ def test_comparison_pool_rules():
 
 
 def test_regression_to_the_mean_on_a_synthetic_la(tmp_path, monkeypatch):
-    from attendance_lib.contract import load_dataset
+    from attendance_lib.dataset import load_dataset
     from attendance_lib.synth import generate
 
     monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))

@@ -6,20 +6,17 @@ The kernel tests start real kernels (marked slow); the dataset memo is tested in
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 from papermill.exceptions import PapermillExecutionError
 from runner_fixtures import TINY_LA_URNS, runner_project, tiny_la, write_tiny_la  # noqa: F401
 
-from attendance_lib import contract
-from attendance_lib.errors import DataError, ReportError
+from attendance_lib.errors import ReportError
 from attendance_lib.runner import execute as executing
-from attendance_lib.runner import kernel_session, run_all, warm_kernels
+from attendance_lib.runner import run_all, warm_kernels
 from attendance_lib.runner.warm_kernels import KernelPool, WarmKernel, execute_warm
 
 slow = pytest.mark.slow
@@ -208,77 +205,6 @@ def test_kernel_pool_cancels_queued_work_when_the_block_raises():
         raise KeyboardInterrupt
     assert running.result() is True
     assert queued.cancelled()
-
-
-# --------------------------------------------------------------------------------------
-# The per-process dataset memo (runs in-process)
-# --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def counted_loads(monkeypatch):
-    """Count real ``load_dataset`` calls made through the memo; start with an empty memo."""
-    calls = []
-    real = contract.load_dataset
-
-    def counting(data_dir, *, validate=True):
-        calls.append(str(data_dir))
-        return real(data_dir, validate=validate)
-
-    monkeypatch.setattr(kernel_session, "_original_load_dataset", counting)
-    monkeypatch.setattr(kernel_session, "_memo", type(kernel_session._memo)())
-    return calls
-
-
-def test_memo_loads_a_folder_once_and_hands_out_independent_copies(tiny_la, counted_loads):  # noqa: F811
-    first = kernel_session.memoised_load_dataset(tiny_la)
-    first.schools["school_name"] = "changed by one notebook"
-    first.pupils.loc[0, "urn"] = 999999  # in place, as a careless notebook might
-    first.warnings.append("added by one notebook")
-    second = kernel_session.memoised_load_dataset(str(tiny_la))
-    assert len(counted_loads) == 1
-    assert list(second.schools["urn"]) == list(TINY_LA_URNS)
-    assert second.pupils.loc[0, "urn"] == TINY_LA_URNS[0]
-    assert second.schools["school_name"].iloc[0] == "Moor Lane Primary"
-    assert "added by one notebook" not in second.warnings
-    assert second.fingerprint == first.fingerprint and len(second.fingerprint) == 16
-
-
-def test_memo_reloads_when_a_file_changes(tiny_la, counted_loads):  # noqa: F811
-    before = kernel_session.memoised_load_dataset(tiny_la)
-    schools = pd.read_csv(tiny_la / "schools.csv")
-    schools.loc[0, "school_name"] = "Moor Lane Primary School"
-    schools.to_csv(tiny_la / "schools.csv", index=False)
-    after = kernel_session.memoised_load_dataset(tiny_la)
-    assert len(counted_loads) == 2
-    assert after.schools["school_name"].iloc[0] == "Moor Lane Primary School"
-    assert after.fingerprint != before.fingerprint
-
-
-def test_memo_keeps_at_most_max_datasets(tmp_path, counted_loads):
-    folders = [write_tiny_la(tmp_path / f"la{n}") for n in range(kernel_session.MAX_DATASETS + 1)]
-    for folder in folders:
-        kernel_session.memoised_load_dataset(folder)
-    assert len(kernel_session._memo) == kernel_session.MAX_DATASETS
-    kernel_session.memoised_load_dataset(folders[0])  # dropped first, so loaded again
-    assert len(counted_loads) == kernel_session.MAX_DATASETS + 2
-
-
-def test_memo_does_not_keep_errors(tmp_path, counted_loads):
-    folder = write_tiny_la(tmp_path / "la")
-    (folder / "schools.csv").unlink()
-    with pytest.raises(DataError) as err:
-        kernel_session.memoised_load_dataset(folder)
-    assert "required table is missing" in str(err.value.problems[0])
-    assert not kernel_session._memo
-
-
-def test_folder_signature_sees_size_and_time(tmp_path):
-    (tmp_path / "a.csv").write_text("x\n")
-    before = kernel_session.folder_signature(tmp_path)
-    os.utime(tmp_path / "a.csv", ns=(1, 1))
-    assert kernel_session.folder_signature(tmp_path) != before
-    assert [name for name, _, _ in before] == ["a.csv"]
 
 
 # --------------------------------------------------------------------------------------

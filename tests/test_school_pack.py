@@ -35,7 +35,7 @@ from builders import (
 
 from attendance_lib.academic_calendar import Calendar
 from attendance_lib.analyses import school_pack
-from attendance_lib.contract import load_dataset
+from attendance_lib.dataset import load_dataset
 from attendance_lib.engine import code_counts_from_marks
 
 YEAR = "2023/24"

@@ -16,7 +16,7 @@ from builders import URN_A, URN_B, make_upn, marks_frame, sessions
 
 from attendance_lib import sql_engines
 from attendance_lib.academic_calendar import Calendar
-from attendance_lib.contract import load_dataset
+from attendance_lib.dataset import load_dataset
 from attendance_lib.engine import COUNT_COLUMNS, code_counts_from_marks, summarise
 from attendance_lib.errors import UsageError
 from attendance_lib.partitioning import write_partitioned_marks

@@ -18,7 +18,8 @@ from builders import (
 )
 from stdnum.gb import upn as stdnum_upn
 
-from attendance_lib.contract import ProblemLog, load_dataset
+from attendance_lib.contract import ProblemLog
+from attendance_lib.dataset import load_dataset
 from attendance_lib.errors import DataError
 from attendance_lib.validation import collapse_duplicate_marks
 

@@ -396,7 +396,7 @@ def load_cohort(
     window: str = "autumn_spring",
     bands="cbc",
 ) -> Cohort:
-    """:func:`build_cohort` for a :class:`~attendance_lib.contract.Dataset`.
+    """:func:`build_cohort` for a :class:`~attendance_lib.dataset.Dataset`.
 
     Reads only the cohort's marks inside the window (``ds.marks_for``).
     """

@@ -219,7 +219,7 @@ def run_unit(
 
 def _load_dataset(data_dir: Path):
     """Load (and so cache) the validated dataset once in the parent process."""
-    from attendance_lib.contract import load_dataset  # runner sits above contract
+    from attendance_lib.dataset import load_dataset  # runner sits above contract
 
     return load_dataset(data_dir)
 

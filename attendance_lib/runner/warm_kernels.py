@@ -5,8 +5,8 @@ process starts (~0.7 s), imports pandas, matplotlib and the library (~1 s) and r
 folder again (hashing and parsing, ~0.4 s on the demo LA). A ``for_each: school`` fan-out
 pays that for every school. Here a :class:`KernelPool` runs units on ``workers`` threads; each
 thread owns one :class:`WarmKernel`, started once (with one retry), prepared once
-(:func:`attendance_lib.runner.kernel_session.prepare`: imports and a per-process dataset
-memo) and reset before every notebook (:func:`~attendance_lib.runner.kernel_session.reset`:
+(:func:`attendance_lib.runner.kernel_session.prepare`: the common imports; datasets are
+remembered per process by :func:`attendance_lib.dataset.load_dataset`) and reset before every notebook (:func:`~attendance_lib.runner.kernel_session.reset`:
 empty namespace, figures closed, rc settings, warning filters, environment and working
 directory restored).
 

@@ -1,0 +1,291 @@
+"""A local authority's extract as one object: :class:`Dataset` and :func:`load_dataset`.
+
+:func:`load_dataset` is the one way the rest of the workbench reads data. It reads every
+table with :mod:`attendance_lib.contract`, validates the folder with
+:mod:`attendance_lib.validation` once per data fingerprint (SHA-256 over every file) and
+remembers that in a cache folder, so fanned-out reports do not validate the same 28 million
+marks again. Derived tables (the code cube) are cached beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from attendance_lib.contract import TABLES, ProblemLog, find_table_file, read_marks, read_table
+from attendance_lib.errors import DataError, UsageError
+from attendance_lib.validation import collapse_duplicate_marks, validate_dataset
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 4 MB blocks.
+
+    For a directory (partitioned Parquet), the digest covers every file's relative path and
+    bytes, in sorted order.
+    """
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode())
+        with file.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    """Where derived tables are cached: ``$ATTENDANCE_WORKBENCH_CACHE`` or ``~/.cache/attendance-workbench``."""
+    env = os.environ.get("ATTENDANCE_WORKBENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "attendance-workbench"
+
+
+@dataclass
+class Dataset:
+    """One local authority's validated extract.
+
+    Tables are pandas DataFrames with contract column names and types; optional tables
+    absent from the folder are ``None``. ``marks`` is read on first use.
+    """
+
+    root: Path
+    schools: pd.DataFrame
+    pupils: pd.DataFrame
+    calendar: pd.DataFrame
+    absence_terms: pd.DataFrame | None = None
+    ks2: pd.DataFrame | None = None
+    ks4: pd.DataFrame | None = None
+    services: pd.DataFrame | None = None
+    interventions: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+    warnings: list[str] = field(default_factory=list)
+    marks_path: Path | None = None
+    #: Identical duplicate mark rows validation collapsed (None: not validated).
+    marks_duplicates: int | None = None
+    _marks: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def marks(self) -> pd.DataFrame | None:
+        """All register marks (identical duplicates collapsed), read on first use."""
+        if self._marks is None and self.marks_path is not None:
+            self._marks = self.marks_for()
+        return self._marks
+
+    def marks_for(
+        self,
+        *,
+        urns=None,
+        upns=None,
+        start=None,
+        end=None,
+    ) -> pd.DataFrame | None:
+        """Marks for some schools, pupils or dates (both ends inclusive), read with filters.
+
+        Parquet files are filtered while reading, so one school's marks do not need the
+        whole file in memory. Identical duplicate rows are collapsed as in validation.
+        """
+        if self.marks_path is None:
+            return None
+        if self._marks is not None:
+            frame = self._marks
+            mask = np.ones(len(frame), dtype=bool)
+            if urns is not None:
+                mask &= frame["urn"].isin(list(urns)).to_numpy()
+            if upns is not None:
+                mask &= frame["upn"].isin(list(upns)).to_numpy()
+            if start is not None:
+                mask &= (frame["date"] >= pd.Timestamp(start)).to_numpy()
+            if end is not None:
+                mask &= (frame["date"] <= pd.Timestamp(end)).to_numpy()
+            return frame[mask].reset_index(drop=True)
+        expr = None
+        parts = []
+        if urns is not None:
+            parts.append(pads.field("urn").isin([int(u) for u in urns]))
+        if upns is not None:
+            parts.append(pads.field("upn").isin([str(u) for u in upns]))
+        if start is not None:
+            parts.append(pads.field("date") >= pa.scalar(pd.Timestamp(start).date()))
+        if end is not None:
+            parts.append(pads.field("date") <= pa.scalar(pd.Timestamp(end).date()))
+        for p in parts:
+            expr = p if expr is None else expr & p
+        log = ProblemLog()
+        frame = read_marks(self.marks_path, log, filter_expression=expr)
+        if log.problems or frame is None:
+            raise DataError(log.problems)
+        frame, _ = collapse_duplicate_marks(frame, self.marks_path.name, ProblemLog())
+        return frame
+
+    @property
+    def cache_dir(self) -> Path:
+        """This dataset's cache folder (one per data fingerprint)."""
+        return cache_root() / self.fingerprint
+
+    def cached(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Return the table ``name`` from the cache, computing and storing it if absent.
+
+        Keyed by the data fingerprint, so a changed extract never reuses stale results.
+        Written atomically, so parallel report runs never read a half-written file.
+        """
+        path = self.cache_dir / f"{name}.parquet"
+        if path.is_file():
+            return pd.read_parquet(path)
+        frame = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        return frame
+
+
+def _fingerprint(files: dict[str, str]) -> str:
+    text = json.dumps(sorted(files.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _finalise_types(ds: Dataset) -> None:
+    """Required int and bool columns hold no gaps once valid: give them plain NumPy types."""
+    for name, spec in TABLES.items():
+        frame = getattr(ds, name, None) if name != "marks" else None
+        if frame is None:
+            continue
+        for col in spec.columns:
+            if col.nullable or col.name not in frame:
+                continue
+            if col.kind == "int":
+                frame[col.name] = frame[col.name].astype("int64")
+            elif col.kind == "bool":
+                frame[col.name] = frame[col.name].astype(bool)
+
+
+#: Datasets one process keeps loaded (least recently used dropped first).
+MEMO_SIZE = 2
+_memo: OrderedDict[tuple, Dataset] = OrderedDict()
+
+
+def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Relative path, size and modification time (ns) of every file under ``root``, sorted."""
+    return tuple(
+        sorted(
+            (p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns)
+            for p in root.rglob("*")
+            if p.is_file() and (st := p.stat())
+        )
+    )
+
+
+def _copy_dataset(ds: Dataset) -> Dataset:
+    """A copy sharing the data: shallow DataFrame copies (pandas copy-on-write)."""
+    changes = {
+        f.name: getattr(ds, f.name).copy(deep=False)
+        for f in dataclasses.fields(ds)
+        if isinstance(getattr(ds, f.name), pd.DataFrame)
+    }
+    return dataclasses.replace(ds, **changes, files=dict(ds.files), warnings=list(ds.warnings))
+
+
+def load_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool = False) -> Dataset:
+    """Read (and by default validate) a data folder laid out as the data contract says.
+
+    A process keeps the last :data:`MEMO_SIZE` datasets it loaded, keyed by the folder and the
+    size and modification time of every file in it, so a report kernel that runs one notebook
+    after another (the runner's warm kernels) reads each extract once. Each call returns its
+    own shallow copy: a notebook that changes a table changes only its copy. Editing any file
+    loads the folder afresh; errors are never remembered. Parameters and errors are those of
+    :func:`read_dataset`.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise UsageError(f"data folder {str(root)!r} does not exist")
+    key = (str(root.resolve()), validate, str(cache_root()), folder_signature(root))
+    if key not in _memo:
+        _memo[key] = read_dataset(root, validate=validate, progress=progress)
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    _memo.move_to_end(key)
+    return _copy_dataset(_memo[key])
+
+
+def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool = False) -> Dataset:
+    """Read (and by default validate) a data folder laid out as the data contract says.
+
+    Parameters
+    ----------
+    data_dir
+        The folder holding ``schools``, ``pupils``, ``calendar`` and ``marks`` (CSV or
+        Parquet), and any optional tables.
+    validate
+        Run every validation rule (:mod:`attendance_lib.validation`). A folder already
+        validated with the same fingerprint is not validated again.
+    progress
+        Show a progress bar while validating (for terminals).
+
+    Raises
+    ------
+    UsageError
+        The folder does not exist.
+    DataError
+        The folder breaks the contract; ``.problems`` lists every problem found.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise UsageError(f"data folder {str(root)!r} does not exist")
+    paths = {name: find_table_file(root, name) for name in TABLES}
+    log = ProblemLog()
+    for name, spec in TABLES.items():
+        if spec.required and paths[name] is None:
+            log.add(f"{name}.csv", None, None, f"required table is missing from {root}")
+    if log.problems:
+        raise DataError(log.problems)
+    files = {p.name: file_sha256(p) for p in paths.values() if p is not None}
+    fingerprint = _fingerprint(files)
+    stamp = cache_root() / fingerprint / "validated.json"
+    tables: dict[str, pd.DataFrame | None] = {}
+    for name, spec in TABLES.items():
+        if name == "marks" or paths[name] is None:
+            continue
+        tables[name] = read_table(paths[name], spec, log)
+    ds = Dataset(
+        root=root,
+        files=files,
+        fingerprint=fingerprint,
+        marks_path=paths["marks"],
+        **{k: v for k, v in tables.items()},
+    )
+    if not validate:
+        return ds
+    if stamp.is_file() and not log.problems:
+        remembered = json.loads(stamp.read_text())
+        ds.warnings = remembered["warnings"]
+        ds.marks_duplicates = remembered.get("marks_duplicates")
+        _finalise_types(ds)
+        return ds
+    tables = {name: getattr(ds, name) for name in TABLES if name != "marks"}
+    checked = validate_dataset(tables, paths, log, progress=progress)
+    if checked is not None:
+        ds._marks, ds.marks_duplicates = checked.marks, checked.duplicates
+    if log.problems:
+        raise DataError(log.problems, log.warnings)
+    ds.warnings = log.warnings
+    _finalise_types(ds)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(
+        json.dumps(
+            {"warnings": log.warnings, "files": files, "marks_duplicates": ds.marks_duplicates}
+        )
+    )
+    return ds
