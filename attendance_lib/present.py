@@ -41,9 +41,39 @@ FIGURE_DPI = 110
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
 
 
+#: Words shown in capitals in headings (column and parameter names).
+ACRONYMS = frozenset(
+    {
+        "pa",
+        "sa",
+        "la",
+        "urn",
+        "upn",
+        "fsm",
+        "fsm6",
+        "sen",
+        "ehc",
+        "eal",
+        "cin",
+        "cpp",
+        "cla",
+        "ks1",
+        "ks2",
+        "ks4",
+        "rwm",
+        "ci",
+        "smd",
+        "dfe",
+        "tsm",
+    }
+)
+
+
 def _words(name: str) -> str:
-    """``academic_year`` -> ``Academic year``; ``attendance_pct`` -> ``Attendance (%)``."""
+    """``academic_year`` -> ``Academic year``; ``pa_pct`` -> ``PA (%)``; ``urn`` -> ``URN``."""
     text = re.sub(r"_pct$", " (%)", str(name)).replace("_", " ").strip()
+    words = [w.upper() if w.lower() in ACRONYMS else w for w in text.split(" ")]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 

@@ -151,3 +151,12 @@ def test_booleans_read_yes_no_and_an_empty_table_says_none():
     assert list(shown) == ["Yes", "No"]
     empty = pd.DataFrame({"reason": pd.Series([], dtype=str)})
     assert "None." in _table_html(empty, {}, "Nothing to show", [])
+
+
+def test_headings_keep_acronyms_in_capitals():
+    from attendance_lib.present import _words
+
+    assert _words("pa_pct") == "PA (%)"
+    assert _words("last_year_sa_pct") == "Last year SA (%)"
+    assert _words("la_name") == "LA name"
+    assert _words("academic_year") == "Academic year"
