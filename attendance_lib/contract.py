@@ -268,6 +268,11 @@ class ProblemLog:
 # --------------------------------------------------------------------------------------
 
 
+def rows_where(mask: np.ndarray) -> np.ndarray:
+    """1-based data row numbers where ``mask`` is true (no array the length of the table)."""
+    return np.flatnonzero(mask) + 1
+
+
 def find_table_file(root: Path, name: str) -> Path | None:
     """The file holding table ``name`` in ``root`` (Parquet preferred), or None."""
     for suffix in (".parquet", ".csv"):
@@ -469,7 +474,6 @@ def _rename_filter(expr, names):
 
 
 def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.DataFrame:
-    rows_of = np.arange(1, table.num_rows + 1)
     out = {}
     for name in ("upn", "session", "code"):
         col = table.column(name)
@@ -494,7 +498,7 @@ def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.Data
         num = pd.to_numeric(urn.to_pandas().astype("string").str.strip(), errors="coerce")
         bad_urn = num.isna().to_numpy()
         out["urn"] = num.fillna(-1).to_numpy()
-    log.rows(file, "urn", rows_of[bad_urn], "is not a whole number")
+    log.rows(file, "urn", rows_where(bad_urn), "is not a whole number")
     date = table.column("date")
     if pa.types.is_date(date.type):
         d = date.cast(pa.timestamp("s")).to_pandas()
@@ -504,7 +508,7 @@ def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.Data
         d = pd.to_datetime(
             date.to_pandas().astype("string").str.strip(), format="%Y-%m-%d", errors="coerce"
         )
-    log.rows(file, "date", rows_of[d.isna().to_numpy()], "is not a date as YYYY-MM-DD")
+    log.rows(file, "date", rows_where(d.isna().to_numpy()), "is not a date as YYYY-MM-DD")
     frame = pd.DataFrame(
         {
             "upn": out["upn"],
@@ -536,7 +540,6 @@ def _compact_marks(frame: pd.DataFrame, file: str, log: ProblemLog) -> pd.DataFr
 def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session_checked=False):
     from attendance_lib.codes import CODE_GROUP
 
-    rows = np.arange(1, len(frame) + 1)
     code_cats = frame["code"].cat.categories
     unknown = [c for c in code_cats if c not in CODE_GROUP]
     if unknown:
@@ -544,7 +547,7 @@ def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session
         log.rows(
             file,
             "code",
-            rows[bad],
+            rows_where(bad),
             lambda v: f"{v!r} is not a register code (see the code table in docs/data-contract.md)",
             frame["code"].astype(object).to_numpy()[bad],
         )
@@ -552,7 +555,7 @@ def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session
     log.rows(
         file,
         "code",
-        rows[missing_code],
+        rows_where(missing_code),
         "is empty; every session needs a register code (- is not a code)",
     )
     if not session_checked and not set(frame["session"].cat.categories) <= {"AM", "PM"}:
@@ -560,10 +563,10 @@ def _check_marks_values(frame: pd.DataFrame, file: str, log: ProblemLog, session
         log.rows(
             file,
             "session",
-            rows[bad],
+            rows_where(bad),
             lambda v: f"{v!r} is not allowed; expected AM or PM",
             frame["session"].astype(object).to_numpy()[bad],
         )
     missing_upn = frame["upn"].cat.codes.to_numpy() < 0
     if missing_upn.any():
-        log.rows(file, "upn", rows[missing_upn], "is empty; a value is required")
+        log.rows(file, "upn", rows_where(missing_upn), "is empty; a value is required")

@@ -287,7 +287,9 @@ def mark_keys(marks: pd.DataFrame) -> np.ndarray:
     days = marks["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     days = days - days.min() if len(days) else days
     n_days = int(days.max()) + 1 if len(days) else 1
-    pm = (marks["session"].astype(object).to_numpy() == "PM").astype(np.int64)
+    sessions = list(marks["session"].cat.categories)
+    pm_code = sessions.index("PM") if "PM" in sessions else -2
+    pm = (marks["session"].cat.codes.to_numpy() == pm_code).astype(np.int64)
     return ((urn_idx * (len(cats) + 1) + upn_rank) * n_days + days) * 2 + pm
 
 
