@@ -25,6 +25,7 @@ import pyarrow.dataset as pads
 
 from attendance_lib.contract import TABLES, ProblemLog, find_table_file, read_marks, read_table
 from attendance_lib.errors import DataError, UsageError
+from attendance_lib.files import write_atomically
 from attendance_lib.validation import collapse_duplicate_marks, validate_dataset
 
 
@@ -130,6 +131,18 @@ class Dataset:
         frame, _ = collapse_duplicate_marks(frame, self.marks_path.name, ProblemLog())
         return frame
 
+    def count_marks(self) -> int | None:
+        """How many marks (after collapsing identical duplicates), without loading them when it can."""
+        if self.marks_path is None:
+            return None
+        if (
+            self._marks is None
+            and self.marks_path.suffix == ".parquet"
+            and self.marks_duplicates == 0
+        ):
+            return pads.dataset(self.marks_path, format="parquet", partitioning="hive").count_rows()
+        return len(self.marks)
+
     @property
     def cache_dir(self) -> Path:
         """This dataset's cache folder (one per data fingerprint)."""
@@ -145,10 +158,7 @@ class Dataset:
         if path.is_file():
             return pd.read_parquet(path)
         frame = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(path)
+        write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
         return frame
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,14 +19,23 @@ def csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV (no index, booleans as true/false) via a temporary file and rename."""
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    A reader (another report, a parallel kernel) sees the old file or the whole new one, never
+    a half-written one; a failed write leaves no temporary file behind.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        csv_ready(frame).to_csv(tmp, index=False)
+        write(tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV (no index, booleans as true/false), atomically."""
+    return write_atomically(path, lambda tmp: csv_ready(frame).to_csv(tmp, index=False))

@@ -13,11 +13,11 @@ def dataset_overview(ds: Dataset) -> str:
     """Tables found with their row counts, the academic years covered, and any warnings."""
     lines = [f"Data folder: {ds.root}  (fingerprint {ds.fingerprint})"]
     for name in TABLES:
-        frame = ds.marks if name == "marks" else getattr(ds, name)
-        if frame is None:
+        rows = ds.count_marks() if name == "marks" else _rows(getattr(ds, name))
+        if rows is None:
             lines.append(f"  {name:<14} not supplied (optional)")
         else:
-            lines.append(f"  {name:<14} {len(frame):>12,} rows")
+            lines.append(f"  {name:<14} {rows:>12,} rows")
     lines.append(f"  academic years: {', '.join(Calendar(ds.calendar).years)}")
     lines.append(f"  schools: {len(ds.schools):,} in {ds.schools['locality'].nunique()} localities")
     for warning in ds.warnings:
@@ -25,16 +25,20 @@ def dataset_overview(ds: Dataset) -> str:
     return "\n".join(lines)
 
 
+def _rows(frame) -> int | None:
+    return None if frame is None else len(frame)
+
+
 def headline_summary(ds: Dataset) -> str:
     """Enrolment-level absence, persistent and severe absence for each academic year."""
-    if ds.marks is None:
+    if ds.marks_path is None:
         return "No register marks: no headline figures."
     cal = Calendar(ds.calendar)
     lines = ["Headline figures (all enrolments with marks, full academic year, enrolment level):"]
     lines.append(f"  {'year':<9}{'enrolments':>12}{'absence %':>11}{'PA %':>8}{'SA %':>8}")
     for year in cal.years:
         start, end = cal.year_bounds(year)
-        table = summarise(ds.marks, start, end).table
+        table = summarise(ds, start, end).table
         if table.empty:
             continue
         r = overall_rates(table)

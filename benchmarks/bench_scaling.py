@@ -35,6 +35,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from machine import cpu_model  # noqa: E402
+
 DATA = HERE / "data" / "scaling"
 PUPILS_PER_SCHOOL = 300
 
@@ -100,17 +103,6 @@ def worker(engine: str, cores: int, folders: list[str], repeat: int) -> None:
             ),
             flush=True,
         )
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or the platform's processor string)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run_worker(engine: str, cores: int, folders: list[Path], repeat: int) -> list[dict]:

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from attendance_lib.files import write_atomically
+
 INDEX_NAME = "index.html"
 FAILED_DIR = "failed"
 
@@ -175,8 +177,6 @@ def write_index(reports_dir: str | Path) -> Path:
         f"<title>Attendance reports</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<main>\n<h1>Attendance reports</h1>\n{sections}</main>\n</body>\n</html>\n"
     )
-    path = reports_dir / INDEX_NAME
-    tmp = path.with_name(f".{INDEX_NAME}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomically(
+        reports_dir / INDEX_NAME, lambda tmp: tmp.write_text(page, encoding="utf-8")
+    )
