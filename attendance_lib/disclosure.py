@@ -47,6 +47,25 @@ def round_half_up(values, decimals: int = 1):
     return one(values)
 
 
+def format_pct(value, decimals: int = 1, *, sign: bool = False, unit: str = "%") -> str:
+    """A rate for sentences, alt text and chart labels, rounded half up like the tables.
+
+    ``6.25`` -> ``"6.3%"``; ``sign=True`` gives ``"+6.3%"`` for changes; ``unit=""`` drops the
+    per cent sign (for percentage points, say); missing -> ``"not available"``.
+
+    Examples
+    --------
+    >>> format_pct(6.25)
+    '6.3%'
+    >>> format_pct(-0.04, sign=True, unit=" points")
+    '+0.0 points'
+    """
+    if value is None or pd.isna(value):
+        return "not available"
+    rounded = round_half_up(float(value), decimals)
+    return f"{rounded:{'+' if sign else ''}.{decimals}f}{unit}"
+
+
 def is_suppressed_count(counts, threshold: int = DEFAULT_THRESHOLD):
     """True where a count must not be published: ``0 < count < threshold``.
 

@@ -114,3 +114,14 @@ def test_round_half_up_never_gives_negative_zero():
     value = round_half_up(-0.04)
     assert value == 0.0 and math.copysign(1.0, value) == 1.0
     assert round_half_up(-0.05) == -0.1
+
+
+def test_format_pct_rounds_half_up_like_the_tables():
+    from attendance_lib.disclosure import format_pct
+
+    assert format_pct(2.25) == "2.3%"  # Python's f"{2.25:.1f}" gives 2.2
+    assert format_pct(0.05) == "0.1%"
+    assert format_pct(-0.04, sign=True, unit="") == "+0.0"
+    assert format_pct(4.15, sign=True, unit=" points") == "+4.2 points"
+    assert format_pct(90, 0) == "90%"
+    assert format_pct(float("nan")) == "not available"

@@ -35,6 +35,7 @@ import pandas as pd
 from attendance_lib.academic_calendar import Calendar, academic_year_of
 from attendance_lib.analyses.dfe_cohort import cohort_status
 from attendance_lib.codes import Group
+from attendance_lib.disclosure import format_pct
 from attendance_lib.engine import marks_groups, summarise
 
 DEFAULT_CAPACITY = 40
@@ -124,7 +125,7 @@ def locality_officers(
 
 def _reasons(frame: pd.DataFrame) -> pd.Series:
     kind = np.where(frame["severe_absent"], "severely absent", "persistently absent")
-    missed = frame["absence_pct"].map(lambda v: f"{v:.1f}")
+    missed = frame["absence_pct"].map(lambda v: format_pct(v, unit=""))
     share = frame["unauthorised_share_pct"].map(lambda v: f"{v:.0f}")
     return (
         pd.Series(kind, index=frame.index)

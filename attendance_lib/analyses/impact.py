@@ -30,6 +30,7 @@ from attendance_lib.analyses.impact_windows import (
     next_year_complete,
     window_counts,
 )
+from attendance_lib.disclosure import format_pct
 from attendance_lib.stats import sign_test, wilson_interval
 
 #: Assessments each officer is expected to complete per half term (Bradford PA team).
@@ -331,8 +332,9 @@ def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
             else ("lies wholly below" if r.ci_high < r.target_pct else "includes")
         )
         lines.append(
-            f"- {r.count:,} of {r.n:,} ({r.pct:.1f}%, 95% interval {r.ci_low:.1f}% to "
-            f"{r.ci_high:.1f}%) {names[r.measure]}; the target is {r.target_pct:.0f}%. "
+            f"- {r.count:,} of {r.n:,} ({format_pct(r.pct)}, 95% interval "
+            f"{format_pct(r.ci_low)} to {format_pct(r.ci_high)}) {names[r.measure]}; the target "
+            f"is {format_pct(r.target_pct, 0)}. "
             f"Status: **{r.status}** (point estimate against the target); the interval {above} "
             "the target."
         )

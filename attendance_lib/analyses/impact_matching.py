@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from attendance_lib.analyses.impact_windows import MarkIndex
+from attendance_lib.disclosure import format_pct
 from attendance_lib.engine import PA_THRESHOLD
 from attendance_lib.stats import bootstrap_ci
 
@@ -326,8 +327,8 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
     would have happened anyway, in words (Markdown)."""
     ba = effect.iloc[0]
     text = (
-        f"Before and after: attendance changed by {ba.estimate_pp:+.1f} percentage points on "
-        f"average (95% interval {ba.ci_low:+.1f} to {ba.ci_high:+.1f}; {int(ba.n_treated):,} "
+        f"Before and after: attendance changed by {format_pct(ba.estimate_pp, sign=True, unit='')} percentage points on "
+        f"average (95% interval {format_pct(ba.ci_low, sign=True, unit='')} to {format_pct(ba.ci_high, sign=True, unit='')}; {int(ba.n_treated):,} "
         "evaluable interventions). This alone overstates the effect: pupils picked for low "
         "attendance tend to improve anyway (regression to the mean)."
     )
@@ -349,10 +350,10 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
         text
         + f"\n\nMatched comparison: {int(did.n_treated):,} of {n_evaluable:,} evaluable interventions "
         f"were matched to {int(did.n_comparison):,} comparison pupils. Over the same windows the "
-        f"treated pupils changed by {t_change:+.1f} points and their comparisons by "
-        f"{c_change:+.1f} points, so {anyway}. The difference-in-differences estimate of the "
-        f"intervention's effect is {did.estimate_pp:+.1f} points (95% bootstrap interval "
-        f"{did.ci_low:+.1f} to {did.ci_high:+.1f})."
+        f"treated pupils changed by {format_pct(t_change, sign=True, unit='')} points and their comparisons by "
+        f"{format_pct(c_change, sign=True, unit='')} points, so {anyway}. The difference-in-differences estimate of the "
+        f"intervention's effect is {format_pct(did.estimate_pp, sign=True, unit='')} points (95% bootstrap interval "
+        f"{format_pct(did.ci_low, sign=True, unit='')} to {format_pct(did.ci_high, sign=True, unit='')})."
     )
 
 
@@ -388,8 +389,8 @@ def matched_window_means(pairs: pd.DataFrame) -> pd.DataFrame:
 def describe_window_means(means: pd.DataFrame) -> str:
     """Alt text for the before/after chart of :func:`matched_window_means`."""
     parts = [
-        f"{r.group}: {r.baseline_attendance_pct:.1f}% to {r.review_attendance_pct:.1f}% "
-        f"({r.change_pp:+.1f} points)"
+        f"{r.group}: {format_pct(r.baseline_attendance_pct)} to {format_pct(r.review_attendance_pct)} "
+        f"({format_pct(r.change_pp, sign=True, unit='')} points)"
         for r in means.itertuples()
     ]
     return "Mean attendance from the baseline to the review window. " + "; ".join(parts) + "."

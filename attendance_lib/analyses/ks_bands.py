@@ -38,7 +38,7 @@ from scipy import stats as _st
 
 from attendance_lib.academic_calendar import Calendar, parse_academic_year, previous_year
 from attendance_lib.bands import Bands, assign, resolve_bands
-from attendance_lib.disclosure import SUPPRESSED, round_half_up
+from attendance_lib.disclosure import SUPPRESSED, format_pct, round_half_up
 from attendance_lib.engine import COUNT_COLUMNS, add_rates, census_counts, summarise
 from attendance_lib.errors import UsageError
 from attendance_lib.stats import wilson_interval
@@ -578,7 +578,7 @@ def describe_chart(cohort: Cohort, suppress_below: int) -> str:
     """Alt text for the gradient chart: the charted values in words."""
     name = headline_column(cohort.key_stage)
     shown = chartable(cohort, suppress_below)
-    values = "; ".join(f"{r['band']}: {_pct(r[name])}" for _, r in shown.iterrows())
+    values = "; ".join(f"{r['band']}: {format_pct(r[name])}" for _, r in shown.iterrows())
     left_out = len(cohort.bands.labels) - len(shown)
     tail = f" ({left_out} band(s) with too few pupils not shown)" if left_out else ""
     return (
@@ -613,10 +613,6 @@ def table_note(cohort: Cohort) -> str:
     return " ".join(parts)
 
 
-def _pct(x: float) -> str:
-    return f"{round_half_up(x, 1):.1f}%"
-
-
 def _extremes(rows: pd.DataFrame, labels: list[str], name: str, suppress_below: int):
     """Highest and lowest band whose ``name`` rate is published (None if fewer than two)."""
     rows = rows.set_index("band").reindex(labels)
@@ -630,8 +626,8 @@ def _gap_words(ends, words: str) -> str:
     top, top_pct, bottom, bottom_pct = ends
     gap = round_half_up(top_pct - bottom_pct, 1)
     return (
-        f"{_pct(top_pct)} of pupils in the {top} band reached {words}, against "
-        f"{_pct(bottom_pct)} in the {bottom} band: a gap of {gap:.1f} percentage points"
+        f"{format_pct(top_pct)} of pupils in the {top} band reached {words}, against "
+        f"{format_pct(bottom_pct)} in the {bottom} band: a gap of {gap:.1f} percentage points"
     )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from attendance_lib.analyses.schools_funnel import ABOVE_998, BELOW_998
 from attendance_lib.analyses.strategy import slug
 from attendance_lib.analyses.targets import describe_target
-from attendance_lib.disclosure import round_half_up
+from attendance_lib.disclosure import format_pct, round_half_up
 
 MEASURE_WORDS = {
     "overall_absence": "overall absence",
@@ -24,13 +24,6 @@ MEASURE_WORDS = {
     "severe_absence": "severe absence (50% or more of sessions missed)",
     "attendance": "attendance",
 }
-
-
-def pct(value: float) -> str:
-    """``6.25`` -> ``6.3%``; missing -> ``not available``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "not available"
-    return f"{round_half_up(float(value)):.1f}%"
 
 
 def _round_change(difference: float) -> float:
@@ -44,9 +37,9 @@ def change_words(now: float, before: float) -> str:
         return "with no earlier figure to compare"
     change = _round_change(float(now) - float(before))
     if change == 0:
-        return f"unchanged from {pct(before)}"
+        return f"unchanged from {format_pct(before)}"
     direction = "up" if change > 0 else "down"
-    return f"{direction} {abs(change):.1f} percentage points from {pct(before)}"
+    return f"{direction} {abs(change):.1f} percentage points from {format_pct(before)}"
 
 
 def headline_sentences(headline: pd.DataFrame, la_name: str, period: str) -> list[str]:
@@ -55,7 +48,9 @@ def headline_sentences(headline: pd.DataFrame, la_name: str, period: str) -> lis
     out = []
     for measure in ("overall_absence", "persistent_absence", "severe_absence"):
         row = h.loc[measure]
-        start = f"In {period}, {MEASURE_WORDS[measure]} in {la_name} was {pct(row['value_pct'])}"
+        start = (
+            f"In {period}, {MEASURE_WORDS[measure]} in {la_name} was {format_pct(row['value_pct'])}"
+        )
         if pd.isna(row["previous_year_pct"]):
             out.append(f"{start} (no figure for the same point a year earlier).")
         else:
@@ -81,8 +76,8 @@ def comparator_sentences(headline: pd.DataFrame, comparators: list[str]) -> list
             period = h.loc[measure, f"{slug(area)}_period"]
             short = MEASURE_WORDS[measure].split(" (")[0]
             out.append(
-                f"{short.capitalize()} ({pct(ours)}) was {relation} "
-                f"{area} ({pct(theirs)}, {period})."
+                f"{short.capitalize()} ({format_pct(ours)}) was {relation} "
+                f"{area} ({format_pct(theirs)}, {period})."
             )
     return out
 
@@ -93,9 +88,7 @@ def term_sentences(change: pd.DataFrame, this_term: str, last_term: str) -> list
     out = []
     for measure in ("overall_absence", "persistent_absence"):
         row = c.loc[measure]
-        start = (
-            f"In the {this_term} alone, {MEASURE_WORDS[measure]} was {pct(row['this_term_pct'])}"
-        )
+        start = f"In the {this_term} alone, {MEASURE_WORDS[measure]} was {format_pct(row['this_term_pct'])}"
         if pd.isna(row["previous_term_pct"]):
             out.append(f"{start} (no figure for the {last_term}).")
         else:
@@ -129,9 +122,9 @@ def target_sentences(progress: pd.DataFrame) -> list[str]:
         else:
             track = "on" if row.on_trajectory else "behind"
         out.append(
-            f"{describe_target(row.measure, row.group).capitalize()}: {pct(row.current_pct)} "
-            f"against a target of {pct(row.target_pct)} by {row.target_year}; {status}, "
-            f"{track} the straight-line trajectory ({pct(row.trajectory_pct)} this year)."
+            f"{describe_target(row.measure, row.group).capitalize()}: {format_pct(row.current_pct)} "
+            f"against a target of {format_pct(row.target_pct)} by {row.target_year}; {status}, "
+            f"{track} the straight-line trajectory ({format_pct(row.trajectory_pct)} this year)."
         )
     return out
 
