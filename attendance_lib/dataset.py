@@ -74,8 +74,9 @@ class Dataset:
     fingerprint: str = ""
     warnings: list[str] = field(default_factory=list)
     marks_path: Path | None = None
-    #: Identical duplicate mark rows validation collapsed (None: not validated).
-    marks_duplicates: int | None = None
+    #: Validation proved the Parquet marks can be read as stored (nothing to collapse or
+    #: trim), so the engines read the file directly instead of loading it into pandas.
+    marks_as_stored: bool = False
     _marks: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -135,11 +136,7 @@ class Dataset:
         """How many marks (after collapsing identical duplicates), without loading them when it can."""
         if self.marks_path is None:
             return None
-        if (
-            self._marks is None
-            and self.marks_path.suffix == ".parquet"
-            and self.marks_duplicates == 0
-        ):
+        if self._marks is None and self.marks_as_stored:
             return pads.dataset(self.marks_path, format="parquet", partitioning="hive").count_rows()
         return len(self.marks)
 
@@ -281,13 +278,13 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
     if stamp.is_file() and not log.problems:
         remembered = json.loads(stamp.read_text())
         ds.warnings = remembered["warnings"]
-        ds.marks_duplicates = remembered.get("marks_duplicates")
+        ds.marks_as_stored = remembered.get("marks_as_stored", False)
         _finalise_types(ds)
         return ds
     tables = {name: getattr(ds, name) for name in TABLES if name != "marks"}
     checked = validate_dataset(tables, paths, log, progress=progress)
     if checked is not None:
-        ds._marks, ds.marks_duplicates = checked.marks, checked.duplicates
+        ds._marks, ds.marks_as_stored = checked.marks, checked.as_stored
     if log.problems:
         raise DataError(log.problems, log.warnings)
     ds.warnings = log.warnings
@@ -295,7 +292,7 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(
         json.dumps(
-            {"warnings": log.warnings, "files": files, "marks_duplicates": ds.marks_duplicates}
+            {"warnings": log.warnings, "files": files, "marks_as_stored": ds.marks_as_stored}
         )
     )
     return ds

@@ -127,8 +127,8 @@ def marks_relation(marks) -> pd.DataFrame | Path | str:
 
     ``marks`` is a DataFrame, a path to a marks file, or a
     :class:`~attendance_lib.dataset.Dataset`. A dataset whose marks are not loaded and whose
-    Parquet file validation found free of duplicate rows is read straight from the file,
-    column by column, without loading it into pandas.
+    Parquet file validation proved readable as stored (``marks_as_stored``) is read straight
+    from the file, column by column, without loading it into pandas.
     """
     if isinstance(marks, pd.DataFrame):
         return marks
@@ -136,15 +136,8 @@ def marks_relation(marks) -> pd.DataFrame | Path | str:
         return marks  # a remote location (s3a://, abfss://) for Spark to read
     if isinstance(marks, str | Path):
         return Path(marks)
-    path = getattr(marks, "marks_path", None)
-    loaded = getattr(marks, "_marks", None)
-    if (
-        loaded is None
-        and path is not None
-        and path.suffix == ".parquet"
-        and getattr(marks, "marks_duplicates", 1) == 0
-    ):
-        return path
+    if marks._marks is None and marks.marks_as_stored:
+        return marks.marks_path
     return marks.marks
 
 

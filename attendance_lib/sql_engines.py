@@ -41,19 +41,29 @@ def run_sql(sql: str, relations: dict[str, Relation], *, engine: str = "duckdb")
 
 
 def _duckdb(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
-    import duckdb
-
-    con = duckdb.connect()
+    con = duckdb_connection(relations)
     try:
-        con.execute(f"SET threads = {available_cores()}")
-        for name, rel in relations.items():
-            if isinstance(rel, pd.DataFrame):
-                con.register(name, rel)
-            else:
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_duckdb_reader(Path(rel))}")
         return con.execute(sql).df()
     finally:
         con.close()
+
+
+def duckdb_connection(relations: dict[str, Relation]):
+    """A new in-memory DuckDB connection on every core, with each relation bound to its name.
+
+    DataFrames are registered as they are; paths become views over the Parquet file(s) or
+    CSV, read by column. The caller closes the connection.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {available_cores()}")
+    for name, rel in relations.items():
+        if isinstance(rel, pd.DataFrame):
+            con.register(name, rel)
+        else:
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_duckdb_reader(Path(rel))}")
+    return con
 
 
 def _duckdb_reader(path: Path) -> str:

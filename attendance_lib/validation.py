@@ -28,14 +28,21 @@ from tqdm.auto import tqdm
 
 from attendance_lib.academic_calendar import Calendar
 from attendance_lib.contract import TABLES, ProblemLog, read_marks
+from attendance_lib.marks_screen import screen_parquet_marks
 
 
 @dataclass(frozen=True)
 class CheckedMarks:
-    """The marks as validated: identical duplicates collapsed, and how many were."""
+    """The marks as validated.
 
-    marks: pd.DataFrame
-    duplicates: int
+    ``as_stored`` is true when a Parquet file passed the aggregate screen
+    (:mod:`attendance_lib.marks_screen`): there is nothing to collapse or trim, so the engines
+    read the file directly and ``marks`` is None. Otherwise ``marks`` holds the checked marks
+    (text trimmed, identical duplicates collapsed).
+    """
+
+    marks: pd.DataFrame | None
+    as_stored: bool
 
 
 def validate_dataset(
@@ -48,8 +55,11 @@ def validate_dataset(
     """Run every rule over freshly read tables, adding problems and warnings to ``log``.
 
     ``tables`` maps each contract table name (not marks) to its DataFrame or None; ``paths``
-    gives every table's file (marks included). The marks are read here, column by column, and
-    returned checked (None when the folder has no readable marks). ``progress`` shows a bar
+    gives every table's file (marks included). A Parquet marks file is first screened with
+    aggregates (:func:`~attendance_lib.marks_screen.screen_parquet_marks`); only a file that
+    fails the screen, or a CSV, is read here into pandas, column by column, and checked mark
+    by mark, so every problem is reported with its row. Returns None when the folder has no
+    readable marks. ``progress`` shows a bar
     over the steps (reading and checking millions of marks takes seconds).
     """
     with tqdm(total=5, desc="validating", unit="step", disable=not progress, leave=False) as bar:
@@ -84,7 +94,17 @@ def _validate(tables, paths, log: ProblemLog, bar: tqdm) -> CheckedMarks | None:
     bar.update()
     if paths["marks"] is None:
         return None
-    bar.set_postfix_str("reading marks")
+    if paths["marks"].suffix == ".parquet":
+        bar.set_postfix_str("screening marks")
+        urns = schools["urn"] if schools is not None else None
+        upns = pupils["upn"] if pupils is not None else None
+        reason = screen_parquet_marks(paths["marks"], upns, urns, calendar)
+        if reason is None:
+            bar.update(4)
+            return CheckedMarks(None, as_stored=True)
+        bar.set_postfix_str(f"reading marks ({reason})")
+    else:
+        bar.set_postfix_str("reading marks")
     marks = read_marks(paths["marks"], log)
     bar.update()
     if marks is None:
@@ -99,9 +119,9 @@ def _validate(tables, paths, log: ProblemLog, bar: tqdm) -> CheckedMarks | None:
         check_mark_dates(marks, calendar, file, log)
     bar.update()
     bar.set_postfix_str("duplicate marks")
-    marks, duplicates = collapse_duplicate_marks(marks, file, log)
+    marks, _ = collapse_duplicate_marks(marks, file, log)
     bar.update()
-    return CheckedMarks(marks, duplicates)
+    return CheckedMarks(marks, as_stored=False)
 
 
 def check_unique_key(frame: pd.DataFrame, key: tuple[str, ...], file: str, log: ProblemLog) -> None:
