@@ -275,10 +275,10 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
     )
     if not validate:
         return ds
-    if stamp.is_file() and not log.problems:
-        remembered = json.loads(stamp.read_text())
+    remembered = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    if "marks_as_stored" in remembered and not log.problems:  # older stamps: validate again
         ds.warnings = remembered["warnings"]
-        ds.marks_as_stored = remembered.get("marks_as_stored", False)
+        ds.marks_as_stored = remembered["marks_as_stored"]
         _finalise_types(ds)
         return ds
     tables = {name: getattr(ds, name) for name in TABLES if name != "marks"}

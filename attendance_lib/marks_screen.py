@@ -5,10 +5,12 @@ memory: at 45 million marks that is 16 s and 5 GB. Most extracts are clean, and 
 can be recognised from aggregates that DuckDB computes while reading the file by column, in
 one pass, on every core:
 
-- per enrolment (upn + urn) and 366-day span: how many marks, how many have a date, how
-  many have a code missing from the code table, how many a session other than AM or PM, and
-  the set of (date, session) slots used, as a bit string (``bitstring_agg``). An enrolment
-  with fewer distinct slots than marks has a duplicate mark (same upn, urn, date, session);
+- the first and last date (from the Parquet statistics, instantly): both must lie within
+  calendar.csv, whose first day then numbers the (date, session) slots;
+- per enrolment (upn + urn): how many marks, how many have a date, how many have a code
+  missing from the code table, how many a session other than AM or PM, and the set of slots
+  used, as a bit string (``bitstring_agg``). An enrolment with fewer distinct slots than
+  marks has a duplicate mark (same upn, urn, date, session);
 - from those rows: the distinct pupils (each must be in pupils.csv), the distinct schools
   (each in schools.csv), and the union of slots, i.e. every date used (each inside a half
   term of calendar.csv).
@@ -35,50 +37,45 @@ from attendance_lib import marks_sql
 from attendance_lib.academic_calendar import Calendar
 from attendance_lib.sql_engines import duckdb_connection
 
-#: Slots are counted from this day in spans of 366 days (so a span holds at most 732 slots).
-EPOCH = pd.Timestamp("1900-01-01")
-SPAN_DAYS = 366
-
 _DATE = "CAST(m.date AS DATE)"
-_DAY = f"({_DATE} - DATE '{EPOCH:%Y-%m-%d}')"
 
-#: One row per enrolment and span: the aggregates the rules need (see the module docstring).
-SCREEN_SQL = f"""
+_RANGE_SQL = f"SELECT min({_DATE}) AS first, max({_DATE}) AS last FROM marks m"
+
+
+def _screen_sql(first_day: pd.Timestamp, slots: int) -> str:
+    """One row per enrolment: the aggregates the rules need (see the module docstring)."""
+    slot = (
+        f"({_DATE} - DATE '{first_day:%Y-%m-%d}') * 2"
+        " + CASE WHEN m.session = 'PM' THEN 1 ELSE 0 END"
+    )
+    return f"""
 CREATE TEMP TABLE enrolments AS
 SELECT
   m.upn AS upn,
   m.urn AS urn,
-  {_DAY} // {SPAN_DAYS} AS span,
   count(*) AS marks,
   count(m.date) AS dated,
-  min({_DATE}) AS first_date,
   count(*) FILTER (WHERE c.code IS NULL) AS unknown_codes,
   count(*) FILTER (WHERE m.session IS DISTINCT FROM 'AM' AND m.session IS DISTINCT FROM 'PM')
     AS bad_sessions,
-  bitstring_agg(
-    CAST(CASE WHEN {_DAY} >= 0
-      THEN ({_DAY} % {SPAN_DAYS}) * 2 + CASE WHEN m.session = 'PM' THEN 1 ELSE 0 END END
-    AS INTEGER),
-    0, {2 * SPAN_DAYS - 1}) AS slots
+  bitstring_agg(CAST({slot} AS INTEGER), 0, {slots - 1}) AS slots
 FROM marks m LEFT JOIN codes c ON CAST(m.code AS VARCHAR) = c.code
 GROUP BY ALL
 """
 
+
 _TOTALS_SQL = """
 SELECT sum(marks) AS marks, sum(dated) AS dated, sum(unknown_codes) AS unknown_codes,
-  sum(bad_sessions) AS bad_sessions, sum(bit_count(slots)) AS slots, min(first_date) AS first,
+  sum(bad_sessions) AS bad_sessions, sum(bit_count(slots)) AS slots,
   count(*) FILTER (WHERE upn IS NULL OR urn IS NULL) AS missing_keys
 FROM enrolments
 """
 
-_SPANS_SQL = "SELECT span, CAST(bit_or(slots) AS VARCHAR) AS used FROM enrolments GROUP BY span"
+_USED_SQL = "SELECT CAST(bit_or(slots) AS VARCHAR) AS used FROM enrolments"
 
 
 def screen_parquet_marks(
-    path: Path,
-    upns: pd.Series | None,
-    urns: pd.Series | None,
-    calendar: Calendar | None,
+    path: Path, upns: pd.Series, urns: pd.Series, calendar: Calendar
 ) -> str | None:
     """``None`` when the marks at ``path`` certainly pass every mark-level rule, else why not.
 
@@ -87,10 +84,10 @@ def screen_parquet_marks(
     path
         ``marks.parquet``: one file, or a hive-partitioned directory of them.
     upns, urns
-        The pupils' UPNs (pupils.csv) and the schools' URNs (schools.csv) every mark must link
-        to; ``None`` skips that link, as the detailed checks do.
+        The pupils' UPNs (pupils.csv) and the schools' URNs (schools.csv) every mark must
+        link to.
     calendar
-        The half terms every mark's date must lie in; ``None`` skips the date rule.
+        The half terms every mark's date must lie in.
 
     Returns
     -------
@@ -103,40 +100,47 @@ def screen_parquet_marks(
     untyped = _untyped_columns(path)
     if untyped:
         return f"columns not stored as the contract's types: {', '.join(untyped)}"
+    terms = calendar.table
+    if terms.empty:
+        return "calendar.csv has no half terms"
+    first_day, last_day = terms["start_date"].min(), terms["end_date"].max()
     con = duckdb_connection({"marks": path, "codes": marks_sql.codes_frame()})
     try:
         try:
-            con.execute(SCREEN_SQL)
-        except duckdb.Error as exc:  # e.g. a date column DuckDB cannot cast
+            dates = con.execute(_RANGE_SQL).df().iloc[0]
+            if pd.isna(dates["first"]):
+                return None if _no_marks(con) else "some marks have no date"
+            if pd.Timestamp(dates["first"]) < first_day or pd.Timestamp(dates["last"]) > last_day:
+                return "some dates are outside calendar.csv"
+            slots = 2 * ((last_day - first_day).days + 1)
+            con.execute(_screen_sql(first_day, slots))
+        except duckdb.Error as exc:  # e.g. a column DuckDB cannot cast
             return f"could not be screened ({str(exc).splitlines()[0]})"
         totals = con.execute(_TOTALS_SQL).df().iloc[0]
-        if totals["marks"] is None or pd.isna(totals["marks"]):
-            return None  # no marks at all
         if totals["missing_keys"] or totals["dated"] < totals["marks"]:
             return "some marks have no upn, urn or date"
         if totals["unknown_codes"]:
             return "some codes are not in the code table"
         if totals["bad_sessions"]:
             return "some sessions are not AM or PM"
-        if pd.Timestamp(totals["first"]) < EPOCH:
-            return f"some dates are before {EPOCH:%Y}, outside calendar.csv"
         if totals["slots"] < totals["marks"]:
             return "duplicate marks (same upn, urn, date and session)"
-        if upns is not None:
-            seen = con.execute("SELECT DISTINCT upn FROM enrolments").df()["upn"]
-            if not seen.isin(upns.dropna()).all():
-                return "some upns are not in pupils.csv"
-        if urns is not None:
-            seen = con.execute("SELECT DISTINCT urn FROM enrolments").df()["urn"]
-            if not seen.isin(urns.dropna().astype("int64")).all():
-                return "some urns are not in schools.csv"
-        if calendar is not None:
-            dates = _used_dates(con.execute(_SPANS_SQL).df())
-            if not calendar.in_calendar(dates).all():
-                return "some dates are outside calendar.csv"
+        seen = con.execute("SELECT DISTINCT upn FROM enrolments").df()["upn"]
+        if not seen.isin(upns.dropna()).all():
+            return "some upns are not in pupils.csv"
+        seen = con.execute("SELECT DISTINCT urn FROM enrolments").df()["urn"]
+        if not seen.isin(urns.dropna().astype("int64")).all():
+            return "some urns are not in schools.csv"
+        used = _used_dates(con.execute(_USED_SQL).fetchone()[0], first_day)
+        if not calendar.in_calendar(used).all():
+            return "some dates are outside calendar.csv"
     finally:
         con.close()
     return None
+
+
+def _no_marks(con) -> bool:
+    return con.execute("SELECT count(*) FROM marks").fetchone()[0] == 0
 
 
 def _untyped_columns(path: Path) -> list[str]:
@@ -161,11 +165,8 @@ def _value_type(t: pa.DataType) -> pa.DataType:
     return t.value_type if pa.types.is_dictionary(t) else t
 
 
-def _used_dates(spans: pd.DataFrame) -> np.ndarray:
-    """Every date with a mark, from each span's union of slots (a '0'/'1' string per span)."""
-    days = []
-    for span, used in zip(spans["span"], spans["used"], strict=True):
-        bits = np.frombuffer(used.encode("ascii"), dtype=np.uint8) == ord("1")
-        days.append(int(span) * SPAN_DAYS + np.unique(np.flatnonzero(bits) // 2))
-    offsets = np.concatenate(days) if days else np.array([], dtype=np.int64)
-    return np.datetime64(EPOCH.date(), "D") + offsets.astype("timedelta64[D]")
+def _used_dates(used: str, first_day: pd.Timestamp) -> np.ndarray:
+    """Every date with a mark, from the union of slots (a '0'/'1' string, two per day)."""
+    bits = np.frombuffer(used.encode("ascii"), dtype=np.uint8) == ord("1")
+    days = np.unique(np.flatnonzero(bits) // 2)
+    return np.datetime64(first_day.date(), "D") + days.astype("timedelta64[D]")

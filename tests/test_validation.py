@@ -16,6 +16,8 @@ from builders import (
     sessions,
     write_folder,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum.gb import upn as stdnum_upn
 
 from attendance_lib.contract import ProblemLog
@@ -261,3 +263,30 @@ def test_upn_check_letter_is_checked_whatever_the_la_number():
     assert upn_is_valid("B801200005001")  # stdnum's own example
     assert not upn_is_valid("X80120000A001")  # letters inside
     assert not upn_is_valid("B80120000500")  # 12 characters
+
+
+upn_like = st.text(
+    alphabet=st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abz -é"), min_size=11, max_size=15
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            upn_like,
+            st.integers(0, 10**9 - 1).map(make_upn),
+            st.builds(  # a valid UPN with one character changed
+                lambda upn, i, c: upn[:i] + c + upn[i + 1 :],
+                st.integers(0, 10**9 - 1).map(make_upn),
+                st.integers(0, 12),
+                st.sampled_from("ABCIOSXYZ0189a"),
+            ),
+        ),
+        max_size=20,
+    )
+)
+def test_vectorised_upn_check_gives_upn_is_valid_answers(values):
+    from attendance_lib.validation import upn_is_valid, upns_valid
+
+    assert upns_valid(values).tolist() == [upn_is_valid(v) for v in values]
