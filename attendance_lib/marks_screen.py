@@ -71,6 +71,8 @@ SELECT sum(marks) AS marks, sum(dated) AS dated, sum(unknown_codes) AS unknown_c
 FROM enrolments
 """
 
+_UNLINKED_SQL = "SELECT count(*) FROM enrolments WHERE {key} NOT IN (SELECT {key} FROM {table})"
+
 _USED_SQL = "SELECT CAST(bit_or(slots) AS VARCHAR) AS used FROM enrolments"
 
 
@@ -125,11 +127,11 @@ def screen_parquet_marks(
             return "some sessions are not AM or PM"
         if totals["slots"] < totals["marks"]:
             return "duplicate marks (same upn, urn, date and session)"
-        seen = con.execute("SELECT DISTINCT upn FROM enrolments").df()["upn"]
-        if not seen.isin(upns.dropna()).all():
+        con.register("pupils", pd.DataFrame({"upn": upns.dropna().astype(str)}))
+        con.register("schools", pd.DataFrame({"urn": urns.dropna().astype("int64")}))
+        if con.execute(_UNLINKED_SQL.format(key="upn", table="pupils")).fetchone()[0]:
             return "some upns are not in pupils.csv"
-        seen = con.execute("SELECT DISTINCT urn FROM enrolments").df()["urn"]
-        if not seen.isin(urns.dropna().astype("int64")).all():
+        if con.execute(_UNLINKED_SQL.format(key="urn", table="schools")).fetchone()[0]:
             return "some urns are not in schools.csv"
         used = _used_dates(con.execute(_USED_SQL).fetchone()[0], first_day)
         if not calendar.in_calendar(used).all():
