@@ -240,17 +240,16 @@ def code_counts_from_marks(marks, calendar: Calendar, *, engine: str | None = No
     """
     days = marks_sql.days_frame(calendar.table)
     cube = _marks_query(marks_sql.cube_sql(), marks, engine, days=days)
-    cube = cube.sort_values(["upn", "urn", "academic_year", "half_term", "code"], kind="stable")
     return pd.DataFrame(
         {
-            "upn": pd.Categorical(cube["upn"].astype(object)),
+            "upn": pd.Categorical(cube["upn"]),
             "urn": cube["urn"].astype(np.int64),
-            "academic_year": pd.Categorical(cube["academic_year"].astype(object)),
+            "academic_year": pd.Categorical(cube["academic_year"]),
             "half_term": cube["half_term"].astype(np.int8),
-            "code": pd.Categorical(cube["code"].astype(object)),
+            "code": pd.Categorical(cube["code"]),
             "sessions": cube["sessions"].astype(np.int32),
         }
-    ).reset_index(drop=True)
+    )
 
 
 def code_counts(ds, *, engine: str | None = None) -> pd.DataFrame:

@@ -88,16 +88,17 @@ WHERE c.grp IS NULL
 
 
 def cube_sql() -> str:
-    """Sessions per (upn, urn, academic_year, half_term, code); needs a ``days`` relation.
+    """Sessions per (upn, urn, academic_year, half_term, code), in that order; needs ``days``.
 
     ``days`` maps each date inside a half term to its ``academic_year`` and ``half_term``;
-    validated marks all fall on such a date.
+    validated marks all fall on such a date. Sorted by the engine (in parallel), not pandas.
     """
     return f"""
 SELECT {UPN} AS upn, {URN} AS urn, d.academic_year, d.half_term, {CODE} AS code,
        COUNT(*) AS sessions
 FROM marks m JOIN days d ON {DATE} = d.date
 GROUP BY {UPN}, {URN}, d.academic_year, d.half_term, {CODE}
+ORDER BY upn, urn, academic_year, half_term, code
 """
 
 
