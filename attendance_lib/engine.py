@@ -227,6 +227,15 @@ def overall_rates(table: pd.DataFrame) -> pd.Series:
     return rates.iloc[0]
 
 
+def mark_date_range(marks, *, engine: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last date with a mark (``marks`` as for :func:`summarise`).
+
+    A Parquet file is answered from its statistics, without reading the marks.
+    """
+    row = _marks_query(marks_sql.date_range_sql(), marks, engine).iloc[0]
+    return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+
+
 # --------------------------------------------------------------------------------------
 # The cube: sessions per enrolment, half term and code (what the termly reports aggregate)
 # --------------------------------------------------------------------------------------

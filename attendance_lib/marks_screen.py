@@ -39,8 +39,6 @@ from attendance_lib.sql_engines import duckdb_connection
 
 _DATE = "CAST(m.date AS DATE)"
 
-_RANGE_SQL = f"SELECT min({_DATE}) AS first, max({_DATE}) AS last FROM marks m"
-
 
 def _screen_sql(first_day: pd.Timestamp, slots: int) -> str:
     """One row per enrolment: the aggregates the rules need (see the module docstring)."""
@@ -109,7 +107,7 @@ def screen_parquet_marks(
     con = duckdb_connection({"marks": path, "codes": marks_sql.codes_frame()})
     try:
         try:
-            dates = con.execute(_RANGE_SQL).df().iloc[0]
+            dates = con.execute(marks_sql.date_range_sql()).df().iloc[0]
             if pd.isna(dates["first"]):
                 return None if _no_marks(con) else "some marks have no date"
             if pd.Timestamp(dates["first"]) < first_day or pd.Timestamp(dates["last"]) > last_day:

@@ -78,6 +78,11 @@ GROUP BY {group}
 """
 
 
+def date_range_sql() -> str:
+    """The first and last mark date (engines answer it from Parquet statistics, at once)."""
+    return f"SELECT MIN({DATE}) AS first, MAX({DATE}) AS last FROM marks m"
+
+
 def unknown_codes_sql() -> str:
     """The distinct codes that are not in the code table (for an error message)."""
     return f"""

@@ -355,3 +355,12 @@ def test_census_counts_take_terms_wholly_inside_the_window():
 
 def test_mark_helper_builds_contract_rows():
     assert mark(P1, URN_A, "2023-09-04", "AM", "/")["code"] == "/"
+
+
+def test_mark_date_range_from_a_frame_a_file_and_a_dataset(tmp_path):
+    rows = sessions(P1, URN_A, ["/", "I"]) + sessions(P1, URN_A, ["N"], start="2023-10-20")
+    expected = (pd.Timestamp("2023-09-04"), pd.Timestamp("2023-10-20"))
+    assert engine.mark_date_range(marks_frame(rows)) == expected
+    folder = write_folder(tmp_path, marks=rows, marks_format="parquet")
+    assert engine.mark_date_range(folder / "marks.parquet") == expected
+    assert engine.mark_date_range(load_dataset(folder)) == expected
