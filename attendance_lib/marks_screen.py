@@ -37,13 +37,11 @@ from attendance_lib import marks_sql
 from attendance_lib.academic_calendar import Calendar
 from attendance_lib.sql_engines import duckdb_connection
 
-_DATE = "CAST(m.date AS DATE)"
-
 
 def _screen_sql(first_day: pd.Timestamp, slots: int) -> str:
     """One row per enrolment: the aggregates the rules need (see the module docstring)."""
     slot = (
-        f"({_DATE} - DATE '{first_day:%Y-%m-%d}') * 2"
+        f"({marks_sql.DATE} - DATE '{first_day:%Y-%m-%d}') * 2"
         " + CASE WHEN m.session = 'PM' THEN 1 ELSE 0 END"
     )
     return f"""
