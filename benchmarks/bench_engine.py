@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -34,13 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
+# Each task runs in a child process of this script, so imports live inside the functions that
+# need them: the DuckDB task imports nothing but duckdb, as a script written for it would.
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_summarise import make_marks  # noqa: E402
-
 WINDOW = ("2023-09-01", "2024-08-31")
 TASKS = {
     "validate+summarise": "workbench (validate + summarise)",
@@ -55,10 +52,15 @@ def make_la(folder: Path, pupils: int, sessions: int = 380) -> Path:
     """A valid data folder: ``pupils`` pupils with one year of marks, 400 schools at most."""
     if (folder / "marks.parquet").exists():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    make_marks(folder / "marks.parquet", pupils, sessions)
+    import numpy as np
+    import pandas as pd
     import pyarrow.parquet as pq
 
+    sys.path.insert(0, str(HERE))
+    from bench_summarise import make_marks
+
+    folder.mkdir(parents=True, exist_ok=True)
+    make_marks(folder / "marks.parquet", pupils, sessions)
     marks = pq.read_table(folder / "marks.parquet", columns=["upn", "urn"]).to_pandas()
     firsts = marks.drop_duplicates("upn")
     urns = np.sort(marks["urn"].unique())
@@ -115,6 +117,8 @@ def child(task: str, folder: Path, out: Path) -> None:
         ds = load_dataset(folder)
         code_counts_from_marks(ds, Calendar(ds.calendar)).to_parquet(out.with_suffix(".parquet"))
     elif task == "naive":
+        import pandas as pd
+
         from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS
 
         marks = pd.read_parquet(folder / "marks.parquet")
@@ -129,13 +133,9 @@ def child(task: str, folder: Path, out: Path) -> None:
     elif task == "duckdb":
         import duckdb
 
-        from attendance_lib.codes import CODE_GROUP
-
         con = duckdb.connect()
         con.execute("CREATE TABLE codes (code VARCHAR, grp INT)")
-        con.executemany(
-            "INSERT INTO codes VALUES (?, ?)", [(c, int(g)) for c, g in CODE_GROUP.items()]
-        )
+        con.executemany("INSERT INTO codes VALUES (?, ?)", json.loads(os.environ["BENCH_CODES"]))
         con.execute(
             f"""COPY (
             SELECT upn, urn,
@@ -155,7 +155,15 @@ def child(task: str, folder: Path, out: Path) -> None:
 
 def run_task(task: str, folder: Path, cache: Path) -> tuple[float, float]:
     """Wall seconds and peak MB of one task in a fresh interpreter."""
-    env = {**os.environ, "ATTENDANCE_WORKBENCH_CACHE": str(cache), "PYTHONWARNINGS": "ignore"}
+    from attendance_lib.codes import CODE_GROUP
+
+    env = {
+        **os.environ,
+        "ATTENDANCE_WORKBENCH_CACHE": str(cache),
+        "PYTHONWARNINGS": "ignore",
+        # the code table for the DuckDB script, which a user would paste in as literals
+        "BENCH_CODES": json.dumps([(c, int(g)) for c, g in CODE_GROUP.items()]),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         done = subprocess.run(
@@ -224,7 +232,7 @@ def main() -> None:
             row += f"{seconds:>9.2f}{peak:>7.0f}"
         if len(sizes) > 1:
             growth = (table[sizes[-1]][task][0] / table[sizes[0]][task][0]) ** (
-                1 / np.log2(sizes[-1] / sizes[0])
+                1 / math.log2(sizes[-1] / sizes[0])
             )
             row += f"{growth:>13.2f}x"
         print(row)
