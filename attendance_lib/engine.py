@@ -191,7 +191,6 @@ def summarise(
             f"({int(unknown.sum())} marks); validate the data first"
         )
     frame = frame.astype({"upn": str, **{c: np.int64 for c in keys[1:] + COUNT_COLUMNS}})
-    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     zero = frame["sessions_possible"] == 0
     table = add_rates(frame[~zero].reset_index(drop=True))
     return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))

@@ -47,25 +47,27 @@ _KEYS = {"upn": UPN, "urn": URN}
 
 
 def _session_sums() -> str:
+    # COUNT of a CASE that is NULL otherwise: BIGINT in both engines (SUM gives DuckDB a
+    # DECIMAL(38), which reaches pandas as Python objects).
     possible = ", ".join(
         str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
     )
     return f"""
-    SUM(CASE WHEN c.grp IN ({possible}) THEN 1 ELSE 0 END) AS sessions_possible,
-    SUM(CASE WHEN c.grp = {_G[Group.PRESENT]} THEN 1 ELSE 0 END) AS sessions_present,
-    SUM(CASE WHEN c.grp = {_G[Group.AEA]} THEN 1 ELSE 0 END) AS sessions_aea,
-    SUM(CASE WHEN c.grp = {_G[Group.AUTHORISED]} THEN 1 ELSE 0 END) AS sessions_authorised,
-    SUM(CASE WHEN c.grp = {_G[Group.UNAUTHORISED]} THEN 1 ELSE 0 END) AS sessions_unauthorised,
-    SUM(CASE WHEN c.grp IS NULL THEN 1 ELSE 0 END) AS unknown_codes"""
+    COUNT(CASE WHEN c.grp IN ({possible}) THEN 1 END) AS sessions_possible,
+    COUNT(CASE WHEN c.grp = {_G[Group.PRESENT]} THEN 1 END) AS sessions_present,
+    COUNT(CASE WHEN c.grp = {_G[Group.AEA]} THEN 1 END) AS sessions_aea,
+    COUNT(CASE WHEN c.grp = {_G[Group.AUTHORISED]} THEN 1 END) AS sessions_authorised,
+    COUNT(CASE WHEN c.grp = {_G[Group.UNAUTHORISED]} THEN 1 END) AS sessions_unauthorised,
+    COUNT(CASE WHEN c.grp IS NULL THEN 1 END) AS unknown_codes"""
 
 
 def summary_sql(start=None, end=None, by: str = "enrolment") -> str:
-    """Session counts per enrolment (upn, urn) or pupil (upn) over a window.
+    """Session counts per enrolment (upn, urn) or pupil (upn) over a window, sorted by the keys.
 
     Every mark in the window is kept, including not-possible ones, so an enrolment with
     only ``X`` or ``#`` marks appears with zero possible sessions and can be counted.
     ``unknown_codes`` counts marks whose code is not in the code table (validation rejects
-    them; the engine refuses a result with any).
+    them; the engine refuses a result with any). Sorted by the engine, in parallel.
     """
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     select = ", ".join(f"{_KEYS[k]} AS {k}" for k in keys)
@@ -75,6 +77,7 @@ SELECT {select},{_session_sums()}
 FROM marks m LEFT JOIN codes c ON {CODE} = c.code
 WHERE {window_clause(start, end)}
 GROUP BY {group}
+ORDER BY {", ".join(keys)}
 """
 
 
