@@ -4,7 +4,9 @@
 table with :mod:`attendance_lib.contract`, validates the folder with
 :mod:`attendance_lib.validation` once per data fingerprint (SHA-256 over every file) and
 remembers that in a cache folder, so fanned-out reports do not validate the same 28 million
-marks again. Derived tables (the code cube) are cached beside it.
+marks again. Derived tables (the code cube) are cached beside it. Once a folder's validation
+is remembered, each table is read when first used, so a command that needs only the marks
+(such as ``summarise``) never parses pupils.csv.
 """
 
 from __future__ import annotations
@@ -52,24 +54,64 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "attendance-workbench"
 
 
+class _TableFiles:
+    """The folder's tables other than marks, each read and typed on first use, then kept.
+
+    Shared by a remembered dataset and every copy handed out, so a process reads each file
+    once; each caller gets its own shallow copy (pandas copy-on-write). ``typed``: the folder
+    is valid, so required int and bool columns get plain NumPy types and a problem reading a
+    file (changed since it was validated) is an error.
+    """
+
+    def __init__(self, paths: dict[str, Path | None], *, typed: bool) -> None:
+        self.paths = paths
+        self.typed = typed
+        self.frames: dict[str, pd.DataFrame | None] = {}
+
+    def keep(self, name: str, frame: pd.DataFrame | None) -> None:
+        """Remember a table already read (validation reads them all first)."""
+        self.frames[name] = _finalise_types(name, frame) if self.typed else frame
+
+    def read(self, name: str) -> pd.DataFrame | None:
+        """The table ``name`` (a shallow copy), read from its file the first time."""
+        if name not in self.frames:
+            path = self.paths.get(name)
+            log = ProblemLog()
+            frame = None if path is None else read_table(path, TABLES[name], log)
+            if log.problems and self.typed:
+                raise DataError(log.problems)
+            self.keep(name, frame)
+        frame = self.frames[name]
+        return None if frame is None else frame.copy(deep=False)
+
+
+class _Table:
+    """A :class:`Dataset` attribute holding one table, read on first use."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ds: Dataset | None, owner: type | None = None) -> pd.DataFrame | None:
+        if ds is None:
+            return self  # type: ignore[return-value]
+        if self.name not in ds._frames:
+            ds._frames[self.name] = ds._tables.read(self.name)
+        return ds._frames[self.name]
+
+
 @dataclass
 class Dataset:
     """One local authority's validated extract.
 
-    Tables are pandas DataFrames with contract column names and types; optional tables
-    absent from the folder are ``None``. ``marks`` is read on first use.
+    Tables are pandas DataFrames with contract column names and types: ``schools``, ``pupils``
+    and ``calendar``, and the optional ``absence_terms``, ``ks2``, ``ks4``, ``services``,
+    ``interventions`` and ``benchmarks`` (``None`` when absent from the folder). Each is read
+    on first use; so is ``marks``, which can also be read in part (:meth:`marks_for`) or left
+    in its Parquet file for the engines.
     """
 
     root: Path
-    schools: pd.DataFrame
-    pupils: pd.DataFrame
-    calendar: pd.DataFrame
-    absence_terms: pd.DataFrame | None = None
-    ks2: pd.DataFrame | None = None
-    ks4: pd.DataFrame | None = None
-    services: pd.DataFrame | None = None
-    interventions: pd.DataFrame | None = None
-    benchmarks: pd.DataFrame | None = None
+    _tables: _TableFiles = field(repr=False)
     files: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -78,6 +120,17 @@ class Dataset:
     #: trim), so the engines read the file directly instead of loading it into pandas.
     marks_as_stored: bool = False
     _marks: pd.DataFrame | None = field(default=None, repr=False)
+    _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
+
+    schools = _Table()
+    pupils = _Table()
+    calendar = _Table()
+    absence_terms = _Table()
+    ks2 = _Table()
+    ks4 = _Table()
+    services = _Table()
+    interventions = _Table()
+    benchmarks = _Table()
 
     @property
     def marks(self) -> pd.DataFrame | None:
@@ -164,19 +217,18 @@ def _fingerprint(files: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _finalise_types(ds: Dataset) -> None:
+def _finalise_types(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """Required int and bool columns hold no gaps once valid: give them plain NumPy types."""
-    for name, spec in TABLES.items():
-        frame = getattr(ds, name, None) if name != "marks" else None
-        if frame is None:
+    if frame is None:
+        return None
+    for col in TABLES[name].columns:
+        if col.nullable or col.name not in frame:
             continue
-        for col in spec.columns:
-            if col.nullable or col.name not in frame:
-                continue
-            if col.kind == "int":
-                frame[col.name] = frame[col.name].astype("int64")
-            elif col.kind == "bool":
-                frame[col.name] = frame[col.name].astype(bool)
+        if col.kind == "int":
+            frame[col.name] = frame[col.name].astype("int64")
+        elif col.kind == "bool":
+            frame[col.name] = frame[col.name].astype(bool)
+    return frame
 
 
 #: Datasets one process keeps loaded (least recently used dropped first).
@@ -196,13 +248,11 @@ def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def _copy_dataset(ds: Dataset) -> Dataset:
-    """A copy sharing the data: shallow DataFrame copies (pandas copy-on-write)."""
-    changes = {
-        f.name: getattr(ds, f.name).copy(deep=False)
-        for f in dataclasses.fields(ds)
-        if isinstance(getattr(ds, f.name), pd.DataFrame)
-    }
-    return dataclasses.replace(ds, **changes, files=dict(ds.files), warnings=list(ds.warnings))
+    """A copy sharing the data: tables come from the same :class:`_TableFiles`, marks shallowly."""
+    marks = None if ds._marks is None else ds._marks.copy(deep=False)
+    return dataclasses.replace(
+        ds, _marks=marks, _frames={}, files=dict(ds.files), warnings=list(ds.warnings)
+    )
 
 
 def load_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool = False) -> Dataset:
@@ -261,34 +311,29 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
     files = {p.name: file_sha256(p) for p in paths.values() if p is not None}
     fingerprint = _fingerprint(files)
     stamp = cache_root() / fingerprint / "validated.json"
-    tables: dict[str, pd.DataFrame | None] = {}
-    for name, spec in TABLES.items():
-        if name == "marks" or paths[name] is None:
-            continue
-        tables[name] = read_table(paths[name], spec, log)
+    tables = _TableFiles({n: p for n, p in paths.items() if n != "marks"}, typed=validate)
     ds = Dataset(
-        root=root,
-        files=files,
-        fingerprint=fingerprint,
-        marks_path=paths["marks"],
-        **{k: v for k, v in tables.items()},
+        root=root, _tables=tables, files=files, fingerprint=fingerprint, marks_path=paths["marks"]
     )
     if not validate:
         return ds
     remembered = json.loads(stamp.read_text()) if stamp.is_file() else {}
-    if "marks_as_stored" in remembered and not log.problems:  # older stamps: validate again
+    if "marks_as_stored" in remembered:  # older stamps: validate again
         ds.warnings = remembered["warnings"]
         ds.marks_as_stored = remembered["marks_as_stored"]
-        _finalise_types(ds)
         return ds
-    tables = {name: getattr(ds, name) for name in TABLES if name != "marks"}
-    checked = validate_dataset(tables, paths, log, progress=progress)
+    frames = {
+        name: None if path is None else read_table(path, TABLES[name], log)
+        for name, path in tables.paths.items()
+    }
+    checked = validate_dataset(frames, paths, log, progress=progress)
     if checked is not None:
         ds._marks, ds.marks_as_stored = checked.marks, checked.as_stored
     if log.problems:
         raise DataError(log.problems, log.warnings)
     ds.warnings = log.warnings
-    _finalise_types(ds)
+    for name, frame in frames.items():
+        tables.keep(name, frame)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(
         json.dumps(

@@ -70,6 +70,54 @@ def test_memo_does_not_keep_errors(tmp_path, counted_loads):
     assert not dataset._memo
 
 
+@pytest.fixture
+def counted_table_reads(monkeypatch):
+    """The file names ``read_table`` reads behind a dataset, in order."""
+    calls = []
+    real = dataset.read_table
+
+    def counting(path, spec, log):
+        calls.append(path.name)
+        return real(path, spec, log)
+
+    monkeypatch.setattr(dataset, "read_table", counting)
+    return calls
+
+
+def test_remembered_folder_reads_each_table_once_on_first_use(
+    tmp_path, monkeypatch, counted_loads, counted_table_reads
+):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    folder = write_tiny_la(tmp_path / "la")
+    dataset.read_dataset(folder)  # validates, reading every table
+    assert "pupils.csv" in counted_table_reads
+    counted_table_reads.clear()
+    first = dataset.load_dataset(folder)  # validation remembered: nothing read yet
+    assert counted_table_reads == []
+    assert first.pupils is first.pupils
+    second = dataset.load_dataset(folder)
+    assert len(second.pupils) == len(first.pupils)
+    assert counted_table_reads == ["pupils.csv"]  # read once, shared by the copies
+    assert second.pupils is not first.pupils
+
+
+def test_tables_read_on_first_use_equal_the_validated_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    folder = write_tiny_la(tmp_path / "la")
+    validated = dataset.read_dataset(folder)
+    assert validated._tables.frames  # validation read them all
+    remembered = dataset.read_dataset(folder)
+    assert not remembered._tables.frames  # remembered: read below, on first use
+    for name in dataset.TABLES:
+        if name == "marks":
+            continue
+        expected, got = getattr(validated, name), getattr(remembered, name)
+        if expected is None:
+            assert got is None, name
+        else:
+            pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=name)
+
+
 def test_folder_signature_sees_size_and_time(tmp_path):
     (tmp_path / "a.csv").write_text("x\n")
     before = dataset.folder_signature(tmp_path)
