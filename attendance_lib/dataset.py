@@ -4,7 +4,8 @@
 table with :mod:`attendance_lib.contract`, validates the folder with
 :mod:`attendance_lib.validation` once per data fingerprint (SHA-256 over every file) and
 remembers that in a cache folder, so fanned-out reports do not validate the same 28 million
-marks again. Derived tables (the code cube) are cached beside it. Once a folder's validation
+marks again. Derived tables (the code cube) are cached beside it; the cache folder is also
+keyed by the workbench's own code, so an upgrade never trusts an older version's results. Once a folder's validation
 is remembered, each table is read when first used, so a command that needs only the marks
 (such as ``summarise``) never parses pupils.csv.
 """
@@ -12,6 +13,7 @@ is remembered, each table is read when first used, so a command that needs only 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -46,6 +48,27 @@ def file_sha256(path: Path) -> str:
             for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """12 hex characters of a SHA-256 over this package's Python source.
+
+    Part of every cache folder's name, so results remembered by one version of the workbench
+    (a validation verdict, a cube, a school pack's reference tables) are never reused by
+    another whose rules or definitions differ.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_folder(fingerprint: str) -> Path:
+    """Where results for one data fingerprint are kept, for this version of the code."""
+    return cache_root() / f"{fingerprint}-{code_digest()}"
 
 
 def cache_root() -> Path:
@@ -195,13 +218,14 @@ class Dataset:
 
     @property
     def cache_dir(self) -> Path:
-        """This dataset's cache folder (one per data fingerprint)."""
-        return cache_root() / self.fingerprint
+        """This dataset's cache folder (one per data fingerprint and version of the code)."""
+        return cache_folder(self.fingerprint)
 
     def cached(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """Return the table ``name`` from the cache, computing and storing it if absent.
 
-        Keyed by the data fingerprint, so a changed extract never reuses stale results.
+        Keyed by the data fingerprint and the code (:func:`code_digest`), so neither a changed
+        extract nor a changed workbench reuses stale results.
         Written atomically, so parallel report runs never read a half-written file.
         """
         path = self.cache_dir / f"{name}.parquet"
@@ -310,7 +334,7 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
         raise DataError(log.problems)
     files = {p.name: file_sha256(p) for p in paths.values() if p is not None}
     fingerprint = _fingerprint(files)
-    stamp = cache_root() / fingerprint / "validated.json"
+    stamp = cache_folder(fingerprint) / "validated.json"
     tables = _TableFiles({n: p for n, p in paths.items() if n != "marks"}, typed=validate)
     ds = Dataset(
         root=root, _tables=tables, files=files, fingerprint=fingerprint, marks_path=paths["marks"]

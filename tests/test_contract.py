@@ -214,7 +214,7 @@ def test_validation_result_is_cached_per_fingerprint(tmp_path, monkeypatch):
     folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "/"]) * 2)
     ds = load_dataset(folder)
     assert len(ds.warnings) == 1  # identical duplicates collapsed
-    stamp = dataset.cache_root() / ds.fingerprint / "validated.json"
+    stamp = ds.cache_dir / "validated.json"
     assert json.loads(stamp.read_text())["warnings"] == ds.warnings
     import attendance_lib.validation as validation
 
@@ -225,6 +225,34 @@ def test_validation_result_is_cached_per_fingerprint(tmp_path, monkeypatch):
     again = load_dataset(folder)
     assert again.warnings == ds.warnings
     assert len(again.marks) == 2  # duplicates collapsed on the lazy read too
+
+
+def test_a_changed_workbench_validates_again_and_recomputes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    folder = valid_folder(tmp_path)
+    calls = []
+    real = dataset.validate_dataset
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dataset, "validate_dataset", counting)
+    first = dataset.read_dataset(folder)
+    first.cached("thing", lambda: pd.DataFrame({"x": [1]}))
+    dataset.read_dataset(folder)
+    assert len(calls) == 1  # remembered
+    monkeypatch.setattr(dataset, "code_digest", lambda: "0123456789ab")
+    upgraded = dataset.read_dataset(folder)
+    assert len(calls) == 2  # another version of the rules: validated again
+    assert upgraded.fingerprint == first.fingerprint  # the data's identity is unchanged
+    assert upgraded.cached("thing", lambda: pd.DataFrame({"x": [2]}))["x"].tolist() == [2]
+
+
+def test_code_digest_covers_the_package_source():
+    digest = dataset.code_digest()
+    assert len(digest) == 12 and int(digest, 16) >= 0
+    assert dataset.cache_folder("abc").name == f"abc-{digest}"
 
 
 def test_cache_root_follows_environment(tmp_path, monkeypatch):
