@@ -341,8 +341,8 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
     )
     if not validate:
         return ds
-    remembered = json.loads(stamp.read_text()) if stamp.is_file() else {}
-    if "marks_as_stored" in remembered:  # older stamps: validate again
+    if stamp.is_file():  # validated before, by this version of the code
+        remembered = json.loads(stamp.read_text())
         ds.warnings = remembered["warnings"]
         ds.marks_as_stored = remembered["marks_as_stored"]
         return ds
