@@ -183,17 +183,45 @@ def summarise(
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
-    unknown = frame.pop("unknown_codes")
-    if unknown.sum():
-        codes = _marks_query(marks_sql.unknown_codes_sql(), marks, engine)["code"]
-        raise ValueError(
-            f"unknown register codes: {', '.join(sorted(map(str, codes)))} "
-            f"({int(unknown.sum())} marks); validate the data first"
-        )
+    _refuse_unknown_codes(int(frame.pop("unknown_codes").sum()), marks, engine)
     frame = frame.astype({"upn": str, **{c: np.int64 for c in keys[1:] + COUNT_COLUMNS}})
     zero = frame["sessions_possible"] == 0
     table = add_rates(frame[~zero].reset_index(drop=True))
     return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
+
+
+def _refuse_unknown_codes(count: int, marks, engine: str | None) -> None:
+    """Raise ``ValueError`` naming the codes missing from the code table, when ``count`` > 0."""
+    if count:
+        codes = _marks_query(marks_sql.unknown_codes_sql(), marks, engine)["code"]
+        raise ValueError(
+            f"unknown register codes: {', '.join(sorted(map(str, codes)))} "
+            f"({count} marks); validate the data first"
+        )
+
+
+def daily_sessions(marks, *, engine: str | None = None) -> pd.DataFrame:
+    """Possible sessions per pupil, date and group, summed over the pupil's enrolments.
+
+    ``marks`` as for :func:`summarise` (a dataset's Parquet file is read by the engine, not
+    loaded into pandas). Not-possible marks are left out.
+
+    Returns
+    -------
+    DataFrame
+        Columns upn, date (datetime64), grp (the :class:`~attendance_lib.codes.Group` number:
+        present, AEA, authorised or unauthorised) and sessions; one row per (upn, date, grp),
+        in no particular order.
+
+    Raises
+    ------
+    ValueError
+        Naming any code that is not in the code table.
+    """
+    frame = _marks_query(marks_sql.daily_sql(), marks, engine)
+    unknown = frame["grp"].isna().to_numpy()
+    _refuse_unknown_codes(int(frame["sessions"].to_numpy()[unknown].sum()), marks, engine)
+    return frame.astype({"grp": np.int8, "sessions": np.int64})
 
 
 def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:

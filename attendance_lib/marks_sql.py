@@ -81,6 +81,24 @@ ORDER BY {", ".join(keys)}
 """
 
 
+def daily_sql() -> str:
+    """Possible sessions per pupil (upn, all enrolments together), date and group.
+
+    Only marks in a possible group (present, AEA, authorised, unauthorised) are counted;
+    a code missing from the code table gives a row with ``grp`` NULL, so the caller can
+    refuse it. One row per (upn, date, grp): a school day has at most four.
+    """
+    possible = ", ".join(
+        str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
+    )
+    return f"""
+SELECT {UPN} AS upn, {DATE} AS date, c.grp AS grp, COUNT(*) AS sessions
+FROM marks m LEFT JOIN codes c ON {CODE} = c.code
+WHERE c.grp IS NULL OR c.grp IN ({possible})
+GROUP BY {UPN}, {DATE}, c.grp
+"""
+
+
 def date_range_sql() -> str:
     """The first and last mark date (engines answer it from Parquet statistics, at once)."""
     return f"SELECT MIN({DATE}) AS first, MAX({DATE}) AS last FROM marks m"

@@ -43,7 +43,7 @@ def run_sql(sql: str, relations: dict[str, Relation], *, engine: str = "duckdb")
 def _duckdb(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
     con = duckdb_connection(relations)
     try:  # through Arrow: twice as fast as .df() for millions of rows of text
-        return con.sql(sql).to_arrow_table().to_pandas()
+        return _to_pandas(con.sql(sql).to_arrow_table())
     finally:
         con.close()
 
@@ -166,7 +166,12 @@ def _spark(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
                     "DATE, e.g. with attendance_lib.partitioning.write_partitioned_marks"
                 ) from None
             raise
-    return result.to_pandas()
+    return _to_pandas(result)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A query result as pandas; DATE columns become datetime64, not Python date objects."""
+    return table.to_pandas(date_as_object=False)
 
 
 def _spark_frame(spark, rel: Relation):

@@ -16,6 +16,7 @@ from builders import URN_A, URN_B, make_upn, marks_frame, sessions
 
 from attendance_lib import sql_engines
 from attendance_lib.academic_calendar import Calendar
+from attendance_lib.analyses.impact_windows import MarkIndex
 from attendance_lib.dataset import load_dataset
 from attendance_lib.engine import COUNT_COLUMNS, code_counts_from_marks, summarise
 from attendance_lib.errors import UsageError
@@ -111,6 +112,20 @@ def test_cube_matches_duckdb(la):
     theirs = code_counts_from_marks(la / "marks.parquet", calendar, engine="spark")
     pd.testing.assert_frame_equal(theirs, ours)
     assert set(ours["academic_year"].astype(str)) == {"2022/23", "2023/24", "2024/25"}
+
+
+def test_mark_index_matches_duckdb(la):
+    ours = MarkIndex.build(la / "marks.parquet", engine="duckdb")
+    theirs = MarkIndex.build(la / "marks.parquet", engine="spark")
+    assert theirs.last_date == ours.last_date
+    assert sorted(theirs.categories) == sorted(ours.categories)
+    upns = list(ours.categories)
+    for start, end in [("2022-09-01", "2025-08-31"), ("2023-11-06", "2024-02-02")]:
+        starts, ends = (
+            pd.Series([pd.Timestamp(start)] * len(upns)),
+            pd.Series([pd.Timestamp(end)] * len(upns)),
+        )
+        assert (theirs.counts(upns, starts, ends) == ours.counts(upns, starts, ends)).all()
 
 
 def test_partitioned_folder_matches_the_single_file(la, tmp_path):
