@@ -30,7 +30,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -42,6 +41,9 @@ from pathlib import Path
 # Each task runs in a child process of this script, so imports live inside the functions that
 # need them: the DuckDB task imports nothing but duckdb, as a script written for it would.
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from machine import peak_mb  # noqa: E402
+
 WINDOW = ("2023-09-01", "2024-08-31")
 TASKS = {
     "validate+summarise": "workbench (validate + summarise)",
@@ -60,8 +62,6 @@ def make_la(folder: Path, pupils: int, sessions: int = 380) -> Path:
     import numpy as np
     import pandas as pd
     import pyarrow.parquet as pq
-
-    sys.path.insert(0, str(HERE))
     from bench_summarise import make_marks
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,21 +199,6 @@ def child(task: str, folder: Path, out: Path) -> None:
     else:
         raise SystemExit(f"unknown task {task}")
     print(json.dumps({"peak_mb": peak_mb()}))
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory in MB.
-
-    On Linux, ``VmHWM`` of the process's own address space: ``ru_maxrss`` also counts the
-    parent's memory at the time of the fork, which would floor every task at the size of the
-    benchmark's own process.
-    """
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_task(task: str, folder: Path, cache: Path) -> tuple[float, float]:
