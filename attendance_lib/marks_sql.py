@@ -17,6 +17,10 @@ import pandas as pd
 from attendance_lib.codes import CODE_GROUP, Group
 
 _G = {g: int(g) for g in Group}
+#: The groups whose sessions are possible ones, as an SQL list of group numbers.
+_POSSIBLE = ", ".join(
+    str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
+)
 
 
 def codes_frame() -> pd.DataFrame:
@@ -49,11 +53,8 @@ _KEYS = {"upn": UPN, "urn": URN}
 def _session_sums() -> str:
     # COUNT of a CASE that is NULL otherwise: BIGINT in both engines (SUM gives DuckDB a
     # DECIMAL(38), which reaches pandas as Python objects).
-    possible = ", ".join(
-        str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
-    )
     return f"""
-    COUNT(CASE WHEN c.grp IN ({possible}) THEN 1 END) AS sessions_possible,
+    COUNT(CASE WHEN c.grp IN ({_POSSIBLE}) THEN 1 END) AS sessions_possible,
     COUNT(CASE WHEN c.grp = {_G[Group.PRESENT]} THEN 1 END) AS sessions_present,
     COUNT(CASE WHEN c.grp = {_G[Group.AEA]} THEN 1 END) AS sessions_aea,
     COUNT(CASE WHEN c.grp = {_G[Group.AUTHORISED]} THEN 1 END) AS sessions_authorised,
@@ -88,13 +89,10 @@ def daily_sql() -> str:
     a code missing from the code table gives a row with ``grp`` NULL, so the caller can
     refuse it. One row per (upn, date, grp): a school day has at most four.
     """
-    possible = ", ".join(
-        str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
-    )
     return f"""
 SELECT {UPN} AS upn, {DATE} AS date, c.grp AS grp, COUNT(*) AS sessions
 FROM marks m LEFT JOIN codes c ON {CODE} = c.code
-WHERE c.grp IS NULL OR c.grp IN ({possible})
+WHERE c.grp IS NULL OR c.grp IN ({_POSSIBLE})
 GROUP BY {UPN}, {DATE}, c.grp
 """
 
