@@ -92,7 +92,7 @@ class MarkIndex:
     ``days`` are the dates on which any pupil has a possible mark. Built once from a
     per-day count that the SQL engine computes (the marks are never loaded into pandas);
     then any number of window counts are a lookup each. Memory: pupils x school days x 4
-    small integers (about 150 MB for 34,000 pupils over three years). ``last_date`` is the
+    small integers (142 MB for the demo LA: 31,000 pupils, 575 school days). ``last_date`` is the
     latest date with any mark, possible or not.
     """
 
