@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from attendance_lib import __version__
-from attendance_lib.errors import DataError, ReportError, UsageError, WorkbenchError
+from attendance_lib.core.errors import DataError, ReportError, UsageError, WorkbenchError
 
 
 def _date(text: str) -> pd.Timestamp:
@@ -63,8 +63,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from attendance_lib.dataset import load_dataset
-    from attendance_lib.overview import dataset_overview
+    from attendance_lib.analyses.shared.overview import dataset_overview
+    from attendance_lib.contract.dataset import load_dataset
 
     print(f"Validating {args.data_dir} ...", file=sys.stderr)
     ds = load_dataset(args.data_dir, progress=_show_progress())
@@ -74,9 +74,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
-    from attendance_lib.dataset import load_dataset
-    from attendance_lib.engine import summarise
-    from attendance_lib.files import write_csv_atomic
+    from attendance_lib.contract.dataset import load_dataset
+    from attendance_lib.core.files import write_csv_atomic
+    from attendance_lib.engine.sessions import summarise
 
     if args.date_to < args.date_from:
         raise UsageError("--to must be on or after --from")
@@ -98,7 +98,7 @@ def cmd_summarise(args: argparse.Namespace) -> int:
 
 
 def cmd_partition_marks(args: argparse.Namespace) -> int:
-    from attendance_lib.partitioning import write_partitioned_marks
+    from attendance_lib.contract.partitioning import write_partitioned_marks
 
     by = tuple(part.strip() for part in args.by.split(",") if part.strip())
     result = write_partitioned_marks(args.source, args.out, by=by, overwrite=args.overwrite)
@@ -132,8 +132,8 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from attendance_lib.dataset import load_dataset
-    from attendance_lib.overview import dataset_overview, headline_summary
+    from attendance_lib.analyses.shared.overview import dataset_overview, headline_summary
+    from attendance_lib.contract.dataset import load_dataset
 
     print(f"Validating {args.data} ...", file=sys.stderr)
     ds = load_dataset(args.data, progress=_show_progress())

@@ -115,16 +115,16 @@ def child(task: str, folder: Path, out: Path) -> None:
         )
         assert code == 0
     elif task == "cube":
-        from attendance_lib.academic_calendar import Calendar
-        from attendance_lib.dataset import load_dataset
-        from attendance_lib.engine import code_counts_from_marks
+        from attendance_lib.contract.dataset import load_dataset
+        from attendance_lib.core.academic_calendar import Calendar
+        from attendance_lib.engine.sessions import code_counts_from_marks
 
         ds = load_dataset(folder)
         code_counts_from_marks(ds, Calendar(ds.calendar)).to_parquet(out.with_suffix(".parquet"))
     elif task == "naive":
         import pandas as pd
 
-        from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS
+        from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS
 
         marks = pd.read_parquet(folder / "marks.parquet")
         marks = marks[
@@ -203,7 +203,7 @@ def child(task: str, folder: Path, out: Path) -> None:
 
 def run_task(task: str, folder: Path, cache: Path) -> tuple[float, float]:
     """Wall seconds and peak MB of one task in a fresh interpreter."""
-    from attendance_lib.codes import CODE_GROUP
+    from attendance_lib.core.codes import CODE_GROUP
 
     env = {
         **os.environ,

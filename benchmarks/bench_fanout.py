@@ -39,7 +39,7 @@ from pathlib import Path
 
 import yaml
 
-from attendance_lib.errors import ReportError
+from attendance_lib.core.errors import ReportError
 from attendance_lib.runner.params import find_params_files, load_params
 from attendance_lib.runner.run import default_out_dir, plan_units, run_all, run_units
 

@@ -42,10 +42,10 @@ def child(folder: Path) -> None:
         figures[step] = (now - clock, peak_mb())
         clock = now
 
-    from attendance_lib.academic_calendar import Calendar
-    from attendance_lib.analyses import impact, impact_matching
-    from attendance_lib.analyses.impact_windows import MarkIndex
-    from attendance_lib.dataset import load_dataset
+    from attendance_lib.analyses.impact import evaluation, matching
+    from attendance_lib.analyses.impact.windows import MarkIndex
+    from attendance_lib.contract.dataset import load_dataset
+    from attendance_lib.core.academic_calendar import Calendar
 
     lap("imports")
     ds = load_dataset(folder)
@@ -53,15 +53,15 @@ def child(folder: Path) -> None:
     lap("load_dataset")
     index = MarkIndex.build(ds)
     lap("MarkIndex.build")
-    evaluated = impact.evaluate_interventions(
+    evaluated = evaluation.evaluate_interventions(
         ds.interventions, index, ds.pupils, ds.schools, calendar, services=ds.services
     )
     lap("evaluate")
-    pool = impact_matching.comparison_pool(
+    pool = matching.comparison_pool(
         evaluated, index, ds.pupils, ds.schools, ds.interventions, ds.services
     )
     lap("comparison_pool")
-    pairs = impact_matching.match_comparisons(evaluated, pool)
+    pairs = matching.match_comparisons(evaluated, pool)
     lap("match")
     figures["rows"] = (len(evaluated), len(pool), len(pairs))
     print(json.dumps(figures))

@@ -8,10 +8,10 @@ Usage::
 
 For each scale (1x, 2x, 4x, 8x, 16x the base pupils, one school per 300 pupils) it writes a
 year of marks with :func:`bench_summarise.make_marks` and lays them out hive-partitioned by
-academic year and school with :func:`attendance_lib.partitioning.write_partitioned_marks`
+academic year and school with :func:`attendance_lib.contract.partitioning.write_partitioned_marks`
 (under ``benchmarks/data/scaling/``, reused when present). Then, for each engine and core
 count, a fresh worker process pinned to that many cores (CPU affinity, so the JVM and DuckDB
-cannot use more) runs :func:`attendance_lib.engine.summarise` over each folder at enrolment
+cannot use more) runs :func:`attendance_lib.engine.sessions.summarise` over each folder at enrolment
 level - the whole path a user runs, reading Parquet to the final pandas table - once to warm
 up on the smallest folder, then ``--repeat`` times per scale, keeping the fastest.
 Spark runs on ``local[n]``; DuckDB with ``n`` threads. Results are checked identical across
@@ -46,7 +46,7 @@ def dataset_folder(pupils: int, sessions: int) -> Path:
     """The partitioned marks folder for ``pupils`` x ``sessions``, generated when missing."""
     import pyarrow.parquet as pq
 
-    from attendance_lib.partitioning import write_partitioned_marks
+    from attendance_lib.contract.partitioning import write_partitioned_marks
 
     sys.path.insert(0, str(HERE))
     from bench_summarise import make_marks
@@ -75,8 +75,8 @@ def worker(engine: str, cores: int, folders: list[str], repeat: int) -> None:
     """Run in a child process: pin to ``cores`` CPUs, time summarise on each folder, print JSON."""
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
     os.environ["ATTENDANCE_SPARK_MASTER"] = f"local[{cores}]"
-    from attendance_lib.engine import summarise
-    from attendance_lib.sql_engines import spark_session
+    from attendance_lib.core.sql_engines import spark_session
+    from attendance_lib.engine.sessions import summarise
 
     started = time.perf_counter()
     if engine == "spark":

@@ -9,8 +9,8 @@ It writes a Parquet file of register marks shaped like a large LA's year (one en
 pupil, realistic code mix) into ``benchmarks/data/`` (reused when present), then times, each
 in a fresh pass over the file:
 
-- ``workbench``: read with :func:`attendance_lib.contract.read_marks` (categoricals, Arrow)
-  and :func:`attendance_lib.engine.summarise` at enrolment level;
+- ``workbench``: read with :func:`attendance_lib.contract.reading.read_marks` (categoricals, Arrow)
+  and :func:`attendance_lib.engine.sessions.summarise` at enrolment level;
 - ``naive``: ``pd.read_parquet`` then ``groupby([upn, urn, group]).size().unstack()`` with the
   code groups mapped through a Python dict - what one would write first.
 
@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from stdnum.gb.upn import calc_check_digit
 
-from attendance_lib.codes import CODE_GROUP, GROUP_COLUMNS
-from attendance_lib.contract import ProblemLog, read_marks
-from attendance_lib.engine import summarise
+from attendance_lib.contract.reading import ProblemLog, read_marks
+from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS
+from attendance_lib.engine.sessions import summarise
 
 HERE = Path(__file__).resolve().parent
 # Share of sessions by code in a typical year (present dominates).

@@ -215,10 +215,10 @@ def write_folder(
 
 
 def marks_frame(rows) -> pd.DataFrame:
-    """Marks typed as :func:`attendance_lib.dataset.load_dataset` returns them.
+    """Marks typed as :func:`attendance_lib.contract.dataset.load_dataset` returns them.
 
     upn, session and code categorical, urn int32, date datetime64 — what
-    :func:`attendance_lib.engine.summarise` expects.
+    :func:`attendance_lib.engine.sessions.summarise` expects.
     """
     frame = _frame(rows)
     if frame.empty:

@@ -119,7 +119,7 @@ def project_reports(small_synthetic_la, tmp_path_factory):
     Returns ``(reports_dir, outcome)``; a failed report does not stop the fixture, so each
     test can say which report failed and why.
     """
-    from attendance_lib.errors import ReportError
+    from attendance_lib.core.errors import ReportError
     from attendance_lib.runner import run_all
 
     reports = tmp_path_factory.mktemp("project_reports")

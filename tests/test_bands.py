@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attendance_lib.bands import PRESETS, assign, from_edges, resolve_bands
-from attendance_lib.engine import add_rates
-from attendance_lib.errors import UsageError
+from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.bands import PRESETS, assign, from_edges, resolve_bands
+from attendance_lib.engine.sessions import add_rates
 
 
 def band_of(value: float, spec) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attendance_lib import codes
-from attendance_lib.codes import CODE_GROUP, Group
+from attendance_lib.core import codes
+from attendance_lib.core.codes import CODE_GROUP, Group
 
 # The data contract, "Register codes and how they count" (legacy codes last in each group).
 CONTRACT = {

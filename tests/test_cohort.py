@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from test_impact_fixtures import calendar, days, marks, pupils, schools
 
-from attendance_lib.analyses import cohort as co
+from attendance_lib.analyses.cohort import identification as co
 
 AS_OF = "2024-03-28"  # 2 weeks back: 2024-03-15 .. 2024-03-28
 

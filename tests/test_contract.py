@@ -18,10 +18,10 @@ from builders import (
     write_folder,
 )
 
-from attendance_lib import dataset
-from attendance_lib.contract import MAX_ROWS_LISTED
-from attendance_lib.dataset import load_dataset
-from attendance_lib.errors import DataError, UsageError
+from attendance_lib.contract import dataset
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.contract.reading import MAX_ROWS_LISTED
+from attendance_lib.core.errors import DataError, UsageError
 
 P1, P2 = make_upn(1), make_upn(2)
 
@@ -216,7 +216,7 @@ def test_validation_result_is_cached_per_fingerprint(tmp_path, monkeypatch):
     assert len(ds.warnings) == 1  # identical duplicates collapsed
     stamp = ds.cache_dir / "validated.json"
     assert json.loads(stamp.read_text())["warnings"] == ds.warnings
-    import attendance_lib.validation as validation
+    import attendance_lib.contract.validation as validation
 
     def boom(*a, **k):
         raise AssertionError("validated twice")

@@ -1,4 +1,4 @@
-"""The per-process dataset memo behind :func:`attendance_lib.dataset.load_dataset`."""
+"""The per-process dataset memo behind :func:`attendance_lib.contract.dataset.load_dataset`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from runner_fixtures import TINY_LA_URNS, write_tiny_la
 
-from attendance_lib import dataset
-from attendance_lib.errors import DataError
+from attendance_lib.contract import dataset
+from attendance_lib.core.errors import DataError
 
 
 @pytest.fixture

@@ -8,13 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attendance_lib.disclosure import (
-    SUPPRESSED,
-    is_suppressed_count,
-    is_suppressed_rate,
-    round_half_up,
-    suppress,
-)
+from attendance_lib.core.numbers import SUPPRESSED, round_half_up
+from attendance_lib.present.disclosure import is_suppressed_count, is_suppressed_rate, suppress
 
 
 @pytest.mark.parametrize(
@@ -117,7 +112,7 @@ def test_round_half_up_never_gives_negative_zero():
 
 
 def test_format_pct_rounds_half_up_like_the_tables():
-    from attendance_lib.disclosure import format_pct
+    from attendance_lib.core.numbers import format_pct
 
     assert format_pct(2.25) == "2.3%"  # Python's f"{2.25:.1f}" gives 2.2
     assert format_pct(0.05) == "0.1%"

@@ -17,10 +17,10 @@ from builders import (
     write_folder,
 )
 
-from attendance_lib import engine
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.dataset import load_dataset
-from attendance_lib.engine import COUNT_COLUMNS, add_rates, group_rates, summarise
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.engine import sessions as engine
+from attendance_lib.engine.sessions import COUNT_COLUMNS, add_rates, group_rates, summarise
 
 P1, P2, P3 = make_upn(1), make_upn(2), make_upn(3)
 OUTPUT_COLUMNS = [

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_impact_fixtures import calendar, days, marks, pupils, schools
 
-from attendance_lib.analyses import impact as im
+from attendance_lib.analyses.impact import evaluation as im
 
 START = pd.Timestamp("2024-01-15")  # baseline 2023-10-23..2024-01-14, review ..2024-04-07
 

@@ -1,14 +1,14 @@
 """Small hand-made fixtures shared by the impact and cohort tests (no tests here).
 
 Two academic years of term dates (2023/24 and 2024/25), and helpers that build register
-marks, pupils and schools frames typed as :func:`attendance_lib.dataset.load_dataset` types them.
+marks, pupils and schools frames typed as :func:`attendance_lib.contract.dataset.load_dataset` types them.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from attendance_lib.academic_calendar import Calendar
+from attendance_lib.core.academic_calendar import Calendar
 
 HALF_TERMS = {
     "2023/24": [

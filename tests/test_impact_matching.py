@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from test_impact_fixtures import calendar, days, marks, pupils, schools
 
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.analyses import impact as im
-from attendance_lib.analyses import impact_matching as mm
+from attendance_lib.analyses.impact import evaluation as im
+from attendance_lib.analyses.impact import matching as mm
+from attendance_lib.core.academic_calendar import Calendar
 
 S = pd.Timestamp("2024-01-15")
 OTHER = pd.Timestamp("2024-02-19")
@@ -134,7 +134,7 @@ def test_comparison_pool_rules():
 
 
 def test_regression_to_the_mean_on_a_synthetic_la(tmp_path, monkeypatch):
-    from attendance_lib.dataset import load_dataset
+    from attendance_lib.contract.dataset import load_dataset
     from attendance_lib.synth import generate
 
     monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))

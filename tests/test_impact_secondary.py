@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attendance_lib.analyses import secondary_measures as sm
-from attendance_lib.errors import UsageError
+from attendance_lib.analyses.impact import secondary_measures as sm
+from attendance_lib.core.errors import UsageError
 
 
 def _bench():

@@ -9,14 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_impact_fixtures import calendar, marks
 
-from attendance_lib.analyses.impact_windows import (
+from attendance_lib.analyses.impact.windows import (
     MarkIndex,
     intervention_windows,
     next_year_complete,
     window_counts,
 )
-from attendance_lib.codes import CODE_GROUP, Group
-from attendance_lib.errors import UsageError
+from attendance_lib.core.codes import CODE_GROUP, Group
+from attendance_lib.core.errors import UsageError
 
 START = pd.Timestamp("2024-01-15")
 D = pd.Timedelta(days=1)

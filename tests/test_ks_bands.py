@@ -41,10 +41,10 @@ from builders import (
     sessions,
 )
 
-from attendance_lib.analyses import ks_bands, ks_model
-from attendance_lib.analyses.ks_bands import EXCLUDED, TOTAL, UNMATCHED
-from attendance_lib.dataset import load_dataset
-from attendance_lib.present import publish_table
+from attendance_lib.analyses.attainment import ks_bands, ks_model
+from attendance_lib.analyses.attainment.ks_bands import EXCLUDED, TOTAL, UNMATCHED
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.present.notebook import publish_table
 
 NAMES = ["A1", "A2", "A3", "A4", "A5", "B1", "P", "C", "D1", "E1", "F1", "F2", "U1", "U2", "U3"]
 UPN = {name: make_upn(i + 1) for i, name in enumerate(NAMES)}

@@ -8,13 +8,13 @@ from builders import URN_A, URN_B, make_upn, mark, pupil, sessions, write_folder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.contract import TABLES, ProblemLog, read_table
-from attendance_lib.dataset import load_dataset
-from attendance_lib.engine import summarise
-from attendance_lib.errors import DataError
-from attendance_lib.marks_screen import screen_parquet_marks
-from attendance_lib.partitioning import write_partitioned_marks
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.contract.marks_screen import screen_parquet_marks
+from attendance_lib.contract.partitioning import write_partitioned_marks
+from attendance_lib.contract.reading import TABLES, ProblemLog, read_table
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import DataError
+from attendance_lib.engine.sessions import summarise
 
 P1, P2, P3 = make_upn(1), make_upn(2), make_upn(3)
 

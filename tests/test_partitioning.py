@@ -1,4 +1,4 @@
-"""Hive-partitioned marks (attendance_lib.partitioning): layout, academic years, round trip."""
+"""Hive-partitioned marks (attendance_lib.contract.partitioning): layout, academic years, round trip."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pyarrow.dataset as pads
 import pytest
 from builders import URN_A, URN_B, make_upn, mark, marks_frame
 
-from attendance_lib.engine import summarise
-from attendance_lib.errors import UsageError
-from attendance_lib.partitioning import academic_years, write_partitioned_marks
+from attendance_lib.contract.partitioning import academic_years, write_partitioned_marks
+from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.sessions import summarise
 
 
 def test_academic_year_turns_on_1_september():

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from attendance_lib import present
+from attendance_lib.present import notebook as present
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_provenance_footer(shown):
 
 
 def test_booleans_read_yes_no_and_an_empty_table_says_none():
-    from attendance_lib.present import _format_column, _table_html
+    from attendance_lib.present.notebook import _format_column, _table_html
 
     shown = _format_column(pd.Series([True, False]), "text")
     assert list(shown) == ["Yes", "No"]
@@ -154,7 +154,7 @@ def test_booleans_read_yes_no_and_an_empty_table_says_none():
 
 
 def test_headings_keep_acronyms_in_capitals():
-    from attendance_lib.present import _words
+    from attendance_lib.present.notebook import _words
 
     assert _words("pa_pct") == "PA (%)"
     assert _words("last_year_sa_pct") == "Last year SA (%)"

@@ -10,11 +10,11 @@ from builders import CALENDAR_2023_24, make_upn, marks_frame
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.bands import PRESETS, assign
-from attendance_lib.codes import ALL_CODES
-from attendance_lib.disclosure import is_suppressed_count, round_half_up, suppress
-from attendance_lib.engine import (
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.codes import ALL_CODES
+from attendance_lib.core.numbers import round_half_up
+from attendance_lib.engine.bands import PRESETS, assign
+from attendance_lib.engine.sessions import (
     COUNT_COLUMNS,
     code_counts_from_marks,
     counts_from_cube,
@@ -22,6 +22,7 @@ from attendance_lib.engine import (
     overall_rates,
     summarise,
 )
+from attendance_lib.present.disclosure import is_suppressed_count, suppress
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 UPNS = [make_upn(i) for i in range(1, 7)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from runner_fixtures import runner_project  # noqa: F401  (fixture)
 
-from attendance_lib.errors import UsageError
+from attendance_lib.core.errors import UsageError
 from attendance_lib.runner.params import coerce_value, load_params, parse_override
 
 

@@ -15,7 +15,7 @@ from runner_fixtures import (  # noqa: F401  (fixtures)
     small_synthetic_la,
 )
 
-from attendance_lib.errors import ReportError
+from attendance_lib.core.errors import ReportError
 from attendance_lib.runner import execute as executing
 from attendance_lib.runner import format_outcome, publish, run_all, run_report
 from attendance_lib.runner.offline import external_loads

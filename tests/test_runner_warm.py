@@ -14,7 +14,7 @@ import pytest
 from papermill.exceptions import PapermillExecutionError
 from runner_fixtures import TINY_LA_URNS, runner_project, tiny_la, write_tiny_la  # noqa: F401
 
-from attendance_lib.errors import ReportError
+from attendance_lib.core.errors import ReportError
 from attendance_lib.runner import execute as executing
 from attendance_lib.runner import run_all, warm_kernels
 from attendance_lib.runner.warm_kernels import KernelPool, WarmKernel, execute_warm

@@ -33,10 +33,10 @@ from builders import (
     write_folder,
 )
 
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.analyses import school_pack
-from attendance_lib.dataset import load_dataset
-from attendance_lib.engine import code_counts_from_marks
+from attendance_lib.analyses.strategy import school_pack
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.engine.sessions import code_counts_from_marks
 
 YEAR = "2023/24"
 S = {i: make_upn(100 + i) for i in range(1, 6)}

@@ -1,6 +1,6 @@
 """The Spark engine in local mode gives exactly the tables of the embedded engine (DuckDB).
 
-Both run the one SQL definition in :mod:`attendance_lib.marks_sql`; these tests run it on a
+Both run the one SQL definition in :mod:`attendance_lib.core.marks_sql`; these tests run it on a
 local Spark (``local[2]``, one session for the module: it takes about 10 s to start) over a
 small synthetic LA, as a Parquet file, as a hive-partitioned folder and as a pandas frame,
 and on a hand-counted fixture. Skipped, saying why, where PySpark or Java is missing.
@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 from builders import URN_A, URN_B, make_upn, marks_frame, sessions
 
-from attendance_lib import sql_engines
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.analyses.impact_windows import MarkIndex
-from attendance_lib.dataset import load_dataset
-from attendance_lib.engine import COUNT_COLUMNS, code_counts_from_marks, summarise
-from attendance_lib.errors import UsageError
-from attendance_lib.partitioning import write_partitioned_marks
+from attendance_lib.analyses.impact.windows import MarkIndex
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.contract.partitioning import write_partitioned_marks
+from attendance_lib.core import sql_engines
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.sessions import COUNT_COLUMNS, code_counts_from_marks, summarise
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from attendance_lib.stats import bootstrap_ci, funnel_limits, sign_test, wilson_interval
+from attendance_lib.engine.stats import bootstrap_ci, funnel_limits, sign_test, wilson_interval
 
 
 @pytest.mark.parametrize(

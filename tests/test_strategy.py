@@ -28,17 +28,18 @@ import pandas as pd
 import pytest
 from builders import CALENDAR_2023_24, URN_A, URN_B, make_upn, marks_frame, sessions
 
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.analyses import characteristics, dfe_cohort, strategy
-from attendance_lib.analyses.schools_funnel import (
+from attendance_lib.analyses.shared import characteristics, dfe_cohort
+from attendance_lib.analyses.strategy import termly as strategy
+from attendance_lib.analyses.strategy.funnel import (
     ABOVE_998,
     WITHIN,
     by_locality,
     by_school,
     funnel_columns,
 )
-from attendance_lib.engine import code_counts_from_marks
-from attendance_lib.errors import UsageError
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.sessions import code_counts_from_marks
 
 P = {i: make_upn(i) for i in range(1, 10)}
 HT1, HT3, HT6 = "2023-09-04", "2024-01-03", "2024-06-03"

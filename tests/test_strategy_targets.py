@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from builders import CALENDAR_2023_24
 
-from attendance_lib.academic_calendar import Calendar
-from attendance_lib.analyses import narrative, targets, team_activity
-from attendance_lib.errors import UsageError
+from attendance_lib.analyses.strategy import narrative, targets, team_activity
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import UsageError
 
 
 def _calendar() -> Calendar:

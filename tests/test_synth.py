@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from stdnum.gb import upn as stdnum_upn
 
-from attendance_lib.codes import CODE_GROUP, CODES_2024_FROM, Group
-from attendance_lib.dataset import load_dataset
-from attendance_lib.engine import summarise
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.core.codes import CODE_GROUP, CODES_2024_FROM, Group
+from attendance_lib.engine.sessions import summarise
 from attendance_lib.synth import generate
 from attendance_lib.synth.calendar import bank_holidays, half_terms
 from attendance_lib.synth.population import make_upns

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.gb import upn as stdnum_upn
 
-from attendance_lib.contract import ProblemLog
-from attendance_lib.dataset import load_dataset
-from attendance_lib.errors import DataError
-from attendance_lib.validation import collapse_duplicate_marks
+from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.contract.reading import ProblemLog
+from attendance_lib.contract.validation import collapse_duplicate_marks
+from attendance_lib.core.errors import DataError
 
 P1, P2, P3 = make_upn(1), make_upn(2), make_upn(3)
 
@@ -253,7 +253,7 @@ def test_upn_check_letter_is_checked_whatever_the_la_number():
     """The contract asks for the check letter; an LA number missing from stdnum's list is fine."""
     from stdnum.gb import upn as stdnum_upn
 
-    from attendance_lib.validation import upn_is_valid
+    from attendance_lib.contract.validation import upn_is_valid
 
     body = "999123456789"  # 999 is not a listed LA number
     letter = stdnum_upn.calc_check_digit(body)
@@ -287,6 +287,6 @@ upn_like = st.text(
     )
 )
 def test_vectorised_upn_check_gives_upn_is_valid_answers(values):
-    from attendance_lib.validation import upn_is_valid, upns_valid
+    from attendance_lib.contract.validation import upn_is_valid, upns_valid
 
     assert upns_valid(values).tolist() == [upn_is_valid(v) for v in values]

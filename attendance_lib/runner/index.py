@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from attendance_lib.files import write_atomically
+from attendance_lib.core.files import write_atomically
 
 INDEX_NAME = "index.html"
 FAILED_DIR = "failed"

@@ -11,7 +11,7 @@ notebooks do not import it and need not know about it.
   restores matplotlib's rc settings, warning filters, environment variables, ``sys.path`` and
   the working directory, so nothing one school's notebook set can reach the next. Imported
   modules stay warm, and so do datasets already loaded: ``load_dataset`` remembers them per
-  process (:func:`attendance_lib.dataset.load_dataset`).
+  process (:func:`attendance_lib.contract.dataset.load_dataset`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def prepare() -> None:
     import matplotlib.pyplot as plt
     import pandas  # noqa: F401
 
-    import attendance_lib.engine
-    import attendance_lib.present  # noqa: F401
+    import attendance_lib.engine.sessions
+    import attendance_lib.present.notebook  # noqa: F401
 
     plt.close(plt.figure())  # activate the inline backend now, so its rc settings are in place
     _snapshot.update(

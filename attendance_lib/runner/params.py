@@ -12,7 +12,7 @@ tagged ``parameters``::
       academic_year: 2023/24
 
 Papermill only warns about a parameter the notebook does not declare; here it is an error
-(:class:`~attendance_lib.errors.UsageError`) naming the key, as is any unknown top-level key.
+(:class:`~attendance_lib.core.errors.UsageError`) naming the key, as is any unknown top-level key.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import papermill
 import yaml
 
-from attendance_lib.errors import UsageError
+from attendance_lib.core.errors import UsageError
 
 #: Top-level keys a parameter file may hold.
 ALLOWED_KEYS = ("report", "title", "restricted", "for_each", "parameters")

@@ -1,9 +1,9 @@
 """Publishing an executed notebook: HTML, tables (CSV and XLSX), run.json, atomic move into place.
 
 What stakeholders see is the HTML: no code, no prompts, no printed text, warnings or logging,
-no bare cell values (only what the :mod:`attendance_lib.present` helpers display), with a table
+no bare cell values (only what the :mod:`attendance_lib.present.notebook` helpers display), with a table
 of contents; it is rendered with the project's own nbconvert template
-(``attendance_lib/templates/workbench``), which loads nothing from any other host.
+(``attendance_lib/present/templates/workbench``), which loads nothing from any other host.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import pandas as pd
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from attendance_lib.present import PROVENANCE_MIME, TABLE_MIME
+from attendance_lib.present.notebook import PROVENANCE_MIME, TABLE_MIME
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "present" / "templates"
 TEMPLATE_NAME = "workbench"
 #: Headings that go into the table of contents.
 TOC_LEVELS = ("h2", "h3")

@@ -26,7 +26,7 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 import attendance_lib
-from attendance_lib.errors import DataError, ReportError, UsageError
+from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import execute as executing
 from attendance_lib.runner import publish, warm_kernels
 from attendance_lib.runner.index import FAILED_DIR, write_index
@@ -219,7 +219,7 @@ def run_unit(
 
 def _load_dataset(data_dir: Path):
     """Load (and so cache) the validated dataset once in the parent process."""
-    from attendance_lib.dataset import load_dataset  # runner sits above contract
+    from attendance_lib.contract.dataset import load_dataset  # runner sits above contract
 
     return load_dataset(data_dir)
 

@@ -6,7 +6,7 @@ folder again (hashing and parsing, ~0.4 s on the demo LA). A ``for_each: school`
 pays that for every school. Here a :class:`KernelPool` runs units on ``workers`` threads; each
 thread owns one :class:`WarmKernel`, started once (with one retry), prepared once
 (:func:`attendance_lib.runner.kernel_session.prepare`: the common imports; datasets are
-remembered per process by :func:`attendance_lib.dataset.load_dataset`) and reset before every notebook (:func:`~attendance_lib.runner.kernel_session.reset`:
+remembered per process by :func:`attendance_lib.contract.dataset.load_dataset`) and reset before every notebook (:func:`~attendance_lib.runner.kernel_session.reset`:
 empty namespace, figures closed, rc settings, warning filters, environment and working
 directory restored).
 

@@ -1,7 +1,7 @@
 """Register codes that come in episodes or on particular days, painted over the base marks.
 
 Order matters: later painters win. Legacy codes (H, F, J, Y) are only used before
-19 August 2024 (:data:`attendance_lib.codes.CODES_2024_FROM`) and the 2024 codes (C1, C2, J1,
+19 August 2024 (:data:`attendance_lib.core.codes.CODES_2024_FROM`) and the 2024 codes (C1, C2, J1,
 K, Q, Y1-Y7) only from then on; before it a part-time timetable is ``C``, off-site
 provision ``B``, an interview ``J`` and an unexpected closure ``Y``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..codes import CODES_2024_FROM
+from ..core.codes import CODES_2024_FROM
 from .grid import Grid, code, expand_ranges, is_absence, is_attendance
 from .marks import Context
 

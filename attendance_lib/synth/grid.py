@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codes import ALL_CODES, CODE_GROUP, Group
+from ..core.codes import ALL_CODES, CODE_GROUP, Group
 from .population import Population
 
 #: Register codes in the engine's categorical order; grids hold indexes into this tuple.
@@ -29,7 +29,7 @@ def code(c: str) -> np.int8:
 
 
 def group_of(grid_codes: np.ndarray) -> np.ndarray:
-    """Group number (:class:`attendance_lib.codes.Group`) of grid codes; -1 for no mark."""
+    """Group number (:class:`attendance_lib.core.codes.Group`) of grid codes; -1 for no mark."""
     return _GROUP[grid_codes]
 
 

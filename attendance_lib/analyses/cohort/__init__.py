@@ -1,0 +1,1 @@
+"""Cohort identification: persistently absent pupils with no other professional involved."""

@@ -1,0 +1,1 @@
+"""The 12-week impact evaluation: windows, measures, the matched comparison group."""

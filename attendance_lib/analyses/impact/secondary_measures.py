@@ -1,0 +1,221 @@
+"""Secondary measures: the LA's persistent absence rate by year against its region and England.
+
+Definitions:
+
+- LA persistent absence rate (computed from the data): DfE headline basis, i.e. the share of
+  enrolments in the DfE-comparable cohort (aged 5 to 15, sixth half term left out for
+  15-year-olds; :mod:`attendance_lib.analyses.shared.dfe_cohort`) whose absence over the academic
+  year is >= 10% of possible sessions; enrolments with no possible session are left out and
+  counted. A year is complete when the data reaches the last day of its last half term.
+- Published figures: ``benchmarks.csv`` rows with ``time_identifier`` "Academic year" and
+  phase "Total" (``enrolments_pa_10_exact_percent``), for England (National), the region
+  (Regional) and the LA itself (Local authority) where present. Part-year rows (for example
+  "Autumn term") are not comparable with a full-year figure and are not used.
+- Targets (Bradford's secondary measures, as parameters): "in line with the region" by the end
+  of ``region_target_year`` means the LA rate is at most the region's rate plus
+  ``in_line_tolerance_pp``; "better than England" by the end of ``england_target_year`` means
+  the LA rate is strictly below England's. A target is ``pending`` while its year is not
+  complete in the data or the comparator figure is not in ``benchmarks.csv``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from attendance_lib.analyses.shared.dfe_cohort import ZERO_POSSIBLE, period_enrolments
+from attendance_lib.core.academic_calendar import (
+    Calendar,
+    format_academic_year,
+    parse_academic_year,
+)
+from attendance_lib.core.errors import UsageError
+
+PA_COLUMN = "enrolments_pa_10_exact_percent"
+FULL_YEAR = "academic year"
+SECONDARY_COLUMNS = [
+    "academic_year",
+    "complete",
+    "enrolments",
+    "zero_possible_enrolments",
+    "la_pa_pct",
+    "la_published_pa_pct",
+    "region_pa_pct",
+    "england_pa_pct",
+    "gap_to_region_pp",
+    "gap_to_england_pp",
+    "target",
+    "status",
+    "note",
+]
+
+
+def la_pa_by_year(
+    cube: pd.DataFrame, pupils: pd.DataFrame, calendar: Calendar, last_date
+) -> pd.DataFrame:
+    """The LA's enrolment-level persistent absence rate per academic year (DfE cohort).
+
+    Returns
+    -------
+    DataFrame
+        academic_year, complete, enrolments (with a possible session), pa_enrolments,
+        zero_possible_enrolments, la_pa_pct.
+    """
+    rows = []
+    for year in sorted(cube["academic_year"].astype(str).unique()):
+        period = period_enrolments(cube, pupils, year, 6)
+        table = period.table
+        n = len(table)
+        pa = int(table["persistent_absent"].sum())
+        rows.append(
+            {
+                "academic_year": year,
+                "complete": calendar.is_complete(year, last_date),
+                "enrolments": n,
+                "pa_enrolments": pa,
+                "zero_possible_enrolments": int(
+                    period.excluded.loc[
+                        period.excluded["reason"] == ZERO_POSSIBLE, "enrolments"
+                    ].sum()
+                ),
+                "la_pa_pct": 100 * pa / n if n else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _area(bench: pd.DataFrame, name_col: str) -> pd.Series:
+    names = bench[name_col] if name_col in bench else pd.Series(pd.NA, index=bench.index)
+    if "area_name" in bench:
+        names = names.fillna(bench["area_name"])
+    return names
+
+
+def benchmark_pa(
+    benchmarks: pd.DataFrame | None, *, region: str = "", la_name: str = ""
+) -> tuple[pd.DataFrame, str, str]:
+    """Full-year published PA rates by academic year for England, the region and the LA.
+
+    ``region`` / ``la_name``: which area to use when ``benchmarks.csv`` has several; empty
+    means the only one present. With both census and daily rows for a year, census is used.
+
+    Returns
+    -------
+    (DataFrame, str, str)
+        academic_year, england_pa_pct, region_pa_pct, la_published_pa_pct; and the region and
+        LA names used ("" when none).
+    """
+    cols = ["academic_year", "england_pa_pct", "region_pa_pct", "la_published_pa_pct"]
+    if benchmarks is None or PA_COLUMN not in benchmarks:
+        return pd.DataFrame(columns=cols), "", ""
+    b = benchmarks[benchmarks["time_identifier"].astype(str).str.strip().str.lower() == FULL_YEAR]
+    for phase_col in ("education_phase", "school_type"):
+        if phase_col in b and b[phase_col].notna().any():
+            b = b[b[phase_col].fillna("Total").astype(str).str.strip().str.lower() == "total"]
+    if "basis" in b:
+        b = b.assign(_rank=(b["basis"].fillna("census") != "census").astype(int))
+        b = b.sort_values("_rank", kind="stable")
+    b = b.assign(
+        academic_year=b["time_period"]
+        .astype(int)
+        .map(lambda p: format_academic_year(int(str(p)[:4])))
+    )
+    pieces = {}
+    chosen = {}
+    for level, col, name_col, wanted in (
+        ("National", "england_pa_pct", "country_name", ""),
+        ("Regional", "region_pa_pct", "region_name", region),
+        ("Local authority", "la_published_pa_pct", "la_name", la_name),
+    ):
+        rows = b[b["geographic_level"] == level].assign(_area=lambda f, n=name_col: _area(f, n))
+        rows = rows[rows[PA_COLUMN].notna()]
+        names = sorted(rows["_area"].dropna().astype(str).unique())
+        if level != "National":
+            if wanted:
+                rows = rows[rows["_area"] == wanted]
+            elif len(names) > 1:
+                raise UsageError(
+                    f"benchmarks.csv has several {level.lower()} areas ({', '.join(names)}); "
+                    "name the one to use"
+                )
+            chosen[level] = wanted or (names[0] if names else "")
+        pieces[col] = rows.drop_duplicates("academic_year").set_index("academic_year")[PA_COLUMN]
+    out = pd.DataFrame(pieces).rename_axis("academic_year").reset_index()
+    return out.reindex(columns=cols), chosen.get("Regional", ""), chosen.get("Local authority", "")
+
+
+def secondary_measures(
+    la_rates: pd.DataFrame,
+    benchmarks: pd.DataFrame,
+    *,
+    region_target_year: str = "2022/23",
+    england_target_year: str = "2025/26",
+    in_line_tolerance_pp: float = 0.0,
+) -> pd.DataFrame:
+    """The LA's PA rate by year against region and England, with the target years marked.
+
+    Parameters
+    ----------
+    la_rates
+        :func:`la_pa_by_year` output.
+    benchmarks
+        The first value of :func:`benchmark_pa`.
+    region_target_year, england_target_year
+        The years by whose end the LA should be in line with the region / better than England.
+    in_line_tolerance_pp
+        "In line" allows the LA to be this many points above the region (default 0: at or
+        below the region's rate).
+
+    Returns
+    -------
+    DataFrame
+        One row per academic year in the data, the benchmarks or the targets; gaps are
+        LA (computed) minus comparator, in percentage points; ``target`` names the target of a
+        target year, ``status`` is met / not met / pending on target years (empty otherwise).
+    """
+    for y in (region_target_year, england_target_year):
+        parse_academic_year(y)
+    years = sorted(
+        set(la_rates["academic_year"])
+        | set(benchmarks["academic_year"])
+        | {region_target_year, england_target_year}
+    )
+    out = pd.DataFrame({"academic_year": years})
+    out = out.merge(la_rates, on="academic_year", how="left").merge(
+        benchmarks, on="academic_year", how="left"
+    )
+    out["complete"] = out["complete"].astype("boolean").fillna(False).astype(bool)
+    out["gap_to_region_pp"] = out["la_pa_pct"] - out["region_pa_pct"]
+    out["gap_to_england_pp"] = out["la_pa_pct"] - out["england_pa_pct"]
+    out["target"] = ""
+    out["status"] = ""
+    out["note"] = ""
+    for year, label, gap, ok in (
+        (
+            region_target_year,
+            "in line with region",
+            "gap_to_region_pp",
+            lambda g: g <= in_line_tolerance_pp,
+        ),
+        (england_target_year, "better than England", "gap_to_england_pp", lambda g: g < 0),
+    ):
+        i = out.index[out["academic_year"] == year][0]
+        out.loc[i, "target"] = (
+            label if not out.loc[i, "target"] else f"{out.loc[i, 'target']}; {label}"
+        )
+        comparator = "region_pa_pct" if gap == "gap_to_region_pp" else "england_pa_pct"
+        notes = []
+        if not out.loc[i, "complete"]:
+            notes.append("year not complete in the data")
+        if pd.isna(out.loc[i, comparator]):
+            notes.append(f"no full-year {comparator.split('_')[0]} figure in benchmarks.csv")
+        if notes:
+            status = "pending"
+        else:
+            status = "met" if ok(out.loc[i, gap]) else "not met"
+        out.loc[i, "status"] = (
+            status if not out.loc[i, "status"] else f"{out.loc[i, 'status']}; {status}"
+        )
+        joined = "; ".join(notes)
+        out.loc[i, "note"] = joined if not out.loc[i, "note"] else f"{out.loc[i, 'note']}; {joined}"
+    return out[SECONDARY_COLUMNS]

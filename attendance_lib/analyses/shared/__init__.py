@@ -1,0 +1,1 @@
+"""Shared by several report families: the DfE cohort, pupil characteristics, the overview."""

@@ -1,0 +1,1 @@
+"""The termly strategy report and the school Targeting Support Meeting packs."""

@@ -1,0 +1,609 @@
+"""Per-school Targeting Support Meeting (TSM) packs.
+
+DfE *Working together to improve school attendance* (2024) asks local authorities to hold a
+termly Targeting Support Meeting with every school to agree joint action for pupils who are
+persistently or severely absent or at risk of becoming so. A pack shows one school:
+
+- against the LA and schools of its phase (attendance, PA, SA this year to date and last
+  year at the same point; attendance by half term);
+- its enrolments in the five attendance categories, by year group (bands preset
+  ``five_categories``);
+- FSM, SEN support, EHC plan and social-worker groups against the same groups LA-wide;
+- code use that needs attention (``N`` not yet resolved, ``C`` / ``C2``, ``E``, ``B`` / ``K``);
+- pupils to discuss: severely absent, persistently absent, at risk (attendance > 90 and
+  < 95) and falling, and those who reached the national penalty-notice threshold (10
+  unauthorised sessions within a rolling 10 school weeks), with the other services involved.
+
+Speed: the LA-wide figures every pack compares against are computed once per dataset, year,
+term and cohort from the cached code cube and cached themselves (:func:`pack_reference`);
+each pack then reads only its own school's marks (``Dataset.marks_for``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attendance_lib.analyses.shared.characteristics import (
+    attach_characteristics,
+    services_by_pupil,
+    services_open,
+)
+from attendance_lib.analyses.shared.dfe_cohort import last_half_term, period_enrolments
+from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES
+from attendance_lib.core.academic_calendar import Calendar, previous_year
+from attendance_lib.core.codes import CODE_MEANING, Group, codes_in
+from attendance_lib.engine.bands import assign, resolve_bands
+from attendance_lib.engine.sessions import (
+    COUNT_COLUMNS,
+    add_rates,
+    code_counts,
+    code_counts_from_marks,
+    counts_from_cube,
+    group_rates,
+)
+
+#: Groups compared at the meeting, with the enrolment rows each selects.
+GROUPS = {
+    "all": ("all pupils", lambda t: np.ones(len(t), dtype=bool)),
+    "fsm": ("eligible for free school meals", lambda t: _truthy(t["fsm"])),
+    "sen_support": ("SEN support", lambda t: t["sen"].eq("K").to_numpy()),
+    "ehc_plan": ("EHC plan", lambda t: t["sen"].eq("E").to_numpy()),
+    "social_worker": (
+        "with a social worker (CIN, CPP or CLA)",
+        lambda t: _truthy(t["social_worker"]),
+    ),
+}
+#: Register codes whose use the meeting reviews (named in the TSM guidance and the issue).
+ATTENTION_CODES = ("N", "C", "C2", "E", "B", "K")
+ATTENTION_WHY = {
+    "N": "reason not yet provided: should be resolved within 5 school days",
+    "C": "leave for exceptional circumstances: check it is used sparingly",
+    "C2": "part-time (reduced) timetable: should be time-limited with a plan",
+    "E": "suspended or excluded",
+    "B": "off-site educational activity: check the provision's attendance",
+    "K": "LA-arranged off-site provision: check the provision's attendance",
+}
+#: National penalty-notice threshold (DfE, August 2024): unauthorised sessions in the window.
+PENALTY_SESSIONS = 10
+#: The rolling window, in school days (10 school weeks of 5 days).
+PENALTY_WINDOW_DAYS = 50
+AT_RISK_LOW, AT_RISK_HIGH = 90, 95
+#: Part of the cache key of :func:`pack_reference`: bump it when the reference tables change.
+CACHE_VERSION = "v1"
+
+
+def _truthy(values: pd.Series) -> np.ndarray:
+    return values.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def _key(academic_year: str, term: str, cohort: str) -> str:
+    return f"tsm_reference_{CACHE_VERSION}_{academic_year.replace('/', '-')}_{term}_{cohort}"
+
+
+# --------------------------------------------------------------------------------------
+# LA-wide reference figures (computed once, cached)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackReference:
+    """LA-wide figures the packs compare against.
+
+    ``rates``: scope (la, phase, school), key (``all``, the phase, or the urn as text),
+    group (see :data:`GROUPS`), period (this_year, last_year), enrolments, count columns,
+    pa_enrolments, sa_enrolments and rates. ``trend``: scope, key, academic_year, half_term,
+    count columns and rates. ``codes``: scope, key, code, sessions, sessions_possible (this
+    year to date).
+    """
+
+    rates: pd.DataFrame
+    trend: pd.DataFrame
+    codes: pd.DataFrame
+
+
+def _scoped(table: pd.DataFrame, by: list[str], func) -> pd.DataFrame:
+    """Apply ``func(table, keys)`` for the LA, each phase and each school; stack with scope/key."""
+    parts = []
+    for scope, key_col in (("la", None), ("phase", "phase"), ("school", "urn")):
+        keys = [*(([key_col]) if key_col else []), *by]
+        frame = table.assign(_all="all") if key_col is None else table
+        out = func(frame, keys if key_col else ["_all", *by])
+        out = out.rename(columns={key_col or "_all": "key"})
+        out["key"] = out["key"].astype(str)
+        out.insert(0, "scope", scope)
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
+
+
+def reference_from_cube(
+    cube: pd.DataFrame,
+    pupils: pd.DataFrame,
+    schools: pd.DataFrame,
+    services: pd.DataFrame | None,
+    calendar: Calendar,
+    academic_year: str,
+    term: str,
+    cohort: str = "dfe",
+) -> PackReference:
+    """Compute :class:`PackReference` from the whole LA's cube (the slow part, done once)."""
+    last = last_half_term(term)
+    prev = previous_year(academic_year)
+    rate_parts = []
+    codes = pd.DataFrame()
+    for period, year in (("this_year", academic_year), ("last_year", prev)):
+        if period == "last_year" and year not in calendar.years:
+            continue
+        enrol = period_enrolments(cube, pupils, year, last, cohort=cohort)
+        start, end = calendar.to_end_of(year, term)
+        table = attach_characteristics(
+            enrol.table, pupils, schools, services_open(services, start, end)
+        )
+        table["phase"] = table["phase"].astype(object).fillna("unknown")
+        for group, (_, select) in GROUPS.items():
+            rows = table[select(table)]
+            if rows.empty:
+                continue
+            part = _scoped(rows, [], group_rates)
+            part.insert(2, "group", group)
+            part.insert(3, "period", period)
+            rate_parts.append(part)
+        if period == "this_year":
+            codes = _code_sessions(enrol.cube, table, schools)
+    rates = pd.concat(rate_parts, ignore_index=True)
+    rates = rates.drop(columns=[c for c in ("persistent_absent", "severe_absent") if c in rates])
+    trend = _trend(cube, pupils, schools, academic_year, prev, last, cohort, calendar)
+    return PackReference(rates=rates, trend=trend, codes=codes)
+
+
+def _code_sessions(cube: pd.DataFrame, table: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    phase = schools.set_index("urn")["phase"]
+    frame = pd.DataFrame(
+        {
+            "urn": cube["urn"].to_numpy(),
+            "phase": cube["urn"].map(phase).astype(object).fillna("unknown").to_numpy(),
+            "code": cube["code"].astype(str).to_numpy(),
+            "sessions": cube["sessions"].to_numpy(dtype="int64"),
+        }
+    )
+    possible = _scoped(
+        table, [], lambda t, k: t.groupby(k)["sessions_possible"].sum().reset_index()
+    )
+    sessions = _scoped(frame, ["code"], lambda t, k: t.groupby(k)["sessions"].sum().reset_index())
+    return sessions.merge(possible, on=["scope", "key"], how="left")
+
+
+def _trend(cube, pupils, schools, year, prev, last, cohort, calendar) -> pd.DataFrame:
+    parts = []
+    for y, upto in ((year, last), (prev, 6)):
+        if y != year and y not in calendar.years:
+            continue
+        enrol = period_enrolments(cube, pupils, y, upto, cohort=cohort)
+        counts = counts_from_cube(enrol.cube, ["upn", "urn", "half_term"])
+        counts = counts[counts["sessions_possible"] > 0].assign(enrolments=1)
+        counts["phase"] = counts["urn"].map(schools.set_index("urn")["phase"]).fillna("unknown")
+        summed = _scoped(
+            counts,
+            ["half_term"],
+            lambda t, k: t.groupby(k)[["enrolments", *COUNT_COLUMNS]].sum().reset_index(),
+        )
+        summed.insert(2, "academic_year", y)
+        parts.append(summed)
+    trend = pd.concat(parts, ignore_index=True)
+    trend["half_term"] = trend["half_term"].astype(int)
+    return add_rates(trend, flags=False)
+
+
+def pack_reference(ds, academic_year: str, term: str, cohort: str = "dfe") -> PackReference:
+    """:class:`PackReference` for a dataset, cached per data fingerprint, year, term and cohort.
+
+    The first pack to run computes it from the cached cube; the others read three small files.
+    """
+    key = _key(academic_year, term, cohort)
+    computed: dict[str, PackReference] = {}
+
+    def compute(part: str):
+        def run() -> pd.DataFrame:
+            if "ref" not in computed:
+                computed["ref"] = reference_from_cube(
+                    code_counts(ds), ds.pupils, ds.schools, ds.services,
+                    Calendar(ds.calendar), academic_year, term, cohort,
+                )  # fmt: skip
+            return getattr(computed["ref"], part)
+
+        return run
+
+    return PackReference(
+        **{part: ds.cached(f"{key}_{part}", compute(part)) for part in ("rates", "trend", "codes")}
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The school against the LA and its phase
+# --------------------------------------------------------------------------------------
+
+
+def _areas(urn: int, phase: str, school_name: str, la_name: str) -> list[tuple[str, str, str]]:
+    return [
+        ("school", str(urn), school_name),
+        ("phase", phase, f"{phase.replace('_', ' ')} schools"),
+        ("la", "all", la_name),
+    ]
+
+
+def school_vs_la(
+    ref: PackReference, urn: int, phase: str, *, school_name: str, la_name: str
+) -> pd.DataFrame:
+    """Attendance, PA and SA for the school, its phase and the LA, this year and last.
+
+    Returns area, enrolments, attendance_pct, pa_pct, sa_pct, last_year_enrolments,
+    last_year_attendance_pct, last_year_pa_pct, last_year_sa_pct.
+    """
+    rows = []
+    cols = ["enrolments", "attendance_pct", "pa_pct", "sa_pct"]
+    r = ref.rates[ref.rates["group"] == "all"]
+    for scope, key, label in _areas(urn, phase, school_name, la_name):
+        row = {"area": label}
+        for period, prefix in (("this_year", ""), ("last_year", "last_year_")):
+            hit = r[(r["scope"] == scope) & (r["key"] == key) & (r["period"] == period)]
+            for c in cols:
+                row[prefix + c] = (
+                    hit[c].iloc[0] if len(hit) else (0 if c == "enrolments" else np.nan)
+                )
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for c in ("enrolments", "last_year_enrolments"):
+        out[c] = out[c].astype("int64")
+    return out
+
+
+def school_trend(
+    ref: PackReference, urn: int, phase: str, *, school_name: str, la_name: str
+) -> pd.DataFrame:
+    """Attendance by half term for the school, its phase and the LA (this year and last).
+
+    Returns area, academic_year, half_term, enrolments (with a possible session in the half
+    term), sessions_possible, attendance_pct, absence_pct.
+    """
+    cols = ["academic_year", "half_term", "enrolments", "sessions_possible", "attendance_pct",
+            "absence_pct"]  # fmt: skip
+    parts = []
+    for scope, key, label in _areas(urn, phase, school_name, la_name):
+        hit = ref.trend[(ref.trend["scope"] == scope) & (ref.trend["key"] == key)]
+        parts.append(hit[cols].assign(area=label))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["area", *cols]].reset_index(drop=True)
+
+
+def groups_vs_la(ref: PackReference, urn: int, *, school_name: str, la_name: str) -> pd.DataFrame:
+    """FSM, SEN support, EHC plan and social-worker groups at the school and across the LA.
+
+    Returns group, area (the school or the LA), enrolments, attendance_pct, pa_pct, sa_pct
+    (this year to date), two rows per group.
+    """
+    r = ref.rates[ref.rates["period"] == "this_year"]
+    cols = ["enrolments", "attendance_pct", "pa_pct", "sa_pct"]
+    rows = []
+    for group, (label, _) in GROUPS.items():
+        for scope, key, area in (("school", str(urn), school_name), ("la", "all", la_name)):
+            hit = r[(r["scope"] == scope) & (r["key"] == key) & (r["group"] == group)]
+            row = {"group": label, "area": area}
+            for c in cols:
+                row[c] = hit[c].iloc[0] if len(hit) else (0 if c == "enrolments" else np.nan)
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out["enrolments"] = out["enrolments"].astype("int64")
+    return out
+
+
+def code_attention(ref: PackReference, urn: int, school_cube: pd.DataFrame) -> pd.DataFrame:
+    """Use of the codes the meeting reviews: the school's sessions and rate against the LA.
+
+    ``school_cube`` is the school's cube rows counted this year (for pupil counts).
+
+    Returns code, meaning, why, sessions, pupils (enrolments with at least one such
+    session), rate_pct (sessions per 100 possible sessions), la_rate_pct, ratio_to_la,
+    enrolments (the school's enrolments: the base of its rates).
+    """
+    c = ref.codes
+    school = c[(c["scope"] == "school") & (c["key"] == str(urn))].set_index("code")
+    la = c[c["scope"] == "la"].set_index("code")
+    possible = _first(c.loc[(c["scope"] == "school") & (c["key"] == str(urn)), "sessions_possible"])
+    la_possible = _first(c.loc[c["scope"] == "la", "sessions_possible"])
+    codes = school_cube["code"].astype(str)
+    pupils = (
+        school_cube[codes.isin(ATTENTION_CODES).to_numpy()]
+        .assign(code=lambda f: f["code"].astype(str))
+        .groupby("code")["upn"]
+        .nunique()
+    )
+    r = ref.rates
+    mask = (r["scope"] == "school") & (r["key"] == str(urn)) & (r["group"] == "all")
+    enrolments = r.loc[mask & (r["period"] == "this_year"), "enrolments"]
+    out = pd.DataFrame({"code": list(ATTENTION_CODES)})
+    out["meaning"] = out["code"].map(CODE_MEANING)
+    out["why"] = out["code"].map(ATTENTION_WHY)
+    out["sessions"] = out["code"].map(school["sessions"]).fillna(0).astype("int64")
+    out["pupils"] = out["code"].map(pupils).fillna(0).astype("int64")
+    la_sessions = out["code"].map(la["sessions"]).fillna(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["rate_pct"] = 100 * out["sessions"] / possible if possible else np.nan
+        out["la_rate_pct"] = 100 * la_sessions / la_possible if la_possible else np.nan
+        out["ratio_to_la"] = out["rate_pct"] / out["la_rate_pct"].replace(0, np.nan)
+    out["enrolments"] = int(enrolments.iloc[0]) if len(enrolments) else 0
+    return out
+
+
+def _first(values: pd.Series) -> float:
+    return float(values.iloc[0]) if len(values) else 0.0
+
+
+# --------------------------------------------------------------------------------------
+# The school's own pupils
+# --------------------------------------------------------------------------------------
+
+
+def five_categories_by_year(table: pd.DataFrame) -> pd.DataFrame:
+    """Enrolments in the five attendance categories by year group, and for the whole school.
+
+    Returns year_group (``All`` first), category, enrolments, total_enrolments, pct.
+    """
+    bands = resolve_bands(FIVE_CATEGORIES)
+    cats = pd.Categorical(assign(table["attendance_pct"], bands), categories=bands.labels)
+    years = table["year_group"].astype(object).fillna("not recorded").astype(str)
+    frame = pd.DataFrame({"year_group": years.to_numpy(), "category": cats})
+    whole = frame.assign(year_group="All")
+    both = pd.concat([whole, frame], ignore_index=True)
+    order = ["All", *sorted(years.unique(), key=_year_sort)]
+    both["year_group"] = pd.Categorical(both["year_group"], categories=order)
+    out = both.groupby(["year_group", "category"], observed=False).size().rename("enrolments")
+    out = out.reset_index()
+    out["total_enrolments"] = out.groupby("year_group", observed=False)["enrolments"].transform(
+        "sum"
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pct"] = 100 * out["enrolments"] / out["total_enrolments"].replace(0, np.nan)
+    out["year_group"] = out["year_group"].astype(str)
+    out["category"] = out["category"].astype(str)
+    return out
+
+
+def _year_sort(label: str) -> tuple[int, str]:
+    special = {"N1": -2, "N2": -1, "R": 0}
+    if label in special:
+        return (special[label], label)
+    return (int(label), label) if label.isdigit() else (99, label)
+
+
+def penalty_threshold(
+    marks: pd.DataFrame,
+    *,
+    sessions: int = PENALTY_SESSIONS,
+    window_days: int = PENALTY_WINDOW_DAYS,
+) -> pd.DataFrame:
+    """Enrolments that reached ``sessions`` unauthorised sessions within ``window_days`` school days.
+
+    The national threshold for considering a penalty notice (DfE, *Working together to
+    improve school attendance*, 2024; national framework for penalty notices) is 10
+    sessions of unauthorised absence within a rolling period of 10 school weeks. School
+    days are the dates on which the school recorded any mark (so holidays and closures do
+    not count); 10 school weeks are taken as 50 school days. Every run of 50 consecutive
+    school days in ``marks`` is checked.
+
+    Parameters
+    ----------
+    marks
+        Register marks (upn, urn, date, session, code), e.g. one school's marks for the
+        year to date.
+
+    Returns
+    -------
+    DataFrame
+        upn, urn, unauthorised_sessions (in ``marks``), max_in_window (most unauthorised
+        sessions in any window), reached (bool), reached_on (the school day on which a
+        window first held ``sessions``; missing if never).
+    """
+    empty = pd.DataFrame(
+        {"upn": pd.Series(dtype=str), "urn": pd.Series(dtype="int64"),
+         "unauthorised_sessions": pd.Series(dtype="int64"),
+         "max_in_window": pd.Series(dtype="int64"), "reached": pd.Series(dtype=bool),
+         "reached_on": pd.Series(dtype="datetime64[ns]")}
+    )  # fmt: skip
+    if marks is None or marks.empty:
+        return empty
+    urn = marks["urn"].to_numpy().astype(np.int64)
+    dates = marks["date"].to_numpy().astype("datetime64[D]")
+    # school days: distinct (urn, date) pairs, numbered from 0 within each school
+    day_keys = pd.DataFrame({"urn": urn, "date": dates}).drop_duplicates()
+    day_keys = day_keys.sort_values(["urn", "date"]).reset_index(drop=True)
+    day_keys["day"] = day_keys.groupby("urn").cumcount()
+    day_of = pd.MultiIndex.from_frame(day_keys[["urn", "date"]]).get_indexer(
+        pd.MultiIndex.from_arrays([urn, dates])
+    )
+    day = day_keys["day"].to_numpy()[day_of]
+    enrol_ids, enrol = pd.factorize(pd.MultiIndex.from_arrays([marks["upn"].astype(str), urn]))
+    unauth = marks["code"].astype(str).isin(codes_in(Group.UNAUTHORISED)).to_numpy()
+    n_days = int(day_keys["day"].max()) + 1
+    grid = np.zeros((len(enrol), n_days), dtype=np.int32)
+    np.add.at(grid, (enrol_ids[unauth], day[unauth]), 1)
+    cum = np.concatenate([np.zeros((len(enrol), 1), dtype=np.int64), grid.cumsum(axis=1)], axis=1)
+    ends = np.arange(1, n_days + 1)
+    starts = np.maximum(ends - window_days, 0)
+    windows = cum[:, ends] - cum[:, starts]  # windows[:, d] = sessions in the days ending at d
+    reached = windows.max(axis=1) >= sessions
+    first_day = np.where(reached, np.argmax(windows >= sessions, axis=1), -1)
+    enrol_frame = enrol.to_frame(index=False, name=["upn", "urn"])
+    date_of = day_keys.set_index(["urn", "day"])["date"]
+    reached_on = pd.Series(pd.NaT, index=enrol_frame.index, dtype="datetime64[ns]")
+    if reached.any():
+        idx = pd.MultiIndex.from_arrays([enrol_frame["urn"][reached], first_day[reached]])
+        reached_on[reached] = date_of.reindex(idx).to_numpy().astype("datetime64[ns]")
+    out = enrol_frame.assign(
+        unauthorised_sessions=cum[:, -1].astype("int64"),
+        max_in_window=windows.max(axis=1).astype("int64"),
+        reached=reached,
+        reached_on=reached_on,
+    )
+    out["urn"] = out["urn"].astype("int64")
+    return out.sort_values(["urn", "upn"]).reset_index(drop=True)
+
+
+def falling_attendance(cube: pd.DataFrame, last_ht: int) -> pd.DataFrame:
+    """Attendance in the last half term of the period against earlier in the year, per enrolment.
+
+    Returns upn, urn, latest_attendance_pct (half term ``last_ht``),
+    earlier_attendance_pct (half terms before it), falling (latest < earlier; False when
+    either is missing).
+    """
+    latest = add_rates(counts_from_cube(cube[cube["half_term"] == last_ht], ["upn", "urn"]))
+    earlier = add_rates(counts_from_cube(cube[cube["half_term"] < last_ht], ["upn", "urn"]))
+    both = earlier[["upn", "urn", "attendance_pct"]].merge(
+        latest[["upn", "urn", "attendance_pct"]],
+        on=["upn", "urn"],
+        how="outer",
+        suffixes=("_earlier", "_latest"),
+    )
+    both = both.rename(
+        columns={
+            "attendance_pct_earlier": "earlier_attendance_pct",
+            "attendance_pct_latest": "latest_attendance_pct",
+        }
+    )
+    both["falling"] = (both["latest_attendance_pct"] < both["earlier_attendance_pct"]).fillna(False)
+    both["upn"] = both["upn"].astype(str)
+    both["urn"] = both["urn"].astype("int64")
+    return both[["upn", "urn", "latest_attendance_pct", "earlier_attendance_pct", "falling"]]
+
+
+#: The reasons a pupil is listed, in the order the meeting takes them.
+REASONS = {
+    "severe": "severely absent (50% or more missed)",
+    "persistent": "persistently absent (10% to under 50% missed)",
+    "at_risk_falling": "at risk (attendance over 90% and under 95%) and falling",
+    "penalty_threshold": "reached 10 unauthorised sessions in 10 school weeks",
+}
+
+
+def pupils_to_discuss(
+    table: pd.DataFrame,
+    falling: pd.DataFrame,
+    penalty: pd.DataFrame,
+    open_services: pd.DataFrame,
+    interventions: pd.DataFrame | None = None,
+    at=None,
+) -> pd.DataFrame:
+    """The pupils the meeting should discuss, with the other services involved (restricted).
+
+    A pupil is listed when severely absent (absence >= 50%), persistently absent
+    (>= 10% and < 50%), at risk (attendance > 90 and < 95) with attendance falling (see
+    :func:`falling_attendance`), or when they reached the penalty-notice threshold
+    (:func:`penalty_threshold`). ``other_services`` lists services open in the period
+    (services.csv); ``attendance_team`` names the LA officer of any attendance-team
+    intervention whose review date is after ``at``.
+
+    Returns upn, year_group, attendance_pct, absence_pct, unauthorised_sessions, severe,
+    persistent, at_risk_falling, penalty_threshold, reached_on, other_services,
+    attendance_team, sorted with the most absent first.
+    """
+    t = table.merge(falling[["upn", "urn", "falling"]], on=["upn", "urn"], how="left")
+    t = t.merge(penalty[["upn", "urn", "reached", "reached_on"]], on=["upn", "urn"], how="left")
+    att = t["attendance_pct"].to_numpy()
+    t["severe"] = t["severe_absent"].to_numpy(dtype=bool)
+    t["persistent"] = t["persistent_absent"].to_numpy(dtype=bool) & ~t["severe"]
+    at_risk = (att > AT_RISK_LOW) & (att < AT_RISK_HIGH)
+    t["at_risk_falling"] = at_risk & t["falling"].fillna(False).to_numpy(dtype=bool)
+    t["penalty_threshold"] = t["reached"].fillna(False).to_numpy(dtype=bool)
+    listed = t[t[list(REASONS)].any(axis=1)].copy()
+    listed["unauthorised_sessions"] = listed["sessions_unauthorised"].astype("int64")
+    listed["other_services"] = (
+        listed["upn"].map(services_by_pupil(open_services)).fillna("").astype(str)
+    )
+    listed["attendance_team"] = listed["upn"].map(_open_officers(interventions, at)).fillna("")
+    listed = listed.sort_values(["attendance_pct", "upn"]).reset_index(drop=True)
+    listed["reached_on"] = listed["reached_on"].map(lambda d: d.date() if pd.notna(d) else None)
+    cols = [
+        "upn", "year_group", "attendance_pct", "absence_pct", "unauthorised_sessions",
+        *REASONS, "reached_on", "other_services", "attendance_team",
+    ]  # fmt: skip
+    return listed[cols]
+
+
+def _open_officers(interventions: pd.DataFrame | None, at) -> pd.Series:
+    if interventions is None or interventions.empty or at is None:
+        return pd.Series(dtype=str)
+    at = pd.Timestamp(at)
+    review = interventions["start_date"] + pd.Timedelta(weeks=12)
+    if "review_date" in interventions:
+        review = interventions["review_date"].fillna(review)
+    live = interventions[(interventions["start_date"] <= at) & (review > at)]
+    return live.groupby(live["upn"].astype(str))["officer"].agg(lambda s: "; ".join(sorted(set(s))))
+
+
+def discussion_summary(pupils: pd.DataFrame) -> pd.DataFrame:
+    """Counts only (the stakeholder version): pupils listed for each reason.
+
+    Returns reason, pupils, with_other_services (pupils with a service open),
+    with_attendance_team (pupils with an open attendance-team intervention). A pupil can be
+    listed for more than one reason; the last row counts each pupil once.
+    """
+    rows = []
+    for key, words in REASONS.items():
+        hit = pupils[pupils[key]]
+        rows.append(
+            {
+                "reason": words,
+                "pupils": len(hit),
+                "with_other_services": int(hit["other_services"].ne("").sum()),
+                "with_attendance_team": int(hit["attendance_team"].ne("").sum()),
+            }
+        )
+    rows.append(
+        {
+            "reason": "any of these (each pupil once)",
+            "pupils": len(pupils),
+            "with_other_services": int(pupils["other_services"].ne("").sum()),
+            "with_attendance_team": int(pupils["attendance_team"].ne("").sum()),
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# One school's data for the period
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolPeriod:
+    """One school's enrolments, cube and marks for the year to the end of the term."""
+
+    table: pd.DataFrame  # enrolment table with characteristics
+    cube: pd.DataFrame  # the cohort's cube rows
+    marks: pd.DataFrame  # the school's marks in the period, cohort pupils only
+    open_services: pd.DataFrame
+    excluded: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "dfe") -> SchoolPeriod:
+    """Read one school's marks for the period (``ds.marks_for``) and build its tables."""
+    calendar = Calendar(ds.calendar)
+    start, end = calendar.to_end_of(academic_year, term)
+    marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
+    cube = code_counts_from_marks(marks, calendar)
+    enrol = period_enrolments(cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort)
+    opened = services_open(ds.services, start, end)
+    table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
+    in_cohort = marks["upn"].astype(str).isin(set(table["upn"])).to_numpy()
+    return SchoolPeriod(
+        table=table,
+        cube=enrol.cube,
+        marks=marks[in_cohort].reset_index(drop=True),
+        open_services=opened,
+        excluded=enrol.excluded,
+        start=start,
+        end=end,
+    )

@@ -1,0 +1,544 @@
+"""The termly attendance strategy report: headline, comparators, trends, five categories, reasons.
+
+Every figure is enrolment level over the year to the end of a term, in the cohort the report
+chooses (DfE-comparable by default; see :mod:`attendance_lib.analyses.shared.dfe_cohort`), built
+from the cached code cube (:func:`attendance_lib.engine.sessions.code_counts`):
+
+- overall / authorised / unauthorised absence % and attendance % from summed sessions
+  (DfE: absence % = absent sessions / possible sessions x 100);
+- persistent (severe) absence = share of enrolments with absence % >= 10 (>= 50);
+- the previous year "at the same point" is the same half terms of the previous year.
+
+Related modules: :mod:`.characteristics` (groups), :mod:`.schools_funnel` (schools and
+localities), :mod:`.targets`, :mod:`.team_activity`, :mod:`.narrative`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from attendance_lib.analyses.shared.characteristics import attach_characteristics, services_open
+from attendance_lib.analyses.shared.dfe_cohort import (
+    PeriodEnrolments,
+    apply_cohort,
+    last_half_term,
+    period_enrolments,
+)
+from attendance_lib.core.academic_calendar import (
+    TERM_HALF_TERMS,
+    Calendar,
+    parse_academic_year,
+    previous_year,
+)
+from attendance_lib.core.codes import CODE_GROUP, REASON_OF_CODE, Group, codes_in
+from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.bands import assign, resolve_bands
+from attendance_lib.engine.sessions import add_rates, counts_from_cube, group_rates, overall_rates
+
+#: Headline measures, in the order shown, and the rate column each comes from.
+MEASURES: dict[str, str] = {
+    "overall_absence": "absence_pct",
+    "authorised_absence": "authorised_pct",
+    "unauthorised_absence": "unauthorised_pct",
+    "persistent_absence": "pa_pct",
+    "severe_absence": "sa_pct",
+    "attendance": "attendance_pct",
+}
+#: Measures where a higher value is better (all others: lower is better).
+HIGHER_IS_BETTER = frozenset({"attendance"})
+#: DfE open-data column holding each measure (attendance = 100 - overall absence).
+BENCHMARK_COLUMNS: dict[str, str] = {
+    "overall_absence": "sess_overall_percent",
+    "authorised_absence": "sess_authorised_percent",
+    "unauthorised_absence": "sess_unauthorised_percent",
+    "persistent_absence": "enrolments_pa_10_exact_percent",
+    "severe_absence": "enrolments_pa_50_exact_percent",
+}
+#: The DfE time_identifier matching the year to the end of each term.
+TIME_IDENTIFIER: dict[str, str] = {
+    "autumn": "Autumn term",
+    "spring": "Autumn and spring term",
+    "summer": "Academic year",
+    "year": "Academic year",
+}
+#: The area-name column for each geographic level of a DfE file.
+AREA_COLUMN = {"National": "country_name", "Regional": "region_name", "Local authority": "la_name"}
+TERM_WORDS = {"autumn": "autumn term", "spring": "spring term", "summer": "summer term"}
+FIVE_CATEGORIES = "five_categories"
+#: Footnote for published five-category tables (the percentage follows its count's suppression).
+CATEGORY_NOTE = (
+    "A percentage is shown as c when its count is below the threshold (including 0), so a "
+    "suppressed count cannot be worked out from it."
+)
+
+
+def period_label(academic_year: str, term: str) -> str:
+    """``2023/24 to the end of the spring term`` (or ``2023/24, full year``)."""
+    last = last_half_term(term)
+    if last == 6:
+        return f"{academic_year}, full year"
+    return f"{academic_year} to the end of the {TERM_WORDS[term]}"
+
+
+def measures(table: pd.DataFrame) -> pd.DataFrame:
+    """The six headline measures of an enrolment table.
+
+    Returns measure, value_pct, enrolments, sessions_possible (one row per measure). An
+    empty table gives missing values and zero enrolments.
+    """
+    if table.empty:
+        values = dict.fromkeys(MEASURES.values(), np.nan)
+        n, possible = 0, 0
+    else:
+        r = overall_rates(table)
+        values = {col: float(r[col]) for col in MEASURES.values()}
+        n, possible = int(r["enrolments"]), int(r["sessions_possible"])
+    return pd.DataFrame(
+        {
+            "measure": list(MEASURES),
+            "value_pct": [values[c] for c in MEASURES.values()],
+            "enrolments": n,
+            "sessions_possible": possible,
+        }
+    )
+
+
+def slug(name: str) -> str:
+    """A column-safe name: ``Yorkshire and The Humber`` -> ``yorkshire_and_the_humber``."""
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
+def _time_period(academic_year: str) -> int:
+    start = parse_academic_year(academic_year)
+    return start * 100 + (start + 1) % 100
+
+
+def _period_words(time_period: int, identifier: str) -> str:
+    start = int(time_period) // 100
+    return f"{start}/{(start + 1) % 100:02d} {identifier}"
+
+
+def _area_names(bench: pd.DataFrame) -> pd.Series:
+    """The area each benchmark row describes (the name column of its geographic level)."""
+    names = pd.Series(pd.NA, index=bench.index, dtype=object)
+    for level, column in AREA_COLUMN.items():
+        if column in bench:
+            rows = bench["geographic_level"] == level
+            names[rows] = bench.loc[rows, column]
+    if "area_name" in bench:
+        names = names.fillna(bench["area_name"])
+    return names.astype(object)
+
+
+def _is_total(bench: pd.DataFrame) -> pd.Series:
+    total = pd.Series(True, index=bench.index)
+    for column in ("education_phase", "school_type"):
+        if column in bench:
+            value = bench[column].astype(object).fillna("Total").astype(str).str.strip().str.lower()
+            total &= value.eq("total")
+    return total
+
+
+def comparator_figures(
+    benchmarks: pd.DataFrame | None,
+    comparators: Sequence[str],
+    academic_year: str,
+    term: str,
+) -> pd.DataFrame:
+    """Each comparator's headline measures from a DfE-layout benchmarks table.
+
+    The row chosen for each area (all schools: phase / school type ``Total``): the matching
+    time identifier (autumn -> ``Autumn term``, spring -> ``Autumn and spring term``,
+    summer / year -> ``Academic year``) for this academic year; else the latest earlier year
+    with that identifier; else the latest year of any identifier. ``note`` says when the
+    period is not the one asked for.
+
+    Returns
+    -------
+    DataFrame
+        area, measure, value_pct, basis (census, daily or not stated), period, note.
+    """
+    columns = ["area", "measure", "value_pct", "basis", "period", "note"]
+    rows = []
+    wanted_id = TIME_IDENTIFIER[term]
+    wanted_tp = _time_period(academic_year)
+    bench = benchmarks if benchmarks is not None else pd.DataFrame()
+    if not bench.empty:
+        bench = bench[_is_total(bench)].assign(_area=_area_names(bench))
+        bench = bench[bench["_area"].notna()]
+        bench = bench.assign(_key=bench["_area"].astype(str).str.strip().str.lower())
+    for area in comparators:
+        found = bench[bench["_key"] == area.strip().lower()] if not bench.empty else bench
+        if found.empty:
+            rows += [
+                {"area": area, "measure": m, "value_pct": np.nan, "basis": "", "period": "",
+                 "note": f"{area} is not in benchmarks.csv"}
+                for m in MEASURES
+            ]  # fmt: skip
+            continue
+        ident = found["time_identifier"].astype(str).str.strip().str.lower()
+        same_id = found[ident == wanted_id.lower()]
+        earlier = same_id[same_id["time_period"] <= wanted_tp]
+        if not earlier.empty:
+            row = earlier.sort_values("time_period").iloc[-1]
+            note = "" if row["time_period"] == wanted_tp else "latest published year"
+        else:
+            pool = found[found["time_period"] <= wanted_tp]
+            pool = pool if not pool.empty else found
+            row = pool.sort_values("time_period").iloc[-1]
+            note = f"no {wanted_id} figures: a different period"
+        basis = row.get("basis") if "basis" in row else None
+        basis = str(basis) if isinstance(basis, str) and basis else "not stated"
+        period = _period_words(row["time_period"], str(row["time_identifier"]))
+        for measure in MEASURES:
+            if measure == "attendance":
+                overall = row.get("sess_overall_percent", np.nan)
+                value = 100 - float(overall) if pd.notna(overall) else np.nan
+            else:
+                column = BENCHMARK_COLUMNS[measure]
+                value = float(row[column]) if column in row and pd.notna(row[column]) else np.nan
+            rows.append(
+                {"area": area, "measure": measure, "value_pct": value, "basis": basis,
+                 "period": period, "note": note}
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def headline(
+    current: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    comparators: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The headline table: this period, the previous year at the same point, comparators.
+
+    Parameters
+    ----------
+    current, previous
+        Enrolment tables (:class:`~.dfe_cohort.PeriodEnrolments` ``.table``) for this period
+        and for the same half terms of the previous year.
+    comparators
+        From :func:`comparator_figures`.
+
+    Returns
+    -------
+    DataFrame
+        measure, value_pct, enrolments, sessions_possible, previous_year_pct,
+        previous_year_enrolments, change_pp (this year minus last, percentage points), and
+        for each comparator area ``<area>_pct``, ``<area>_basis``, ``<area>_period``.
+    """
+    out = measures(current)
+    prev = measures(previous if previous is not None else current.iloc[:0])
+    out["previous_year_pct"] = prev["value_pct"].to_numpy()
+    out["previous_year_enrolments"] = prev["enrolments"].to_numpy()
+    out["change_pp"] = out["value_pct"] - out["previous_year_pct"]
+    if comparators is not None:
+        for area, part in comparators.groupby("area", sort=False):
+            part = part.set_index("measure").reindex(list(MEASURES))
+            key = slug(area)
+            out[f"{key}_pct"] = part["value_pct"].to_numpy(dtype="float64")
+            out[f"{key}_basis"] = part["basis"].to_numpy()
+            out[f"{key}_period"] = part["period"].to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Trends by half term, phases, term on term
+# --------------------------------------------------------------------------------------
+
+
+def half_term_trend(cube: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    """Rates for each half term of each year, for all schools and for each phase.
+
+    ``cube`` is the cohort's cube (already limited to the half terms to show). Each half
+    term's figures are enrolment level within that half term (PA = share of enrolments with
+    absence >= 10% in the half term).
+
+    Returns academic_year, half_term, phase (``all`` or the school phase), enrolments,
+    sessions_possible, attendance_pct, absence_pct, authorised_pct, unauthorised_pct,
+    pa_pct, sa_pct.
+    """
+    keys = ["upn", "urn", "academic_year", "half_term"]
+    table = add_rates(counts_from_cube(cube, keys))
+    table = table[table["sessions_possible"] > 0]
+    table = table.merge(schools[["urn", "phase"]], on="urn", how="left")
+    table["academic_year"] = table["academic_year"].astype(str)
+    table["phase"] = table["phase"].astype(object).fillna("unknown")
+    whole = group_rates(table, ["academic_year", "half_term"]).assign(phase="all")
+    phases = group_rates(table, ["academic_year", "half_term", "phase"])
+    out = pd.concat([whole, phases], ignore_index=True)
+    columns = [
+        "academic_year", "half_term", "phase", "enrolments", "sessions_possible",
+        "attendance_pct", "absence_pct", "authorised_pct", "unauthorised_pct", "pa_pct", "sa_pct",
+    ]  # fmt: skip
+    out["half_term"] = out["half_term"].astype(int)
+    return out.sort_values(["phase", "academic_year", "half_term"]).reset_index(drop=True)[columns]
+
+
+RATE_SUMMARY = ["attendance_pct", "absence_pct", "unauthorised_pct", "pa_pct", "sa_pct"]
+
+
+def compare_groups(
+    current: pd.DataFrame, previous: pd.DataFrame | None, by: str | list[str]
+) -> pd.DataFrame:
+    """Group rates this period with the same group's rates a year earlier.
+
+    Returns the ``by`` columns, enrolments, sessions_possible, pa_enrolments, sa_enrolments,
+    the five summary rates, and ``previous_year_<rate>`` for absence, PA and SA.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    now = group_rates(current, by)
+    keep = [*by, "enrolments", "sessions_possible", "pa_enrolments", "sa_enrolments", *RATE_SUMMARY]
+    now = now[keep]
+    if previous is not None and not previous.empty:
+        before = group_rates(previous, by)[[*by, "absence_pct", "pa_pct", "sa_pct"]]
+        before = before.rename(columns={c: f"previous_year_{c}" for c in before if c not in by})
+        now = now.merge(before, on=by, how="left")
+    else:
+        for c in ("absence_pct", "pa_pct", "sa_pct"):
+            now[f"previous_year_{c}"] = np.nan
+    return now
+
+
+def by_phase(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`compare_groups` by school phase (tables need a ``phase`` column)."""
+    return compare_groups(current, previous, "phase").sort_values("phase").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Five attendance categories
+# --------------------------------------------------------------------------------------
+
+
+def five_categories(table: pd.DataFrame, schools: pd.DataFrame, *, all_label: str) -> pd.DataFrame:
+    """Enrolments in each of the five attendance categories, for all schools and per school.
+
+    Categories (``bands`` preset ``five_categories``; Lincolnshire strategy, DfE *Working
+    together*): >= 95; > 90 and < 95; >= 80 and <= 90; > 50 and < 80; <= 50 (attendance %
+    over the period, enrolment level).
+
+    Returns
+    -------
+    DataFrame
+        urn (as text; empty on the all-schools rows), school_name (``all_label`` for all
+        schools),
+        category, enrolments, total_enrolments, pct (enrolments / total x 100). Every
+        category is listed, with 0 where no enrolment falls in it.
+    """
+    bands = resolve_bands(FIVE_CATEGORIES)
+    cats = pd.Categorical(assign(table["attendance_pct"], bands), categories=bands.labels)
+    frame = pd.DataFrame({"urn": table["urn"].to_numpy(), "category": cats})
+    la = frame.groupby("category", observed=False).size().rename("enrolments").reset_index()
+    la.insert(0, "urn", pd.NA)
+    per = frame.groupby(["urn", "category"], observed=False).size().rename("enrolments")
+    per = per.reset_index()
+    out = pd.concat([la, per], ignore_index=True)
+    names = schools.set_index("urn")["school_name"]
+    school_name = out["urn"].map(names).astype(object).fillna(all_label)
+    out["urn"] = out["urn"].map(lambda u: "" if pd.isna(u) else str(int(u)))
+    totals = out.groupby("urn")["enrolments"].transform("sum")
+    out["total_enrolments"] = totals.astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pct"] = 100 * out["enrolments"] / out["total_enrolments"].replace(0, np.nan)
+    out.insert(1, "school_name", school_name)
+    out["category"] = out["category"].astype(str)
+    return out[["urn", "school_name", "category", "enrolments", "total_enrolments", "pct"]]
+
+
+# --------------------------------------------------------------------------------------
+# Reasons for absence
+# --------------------------------------------------------------------------------------
+
+#: Label for an absence code that codes.REASON_OF_CODE does not group.
+OTHER_REASON = "other absence"
+
+
+def absence_reasons(
+    cube: pd.DataFrame,
+    sessions_possible: int,
+    previous: pd.DataFrame | None = None,
+    previous_possible: int | None = None,
+) -> pd.DataFrame:
+    """Absence by reason (grouping from :data:`attendance_lib.core.codes.REASON_OF_CODE`).
+
+    Parameters
+    ----------
+    cube
+        The cohort's cube rows for the period (:attr:`PeriodEnrolments.cube`).
+    sessions_possible
+        Possible sessions of the enrolments counted (the denominator of the rates).
+    previous, previous_possible
+        The same for the previous year at the same point (optional).
+
+    Returns
+    -------
+    DataFrame
+        reason, sessions, rate_pct (sessions / possible x 100: the reason's share of
+        possible sessions, as the DfE reports illness or holiday rates), share_pct (of all
+        absence sessions), and previous_year_rate_pct when ``previous`` is given.
+    """
+    absence = set(codes_in(Group.AUTHORISED, Group.UNAUTHORISED))
+
+    def tally(frame: pd.DataFrame) -> pd.Series:
+        codes = frame["code"].astype(str)
+        rows = frame[codes.isin(absence).to_numpy()]
+        reason = rows["code"].astype(str).map(lambda c: REASON_OF_CODE.get(c, OTHER_REASON))
+        return rows["sessions"].groupby(reason.to_numpy()).sum()
+
+    now = tally(cube)
+    order = list(dict.fromkeys([*REASON_OF_CODE.values(), OTHER_REASON]))
+    out = pd.DataFrame({"reason": [r for r in order if r in now.index]})
+    out["sessions"] = out["reason"].map(now).astype("int64")
+    total_absence = out["sessions"].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["rate_pct"] = 100 * out["sessions"] / sessions_possible if sessions_possible else np.nan
+        out["share_pct"] = 100 * out["sessions"] / total_absence if total_absence else np.nan
+    if previous is not None:
+        before = tally(previous)
+        denominator = previous_possible or np.nan
+        out["previous_year_rate_pct"] = 100 * out["reason"].map(before).fillna(0) / denominator
+    return out
+
+
+def reason_group(reason: str) -> str:
+    """Whether a reason's codes are authorised, unauthorised or both (for captions)."""
+    kinds = {CODE_GROUP[c].name.lower() for c, r in REASON_OF_CODE.items() if r == reason}
+    return " and ".join(sorted(kinds)) or "absence"
+
+
+# --------------------------------------------------------------------------------------
+# Term on term
+# --------------------------------------------------------------------------------------
+
+
+def previous_term(academic_year: str, term: str) -> tuple[str, str]:
+    """The term before ``term``: spring -> autumn, summer -> spring, autumn -> last summer.
+
+    For ``year`` the previous academic year (whole year) is returned.
+    """
+    if term == "year":
+        return previous_year(academic_year), "year"
+    order = ["autumn", "spring", "summer"]
+    if term not in order:
+        raise UsageError(f"term must be autumn, spring, summer or year, got {term!r}")
+    i = order.index(term)
+    return (academic_year, order[i - 1]) if i else (previous_year(academic_year), "summer")
+
+
+def term_change(this_term: pd.DataFrame, last_term: pd.DataFrame) -> pd.DataFrame:
+    """The headline measures of one term alone against the term before.
+
+    Returns measure, this_term_pct, previous_term_pct, change_pp, this_term_enrolments,
+    previous_term_enrolments.
+    """
+    now, before = measures(this_term), measures(last_term)
+    return pd.DataFrame(
+        {
+            "measure": now["measure"],
+            "this_term_pct": now["value_pct"],
+            "previous_term_pct": before["value_pct"].to_numpy(),
+            "change_pp": now["value_pct"] - before["value_pct"].to_numpy(),
+            "this_term_enrolments": now["enrolments"],
+            "previous_term_enrolments": before["enrolments"].to_numpy(),
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Building a period's enrolment table from a dataset
+# --------------------------------------------------------------------------------------
+
+
+def enrolments(
+    ds,
+    cube: pd.DataFrame,
+    academic_year: str,
+    first_ht: int,
+    last_ht: int,
+    *,
+    cohort: str = "dfe",
+) -> PeriodEnrolments:
+    """:func:`~.dfe_cohort.period_enrolments` with characteristics, school and services attached.
+
+    Services count when open at any point between the first day of ``first_ht`` and the
+    last day of ``last_ht`` (calendar.csv).
+    """
+    calendar = Calendar(ds.calendar)
+    period = period_enrolments(
+        cube, ds.pupils, academic_year, last_ht, first_ht=first_ht, cohort=cohort
+    )
+    start, end = calendar.span(academic_year, first_ht, last_ht)
+    table = attach_characteristics(
+        period.table, ds.pupils, ds.schools, services_open(ds.services, start, end)
+    )
+    for column in ("phase", "locality"):
+        table[column] = table[column].astype(object).fillna("unknown")
+    return replace(period, table=table)
+
+
+def year_to_date(
+    ds, cube: pd.DataFrame, academic_year: str, term: str, *, cohort: str = "dfe"
+) -> PeriodEnrolments | None:
+    """The year to the end of ``term``; ``None`` when the year is not in calendar.csv."""
+    if academic_year not in Calendar(ds.calendar).years:
+        return None
+    return enrolments(ds, cube, academic_year, 1, TERM_HALF_TERMS[term][1], cohort=cohort)
+
+
+def term_alone(
+    ds, cube: pd.DataFrame, academic_year: str, term: str, *, cohort: str = "dfe"
+) -> PeriodEnrolments | None:
+    """One term on its own (``year``: the whole year); ``None`` when not in calendar.csv."""
+    if academic_year not in Calendar(ds.calendar).years:
+        return None
+    first, last = TERM_HALF_TERMS[term]
+    return enrolments(ds, cube, academic_year, first, last, cohort=cohort)
+
+
+def trend_cube(
+    cube: pd.DataFrame, pupils: pd.DataFrame, academic_year: str, term: str, cohort: str = "dfe"
+) -> pd.DataFrame:
+    """The cohort's cube for every year up to ``academic_year`` (that year to the end of ``term``)."""
+    years = cube["academic_year"].astype(str)
+    start = parse_academic_year(academic_year)
+    year_start = years.map(parse_academic_year)
+    last = TERM_HALF_TERMS[term][1]
+    keep = (year_start < start) | ((year_start == start) & (cube["half_term"] <= last))
+    kept, _, _ = apply_cohort(cube[keep.to_numpy()], pupils, cohort)
+    return kept
+
+
+def exclusions_note(excluded: pd.DataFrame) -> str:
+    """``Left out: 12 enrolments (reason); 3 enrolments (reason).`` for the page."""
+    parts = [
+        f"{int(n):,} enrolment{'s' if n != 1 else ''} ({reason})"
+        for reason, n in zip(excluded["reason"], excluded["enrolments"], strict=True)
+    ]
+    return "Left out of every figure: " + "; ".join(parts) + "."
+
+
+#: Count columns of :func:`compare_groups` tables.
+GROUP_COUNTS = ["enrolments", "sessions_possible", "pa_enrolments", "sa_enrolments"]
+
+
+def rate_columns(table: pd.DataFrame) -> list[str]:
+    """The rate columns of a table (names ending ``_pct`` or ``_pp``, and funnel limits)."""
+    return [c for c in table if c.endswith(("_pct", "_pp")) or c.startswith("limit_")]
+
+
+def comparator_note(comparison: pd.DataFrame) -> str:
+    """A footnote naming each comparator's period and basis (and any caveat)."""
+    if comparison.empty:
+        return "No comparators. Change: this year minus last, in percentage points."
+    parts = [
+        f"{r.area}: {r.period or 'not available'}, {r.basis or 'basis not stated'}"
+        + (f" ({r.note})" if r.note else "")
+        for r in comparison.drop_duplicates("area").itertuples()
+    ]
+    return (
+        "Comparators: " + "; ".join(parts) + ". Change: this year minus last, in percentage points."
+    )

@@ -1,0 +1,373 @@
+"""A local authority's extract as one object: :class:`Dataset` and :func:`load_dataset`.
+
+:func:`load_dataset` is the one way the rest of the workbench reads data. It reads every
+table with :mod:`attendance_lib.contract.reading`, validates the folder with
+:mod:`attendance_lib.contract.validation` once per data fingerprint (SHA-256 over every file) and
+remembers that in a cache folder, so fanned-out reports do not validate the same 28 million
+marks again. Derived tables (the code cube) are cached beside it; the cache folder is also
+keyed by the workbench's own code, so an upgrade never trusts an older version's results. Once a folder's validation
+is remembered, each table is read when first used, so a command that needs only the marks
+(such as ``summarise``) never parses pupils.csv.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from attendance_lib.contract.reading import (
+    TABLES,
+    ProblemLog,
+    find_table_file,
+    read_marks,
+    read_table,
+)
+from attendance_lib.contract.validation import collapse_duplicate_marks, validate_dataset
+from attendance_lib.core.errors import DataError, UsageError
+from attendance_lib.core.files import write_atomically
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 4 MB blocks.
+
+    For a directory (partitioned Parquet), the digest covers every file's relative path and
+    bytes, in sorted order.
+    """
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode())
+        with file.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """12 hex characters of a SHA-256 over this package's Python source.
+
+    Part of every cache folder's name, so results remembered by one version of the workbench
+    (a validation verdict, a cube, a school pack's reference tables) are never reused by
+    another whose rules or definitions differ.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_folder(fingerprint: str) -> Path:
+    """Where results for one data fingerprint are kept, for this version of the code."""
+    return cache_root() / f"{fingerprint}-{code_digest()}"
+
+
+def cache_root() -> Path:
+    """Where derived tables are cached: ``$ATTENDANCE_WORKBENCH_CACHE`` or ``~/.cache/attendance-workbench``."""
+    env = os.environ.get("ATTENDANCE_WORKBENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "attendance-workbench"
+
+
+class _TableFiles:
+    """The folder's tables other than marks, each read and typed on first use, then kept.
+
+    Shared by a remembered dataset and every copy handed out, so a process reads each file
+    once; each caller gets its own shallow copy (pandas copy-on-write). ``typed``: the folder
+    is valid, so required int and bool columns get plain NumPy types and a problem reading a
+    file (changed since it was validated) is an error.
+    """
+
+    def __init__(self, paths: dict[str, Path | None], *, typed: bool) -> None:
+        self.paths = paths
+        self.typed = typed
+        self.frames: dict[str, pd.DataFrame | None] = {}
+
+    def keep(self, name: str, frame: pd.DataFrame | None) -> None:
+        """Remember a table already read (validation reads them all first)."""
+        self.frames[name] = _finalise_types(name, frame) if self.typed else frame
+
+    def read(self, name: str) -> pd.DataFrame | None:
+        """The table ``name`` (a shallow copy), read from its file the first time."""
+        if name not in self.frames:
+            path = self.paths.get(name)
+            log = ProblemLog()
+            frame = None if path is None else read_table(path, TABLES[name], log)
+            if log.problems and self.typed:
+                raise DataError(log.problems)
+            self.keep(name, frame)
+        frame = self.frames[name]
+        return None if frame is None else frame.copy(deep=False)
+
+
+class _Table:
+    """A :class:`Dataset` attribute holding one table, read on first use."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ds: Dataset | None, owner: type | None = None) -> pd.DataFrame | None:
+        if ds is None:
+            return self  # type: ignore[return-value]
+        if self.name not in ds._frames:
+            ds._frames[self.name] = ds._tables.read(self.name)
+        return ds._frames[self.name]
+
+
+@dataclass
+class Dataset:
+    """One local authority's validated extract.
+
+    Tables are pandas DataFrames with contract column names and types: ``schools``, ``pupils``
+    and ``calendar``, and the optional ``absence_terms``, ``ks2``, ``ks4``, ``services``,
+    ``interventions`` and ``benchmarks`` (``None`` when absent from the folder). Each is read
+    on first use; so is ``marks``, which can also be read in part (:meth:`marks_for`) or left
+    in its Parquet file for the engines.
+    """
+
+    root: Path
+    _tables: _TableFiles = field(repr=False)
+    files: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+    warnings: list[str] = field(default_factory=list)
+    marks_path: Path | None = None
+    #: Validation proved the Parquet marks can be read as stored (nothing to collapse or
+    #: trim), so the engines read the file directly instead of loading it into pandas.
+    marks_as_stored: bool = False
+    _marks: pd.DataFrame | None = field(default=None, repr=False)
+    _frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
+
+    schools = _Table()
+    pupils = _Table()
+    calendar = _Table()
+    absence_terms = _Table()
+    ks2 = _Table()
+    ks4 = _Table()
+    services = _Table()
+    interventions = _Table()
+    benchmarks = _Table()
+
+    @property
+    def marks(self) -> pd.DataFrame | None:
+        """All register marks (identical duplicates collapsed), read on first use."""
+        if self._marks is None and self.marks_path is not None:
+            self._marks = self.marks_for()
+        return self._marks
+
+    def marks_for(
+        self,
+        *,
+        urns=None,
+        upns=None,
+        start=None,
+        end=None,
+    ) -> pd.DataFrame | None:
+        """Marks for some schools, pupils or dates (both ends inclusive), read with filters.
+
+        Parquet files are filtered while reading, so one school's marks do not need the
+        whole file in memory. Identical duplicate rows are collapsed as in validation.
+        """
+        if self.marks_path is None:
+            return None
+        if self._marks is not None:
+            frame = self._marks
+            mask = np.ones(len(frame), dtype=bool)
+            if urns is not None:
+                mask &= frame["urn"].isin(list(urns)).to_numpy()
+            if upns is not None:
+                mask &= frame["upn"].isin(list(upns)).to_numpy()
+            if start is not None:
+                mask &= (frame["date"] >= pd.Timestamp(start)).to_numpy()
+            if end is not None:
+                mask &= (frame["date"] <= pd.Timestamp(end)).to_numpy()
+            return frame[mask].reset_index(drop=True)
+        expr = None
+        parts = []
+        if urns is not None:
+            parts.append(pads.field("urn").isin([int(u) for u in urns]))
+        if upns is not None:
+            parts.append(pads.field("upn").isin([str(u) for u in upns]))
+        if start is not None:
+            parts.append(pads.field("date") >= pa.scalar(pd.Timestamp(start).date()))
+        if end is not None:
+            parts.append(pads.field("date") <= pa.scalar(pd.Timestamp(end).date()))
+        for p in parts:
+            expr = p if expr is None else expr & p
+        log = ProblemLog()
+        frame = read_marks(self.marks_path, log, filter_expression=expr)
+        if log.problems or frame is None:
+            raise DataError(log.problems)
+        frame, _ = collapse_duplicate_marks(frame, self.marks_path.name, ProblemLog())
+        return frame
+
+    def count_marks(self) -> int | None:
+        """How many marks (after collapsing identical duplicates), without loading them when it can."""
+        if self.marks_path is None:
+            return None
+        if self._marks is None and self.marks_as_stored:
+            return pads.dataset(self.marks_path, format="parquet", partitioning="hive").count_rows()
+        return len(self.marks)
+
+    @property
+    def cache_dir(self) -> Path:
+        """This dataset's cache folder (one per data fingerprint and version of the code)."""
+        return cache_folder(self.fingerprint)
+
+    def cached(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Return the table ``name`` from the cache, computing and storing it if absent.
+
+        Keyed by the data fingerprint and the code (:func:`code_digest`), so neither a changed
+        extract nor a changed workbench reuses stale results.
+        Written atomically, so parallel report runs never read a half-written file.
+        """
+        path = self.cache_dir / f"{name}.parquet"
+        if path.is_file():
+            return pd.read_parquet(path)
+        frame = compute()
+        write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        return frame
+
+
+def _fingerprint(files: dict[str, str]) -> str:
+    text = json.dumps(sorted(files.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _finalise_types(name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Required int and bool columns hold no gaps once valid: give them plain NumPy types."""
+    if frame is None:
+        return None
+    for col in TABLES[name].columns:
+        if col.nullable or col.name not in frame:
+            continue
+        if col.kind == "int":
+            frame[col.name] = frame[col.name].astype("int64")
+        elif col.kind == "bool":
+            frame[col.name] = frame[col.name].astype(bool)
+    return frame
+
+
+#: Datasets one process keeps loaded (least recently used dropped first).
+MEMO_SIZE = 2
+_memo: OrderedDict[tuple, Dataset] = OrderedDict()
+
+
+def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Relative path, size and modification time (ns) of every file under ``root``, sorted."""
+    return tuple(
+        sorted(
+            (p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns)
+            for p in root.rglob("*")
+            if p.is_file() and (st := p.stat())
+        )
+    )
+
+
+def _copy_dataset(ds: Dataset) -> Dataset:
+    """A copy sharing the data: tables come from the same :class:`_TableFiles`, marks shallowly."""
+    marks = None if ds._marks is None else ds._marks.copy(deep=False)
+    return dataclasses.replace(
+        ds, _marks=marks, _frames={}, files=dict(ds.files), warnings=list(ds.warnings)
+    )
+
+
+def load_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool = False) -> Dataset:
+    """Read (and by default validate) a data folder laid out as the data contract says.
+
+    A process keeps the last :data:`MEMO_SIZE` datasets it loaded, keyed by the folder and the
+    size and modification time of every file in it, so a report kernel that runs one notebook
+    after another (the runner's warm kernels) reads each extract once. Each call returns its
+    own shallow copy: a notebook that changes a table changes only its copy. Editing any file
+    loads the folder afresh; errors are never remembered. Parameters and errors are those of
+    :func:`read_dataset`.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise UsageError(f"data folder {str(root)!r} does not exist")
+    key = (str(root.resolve()), validate, str(cache_root()), folder_signature(root))
+    if key not in _memo:
+        _memo[key] = read_dataset(root, validate=validate, progress=progress)
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    _memo.move_to_end(key)
+    return _copy_dataset(_memo[key])
+
+
+def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool = False) -> Dataset:
+    """Read (and by default validate) a data folder laid out as the data contract says.
+
+    Parameters
+    ----------
+    data_dir
+        The folder holding ``schools``, ``pupils``, ``calendar`` and ``marks`` (CSV or
+        Parquet), and any optional tables.
+    validate
+        Run every validation rule (:mod:`attendance_lib.contract.validation`). A folder already
+        validated with the same fingerprint is not validated again.
+    progress
+        Show a progress bar while validating (for terminals).
+
+    Raises
+    ------
+    UsageError
+        The folder does not exist.
+    DataError
+        The folder breaks the contract; ``.problems`` lists every problem found.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise UsageError(f"data folder {str(root)!r} does not exist")
+    paths = {name: find_table_file(root, name) for name in TABLES}
+    log = ProblemLog()
+    for name, spec in TABLES.items():
+        if spec.required and paths[name] is None:
+            log.add(f"{name}.csv", None, None, f"required table is missing from {root}")
+    if log.problems:
+        raise DataError(log.problems)
+    files = {p.name: file_sha256(p) for p in paths.values() if p is not None}
+    fingerprint = _fingerprint(files)
+    stamp = cache_folder(fingerprint) / "validated.json"
+    tables = _TableFiles({n: p for n, p in paths.items() if n != "marks"}, typed=validate)
+    ds = Dataset(
+        root=root, _tables=tables, files=files, fingerprint=fingerprint, marks_path=paths["marks"]
+    )
+    if not validate:
+        return ds
+    if stamp.is_file():  # validated before, by this version of the code
+        remembered = json.loads(stamp.read_text())
+        ds.warnings = remembered["warnings"]
+        ds.marks_as_stored = remembered["marks_as_stored"]
+        return ds
+    frames = {
+        name: None if path is None else read_table(path, TABLES[name], log)
+        for name, path in tables.paths.items()
+    }
+    checked = validate_dataset(frames, paths, log, progress=progress)
+    if checked is not None:
+        ds._marks, ds.marks_as_stored = checked.marks, checked.as_stored
+    if log.problems:
+        raise DataError(log.problems, log.warnings)
+    ds.warnings = log.warnings
+    for name, frame in frames.items():
+        tables.keep(name, frame)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(
+        json.dumps(
+            {"warnings": log.warnings, "files": files, "marks_as_stored": ds.marks_as_stored}
+        )
+    )
+    return ds

@@ -1,0 +1,141 @@
+"""The mark-level logic as one SQL definition that DuckDB and Spark SQL both run.
+
+Keeping the session counting in one SQL text means the embedded engine (DuckDB) and the
+distributed one (Apache Spark) cannot drift: both execute exactly these statements over a
+``marks`` relation and a small ``codes`` relation (code -> group number from
+:mod:`attendance_lib.core.codes`). The SQL uses only constructs both dialects share: ``CASE``
+sums, ``BETWEEN`` with ``DATE`` literals, inner/left joins, ``GROUP BY``.
+
+Definitions are those of :mod:`attendance_lib.engine.sessions` (DfE): possible = present + AEA +
+authorised + unauthorised; windows include both end dates.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from attendance_lib.core.codes import CODE_GROUP, Group
+
+_G = {g: int(g) for g in Group}
+#: The groups whose sessions are possible ones, as an SQL list of group numbers.
+_POSSIBLE = ", ".join(
+    str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
+)
+
+
+def codes_frame() -> pd.DataFrame:
+    """The ``codes`` relation: one row per register code with its group number."""
+    return pd.DataFrame({"code": list(CODE_GROUP), "grp": [int(g) for g in CODE_GROUP.values()]})
+
+
+def _date_literal(value) -> str:
+    return f"DATE '{pd.Timestamp(value):%Y-%m-%d}'"
+
+
+def window_clause(start, end) -> str:
+    """``WHERE`` condition for a window with both ends included (``TRUE`` when open)."""
+    parts = []
+    if start is not None:
+        parts.append(f"{DATE} >= {_date_literal(start)}")
+    if end is not None:
+        parts.append(f"{DATE} <= {_date_literal(end)}")
+    return " AND ".join(parts) or "TRUE"
+
+
+# Column expressions: cast so a file with text URNs or dates reads the same as a typed one.
+UPN = "CAST(m.upn AS STRING)"
+URN = "CAST(m.urn AS BIGINT)"
+DATE = "CAST(m.date AS DATE)"
+CODE = "CAST(m.code AS STRING)"
+_KEYS = {"upn": UPN, "urn": URN}
+
+
+def _session_sums() -> str:
+    # COUNT of a CASE that is NULL otherwise: BIGINT in both engines (SUM gives DuckDB a
+    # DECIMAL(38), which reaches pandas as Python objects).
+    return f"""
+    COUNT(CASE WHEN c.grp IN ({_POSSIBLE}) THEN 1 END) AS sessions_possible,
+    COUNT(CASE WHEN c.grp = {_G[Group.PRESENT]} THEN 1 END) AS sessions_present,
+    COUNT(CASE WHEN c.grp = {_G[Group.AEA]} THEN 1 END) AS sessions_aea,
+    COUNT(CASE WHEN c.grp = {_G[Group.AUTHORISED]} THEN 1 END) AS sessions_authorised,
+    COUNT(CASE WHEN c.grp = {_G[Group.UNAUTHORISED]} THEN 1 END) AS sessions_unauthorised,
+    COUNT(CASE WHEN c.grp IS NULL THEN 1 END) AS unknown_codes"""
+
+
+def summary_sql(start=None, end=None, by: str = "enrolment") -> str:
+    """Session counts per enrolment (upn, urn) or pupil (upn) over a window, sorted by the keys.
+
+    Every mark in the window is kept, including not-possible ones, so an enrolment with
+    only ``X`` or ``#`` marks appears with zero possible sessions and can be counted.
+    ``unknown_codes`` counts marks whose code is not in the code table (validation rejects
+    them; the engine refuses a result with any). Sorted by the engine, in parallel.
+    """
+    keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
+    select = ", ".join(f"{_KEYS[k]} AS {k}" for k in keys)
+    group = ", ".join(_KEYS[k] for k in keys)
+    return f"""
+SELECT {select},{_session_sums()}
+FROM marks m LEFT JOIN codes c ON {CODE} = c.code
+WHERE {window_clause(start, end)}
+GROUP BY {group}
+ORDER BY {", ".join(keys)}
+"""
+
+
+def daily_sql() -> str:
+    """Possible sessions per pupil (upn, all enrolments together), date and group.
+
+    Only marks in a possible group (present, AEA, authorised, unauthorised) are counted;
+    a code missing from the code table gives a row with ``grp`` NULL, so the caller can
+    refuse it. One row per (upn, date, grp): a school day has at most four.
+    """
+    return f"""
+SELECT {UPN} AS upn, {DATE} AS date, c.grp AS grp, COUNT(*) AS sessions
+FROM marks m LEFT JOIN codes c ON {CODE} = c.code
+WHERE c.grp IS NULL OR c.grp IN ({_POSSIBLE})
+GROUP BY {UPN}, {DATE}, c.grp
+"""
+
+
+def date_range_sql() -> str:
+    """The first and last mark date (engines answer it from Parquet statistics, at once)."""
+    return f"SELECT MIN({DATE}) AS first, MAX({DATE}) AS last FROM marks m"
+
+
+def unknown_codes_sql() -> str:
+    """The distinct codes that are not in the code table (for an error message)."""
+    return f"""
+SELECT DISTINCT {CODE} AS code
+FROM marks m LEFT JOIN codes c ON {CODE} = c.code
+WHERE c.grp IS NULL
+"""
+
+
+def cube_sql() -> str:
+    """Sessions per (upn, urn, academic_year, half_term, code), in that order; needs ``days``.
+
+    ``days`` maps each date inside a half term to its ``academic_year`` and ``half_term``;
+    validated marks all fall on such a date. Sorted by the engine (in parallel), not pandas.
+    """
+    return f"""
+SELECT {UPN} AS upn, {URN} AS urn, d.academic_year, d.half_term, {CODE} AS code,
+       COUNT(*) AS sessions
+FROM marks m JOIN days d ON {DATE} = d.date
+GROUP BY {UPN}, {URN}, d.academic_year, d.half_term, {CODE}
+ORDER BY upn, urn, academic_year, half_term, code
+"""
+
+
+def days_frame(calendar: pd.DataFrame) -> pd.DataFrame:
+    """Every date inside a half term with its academic year and half term (the ``days`` relation)."""
+    rows = [
+        pd.DataFrame(
+            {
+                "date": pd.date_range(r.start_date, r.end_date, freq="D").date,
+                "academic_year": r.academic_year,
+                "half_term": int(r.half_term),
+            }
+        )
+        for r in calendar.itertuples()
+    ]
+    return pd.concat(rows, ignore_index=True)

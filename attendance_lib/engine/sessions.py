@@ -1,0 +1,348 @@
+"""The register engine: session counts and DfE rates over any date window.
+
+Definitions (DfE, *Pupil absence in schools in England* methodology; data contract
+"Derived measures"):
+
+- possible = present + approved educational activity + authorised + unauthorised sessions;
+  ``not possible`` codes (D, X, Q, Y1..Y7, Z, #, legacy Y) count nowhere.
+- attendance % = (present + AEA) / possible x 100; absence % = (authorised + unauthorised) /
+  possible x 100; authorised % and unauthorised % likewise.
+- persistent absence: absence % >= 10; severe absence: absence % >= 50 (compared in exact
+  integer arithmetic, so 19 of 190 sessions is persistent).
+- an enrolment is a pupil at a school (upn + urn); pupil level sums a pupil's enrolments.
+- enrolments (or pupils) with no possible session in the window are left out and counted.
+- rates for any group come from summed sessions, never from averaged percentages.
+- date windows include both end dates.
+
+Counting marks is one SQL definition (:mod:`attendance_lib.core.marks_sql`) run by DuckDB in
+process (the default; it reads Parquet by column on every core) or by Apache Spark
+(``engine="spark"``, or ``ATTENDANCE_WORKBENCH_ENGINE=spark``), so the two cannot drift.
+Everything after the counts (rates, flags, groups) is vectorised pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from attendance_lib.core import marks_sql
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
+from attendance_lib.core.sql_engines import run_sql
+
+COUNT_COLUMNS = [
+    "sessions_possible",
+    "sessions_present",
+    "sessions_aea",
+    "sessions_authorised",
+    "sessions_unauthorised",
+]
+RATE_COLUMNS = ["attendance_pct", "absence_pct", "authorised_pct", "unauthorised_pct"]
+FLAG_COLUMNS = ["persistent_absent", "severe_absent"]
+#: Absence % at or above which an enrolment is persistently absent (DfE).
+PA_THRESHOLD = 10
+#: Absence % at or above which an enrolment is severely absent (DfE).
+SA_THRESHOLD = 50
+
+_POSSIBLE_GROUPS = [Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED]
+_N_GROUPS = len(Group)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The result of :func:`summarise`.
+
+    ``table``: one row per enrolment (or pupil) with at least one possible session.
+    ``zero_possible``: the keys left out because they had marks in the window but no
+    possible session (for example only ``X`` or ``#`` marks).
+    """
+
+    table: pd.DataFrame
+    zero_possible: pd.DataFrame
+
+
+def add_rates(counts: pd.DataFrame, *, flags: bool = True) -> pd.DataFrame:
+    """Add rate columns (and PA/SA flags) computed from a table's count columns.
+
+    ``sessions_possible`` is recomputed from its four parts when absent. Rates are
+    ``100 * sessions / possible`` (multiplied first, so exact values such as 95.0 stay exact);
+    NaN where nothing was possible.
+    """
+    out = counts.copy()
+    if "sessions_possible" not in out:
+        out["sessions_possible"] = out[COUNT_COLUMNS[1:]].sum(axis=1)
+    possible = out["sessions_possible"].to_numpy(dtype="float64")
+    attended = (out["sessions_present"] + out["sessions_aea"]).to_numpy(dtype="float64")
+    absent_int = (out["sessions_authorised"] + out["sessions_unauthorised"]).to_numpy()
+    absent = absent_int.astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        none = possible == 0
+        out["attendance_pct"] = np.where(none, np.nan, attended * 100 / possible)
+        out["absence_pct"] = np.where(none, np.nan, absent * 100 / possible)
+        out["authorised_pct"] = np.where(
+            none, np.nan, out["sessions_authorised"].to_numpy(dtype="float64") * 100 / possible
+        )
+        out["unauthorised_pct"] = np.where(
+            none, np.nan, out["sessions_unauthorised"].to_numpy(dtype="float64") * 100 / possible
+        )
+    if flags:
+        poss_int = out["sessions_possible"].to_numpy()
+        out["persistent_absent"] = ~none & (absent_int * 100 >= PA_THRESHOLD * poss_int)
+        out["severe_absent"] = ~none & (absent_int * 100 >= SA_THRESHOLD * poss_int)
+    return out
+
+
+def _count_frame(matrix: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({GROUP_COLUMNS[g]: matrix[:, int(g)] for g in _POSSIBLE_GROUPS})
+    frame.insert(0, "sessions_possible", matrix[:, : len(_POSSIBLE_GROUPS)].sum(axis=1))
+    return frame
+
+
+def marks_groups(marks: pd.DataFrame) -> np.ndarray:
+    """The :class:`~attendance_lib.core.codes.Group` number of each mark (int8 array).
+
+    Raises ``ValueError`` naming any code that is not in the code table.
+    """
+    lookup = group_lookup(marks["code"].cat.categories)
+    codes = marks["code"].cat.codes.to_numpy()
+    groups = lookup[codes]
+    if (groups < 0).any() or (codes < 0).any():
+        bad = sorted({str(c) for c in marks["code"][groups < 0].unique()})
+        raise ValueError(f"unknown register codes: {', '.join(bad)}")
+    return groups
+
+
+def default_engine() -> str:
+    """The engine named by ``$ATTENDANCE_WORKBENCH_ENGINE`` (``duckdb`` when unset)."""
+    return os.environ.get("ATTENDANCE_WORKBENCH_ENGINE", "duckdb")
+
+
+def marks_relation(marks) -> pd.DataFrame | Path | str:
+    """What the SQL engines read as ``marks``: a DataFrame, or a Parquet file read directly.
+
+    ``marks`` is a DataFrame, a path to a marks file, or a
+    :class:`~attendance_lib.contract.dataset.Dataset`. A dataset whose marks are not loaded and whose
+    Parquet file validation proved readable as stored (``marks_as_stored``) is read straight
+    from the file, column by column, without loading it into pandas.
+    """
+    if isinstance(marks, pd.DataFrame):
+        return marks
+    if isinstance(marks, str) and "://" in marks:
+        return marks  # a remote location (s3a://, abfss://) for Spark to read
+    if isinstance(marks, str | Path):
+        return Path(marks)
+    if marks._marks is None and marks.marks_as_stored:
+        return marks.marks_path
+    return marks.marks
+
+
+def _marks_query(sql: str, marks, engine: str | None, **extra) -> pd.DataFrame:
+    return run_sql(
+        sql,
+        {"marks": marks_relation(marks), "codes": marks_sql.codes_frame(), **extra},
+        engine=engine or default_engine(),
+    )
+
+
+def summarise(
+    marks,
+    start=None,
+    end=None,
+    by: Literal["enrolment", "pupil"] = "enrolment",
+    *,
+    engine: str | None = None,
+) -> Summary:
+    """Session counts and rates per enrolment (upn + urn) or pupil over ``start``..``end``.
+
+    Parameters
+    ----------
+    marks
+        Register marks: a DataFrame as read by :mod:`attendance_lib.contract.reading`, a
+        :class:`~attendance_lib.contract.dataset.Dataset`, or a path to a marks Parquet file.
+    start, end
+        The window's first and last dates, both included; ``None`` leaves that end open.
+    by
+        ``"enrolment"`` (DfE headline basis) or ``"pupil"`` (sessions summed over the
+        pupil's enrolments, then rates and flags from the sums).
+    engine
+        ``"duckdb"`` (default) or ``"spark"``; both run :func:`marks_sql.summary_sql`.
+
+    Returns
+    -------
+    Summary
+        ``table`` with columns upn, urn (enrolment only), the five count columns, the four
+        rates (unrounded) and the persistent / severe flags, sorted by upn (and urn); and
+        ``zero_possible`` listing the keys left out.
+    """
+    if by not in ("enrolment", "pupil"):
+        raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
+    keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
+    frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
+    _refuse_unknown_codes(int(frame.pop("unknown_codes").sum()), marks, engine)
+    frame = frame.astype({"upn": str, **{c: np.int64 for c in keys[1:] + COUNT_COLUMNS}})
+    zero = frame["sessions_possible"] == 0
+    table = add_rates(frame[~zero].reset_index(drop=True))
+    return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
+
+
+def _refuse_unknown_codes(count: int, marks, engine: str | None) -> None:
+    """Raise ``ValueError`` naming the codes missing from the code table, when ``count`` > 0."""
+    if count:
+        codes = _marks_query(marks_sql.unknown_codes_sql(), marks, engine)["code"]
+        raise ValueError(
+            f"unknown register codes: {', '.join(sorted(map(str, codes)))} "
+            f"({count} marks); validate the data first"
+        )
+
+
+def daily_sessions(marks, *, engine: str | None = None) -> pd.DataFrame:
+    """Possible sessions per pupil, date and group, summed over the pupil's enrolments.
+
+    ``marks`` as for :func:`summarise` (a dataset's Parquet file is read by the engine, not
+    loaded into pandas). Not-possible marks are left out.
+
+    Returns
+    -------
+    DataFrame
+        Columns upn, date (datetime64), grp (the :class:`~attendance_lib.core.codes.Group` number:
+        present, AEA, authorised or unauthorised) and sessions; one row per (upn, date, grp),
+        in no particular order.
+
+    Raises
+    ------
+    ValueError
+        Naming any code that is not in the code table.
+    """
+    frame = _marks_query(marks_sql.daily_sql(), marks, engine)
+    unknown = frame["grp"].isna().to_numpy()
+    _refuse_unknown_codes(int(frame["sessions"].to_numpy()[unknown].sum()), marks, engine)
+    return frame.astype({"grp": np.int8, "sessions": np.int64})
+
+
+def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:
+    """Rates for groups of enrolments (or pupils) built from their summed sessions.
+
+    ``table`` has the count columns and, when present, the persistent / severe flags.
+    Returns one row per group: the summed counts, ``enrolments`` (rows summed), the four
+    rates, and ``pa_pct`` / ``sa_pct`` (share of rows persistently / severely absent).
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    sums = table.groupby(by, observed=True, dropna=False)[COUNT_COLUMNS].sum()
+    sums.insert(0, "enrolments", table.groupby(by, observed=True, dropna=False).size())
+    if "persistent_absent" in table:
+        flags = table.groupby(by, observed=True, dropna=False)[FLAG_COLUMNS].sum()
+        sums["pa_enrolments"] = flags["persistent_absent"]
+        sums["sa_enrolments"] = flags["severe_absent"]
+        sums["pa_pct"] = 100 * sums["pa_enrolments"] / sums["enrolments"]
+        sums["sa_pct"] = 100 * sums["sa_enrolments"] / sums["enrolments"]
+    return add_rates(sums, flags=False).reset_index()
+
+
+def overall_rates(table: pd.DataFrame) -> pd.Series:
+    """:func:`group_rates` for the whole table, as one Series (zeros and NaN rates when empty)."""
+    rates = group_rates(table.assign(_all=0), "_all").drop(columns="_all")
+    if rates.empty:
+        empty = pd.DataFrame({c: [0] for c in ["enrolments", *COUNT_COLUMNS]})
+        if "persistent_absent" in table:
+            empty = empty.assign(pa_enrolments=0, sa_enrolments=0, pa_pct=np.nan, sa_pct=np.nan)
+        rates = add_rates(empty, flags=False)
+    return rates.iloc[0]
+
+
+def mark_date_range(marks, *, engine: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last date with a mark (``marks`` as for :func:`summarise`).
+
+    A Parquet file is answered from its statistics, without reading the marks.
+    """
+    row = _marks_query(marks_sql.date_range_sql(), marks, engine).iloc[0]
+    return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+
+
+# --------------------------------------------------------------------------------------
+# The cube: sessions per enrolment, half term and code (what the termly reports aggregate)
+# --------------------------------------------------------------------------------------
+
+
+def code_counts_from_marks(marks, calendar: Calendar, *, engine: str | None = None) -> pd.DataFrame:
+    """Sessions per (upn, urn, academic_year, half_term, code) from marks.
+
+    ``marks`` as for :func:`summarise`. Rows come sorted by upn, urn, academic year, half term
+    and code, with upn, academic_year and code as categoricals.
+    """
+    days = marks_sql.days_frame(calendar.table)
+    cube = _marks_query(marks_sql.cube_sql(), marks, engine, days=days)
+    return pd.DataFrame(
+        {
+            "upn": pd.Categorical(cube["upn"]),
+            "urn": cube["urn"].astype(np.int64),
+            "academic_year": pd.Categorical(cube["academic_year"]),
+            "half_term": cube["half_term"].astype(np.int8),
+            "code": pd.Categorical(cube["code"]),
+            "sessions": cube["sessions"].astype(np.int32),
+        }
+    )
+
+
+def code_counts(ds, *, engine: str | None = None) -> pd.DataFrame:
+    """The cube for a :class:`~attendance_lib.contract.dataset.Dataset`, cached per data fingerprint.
+
+    Columns: upn, urn, academic_year, half_term, code, sessions. The heavy pass over the marks
+    happens once per extract; every report after that reads the cached Parquet file.
+    """
+    return ds.cached(
+        "code_counts",
+        lambda: code_counts_from_marks(ds, Calendar(ds.calendar), engine=engine),
+    )
+
+
+def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum the cube's sessions into the five count columns by ``keys`` (no rates).
+
+    Combine with :func:`add_rates` for enrolment-level rates and flags, e.g.
+    ``add_rates(counts_from_cube(cube[cube.academic_year == "2023/24"], ["upn", "urn"]))``.
+    """
+    group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
+    groups = cube["code"].astype(str).map(group_of_code).to_numpy()
+    ids_frame = cube[keys]
+    ids, uniques = pd.MultiIndex.from_frame(ids_frame).factorize()
+    flat = np.bincount(
+        ids.astype(np.int64) * _N_GROUPS + groups.astype(np.int64),
+        weights=cube["sessions"].to_numpy(dtype="float64"),
+        minlength=len(uniques) * _N_GROUPS,
+    )
+    matrix = flat.reshape(len(uniques), _N_GROUPS).astype(np.int64)
+    # MultiIndex.factorize drops the level names (pandas 3), so name the columns explicitly.
+    key_frame = uniques.to_frame(index=False, name=list(keys))
+    return pd.concat([key_frame, _count_frame(matrix)], axis=1)
+
+
+def census_counts(absence_terms: pd.DataFrame, calendar: Calendar, start, end) -> pd.DataFrame:
+    """Enrolment session counts from census termly totals for terms wholly inside a window.
+
+    For data with no session marks (``absence_terms.csv``): present = possible - authorised -
+    unauthorised (census totals do not separate approved educational activity, so it is 0).
+    A term counts when its first and last day (from calendar.csv) lie inside ``start``..``end``.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    inside = []
+    for (year, term), _ in absence_terms.groupby(["academic_year", "term"]).groups.items():
+        t0, t1 = calendar.term_bounds(year, term)
+        if t0 >= start and t1 <= end:
+            inside.append((year, term))
+    keep = absence_terms.set_index(["academic_year", "term"]).index.isin(inside)
+    rows = absence_terms[keep]
+    sums = rows.groupby(["upn", "urn"], as_index=False)[
+        ["sessions_possible", "sessions_authorised", "sessions_unauthorised"]
+    ].sum()
+    sums["sessions_present"] = (
+        sums["sessions_possible"] - sums["sessions_authorised"] - sums["sessions_unauthorised"]
+    )
+    sums["sessions_aea"] = 0
+    for col in COUNT_COLUMNS:
+        sums[col] = sums[col].astype(np.int64)
+    return sums[["upn", "urn", *COUNT_COLUMNS]]

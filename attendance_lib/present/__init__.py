@@ -1,0 +1,35 @@
+"""Presentation: the one way notebooks show tables, charts and sentences, and disclosure control.
+
+Notebooks use ``from attendance_lib import present`` and call ``present.say``,
+``present.publish_table``, ``present.figure``, ``present.show_figure``,
+``present.report_header`` and ``present.provenance_footer``. Modules:
+
+- :mod:`~attendance_lib.present.notebook`: those functions, and the MIME types that carry a
+  published table or the provenance from the notebook to the runner;
+- :mod:`~attendance_lib.present.disclosure`: small-number suppression;
+- ``templates/``: the nbconvert template the runner exports HTML with.
+"""
+
+from attendance_lib.present.notebook import (
+    OKABE_ITO,
+    PROVENANCE_MIME,
+    TABLE_MIME,
+    figure,
+    provenance_footer,
+    publish_table,
+    report_header,
+    say,
+    show_figure,
+)
+
+__all__ = [
+    "OKABE_ITO",
+    "PROVENANCE_MIME",
+    "TABLE_MIME",
+    "figure",
+    "provenance_footer",
+    "publish_table",
+    "report_header",
+    "say",
+    "show_figure",
+]
