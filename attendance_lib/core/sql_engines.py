@@ -31,6 +31,29 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+#: Environment variable: DuckDB's memory limit in MB for every connection this process opens.
+#: ``run-all`` sets it for its kernels from the memory each worker may use; unset, DuckDB's
+#: own default applies (80% of the machine's memory).
+MEMORY_LIMIT_ENV = "ATTENDANCE_DUCKDB_MEMORY_MB"
+
+
+def available_memory_mb() -> int:
+    """Memory the machine can give new work now, in MB (``MemAvailable`` on Linux).
+
+    Falls back to the physical memory where ``/proc/meminfo`` is missing.
+    """
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (OSError, ValueError):
+        return 0
+
+
 def run_sql(sql: str, relations: dict[str, Relation], *, engine: str = "duckdb") -> pd.DataFrame:
     """Execute ``sql`` with each name in ``relations`` bound to a DataFrame or Parquet path."""
     if engine == "duckdb":
@@ -51,6 +74,8 @@ def _duckdb(sql: str, relations: dict[str, Relation]) -> pd.DataFrame:
 def duckdb_connection(relations: dict[str, Relation]):
     """A new in-memory DuckDB connection on every core, with each relation bound to its name.
 
+    Its memory limit is :data:`MEMORY_LIMIT_ENV` when set (DuckDB spills to disk beyond it).
+
     DataFrames are registered as they are; paths become views over the Parquet file(s) or
     CSV, read by column. The caller closes the connection.
     """
@@ -58,6 +83,13 @@ def duckdb_connection(relations: dict[str, Relation]):
 
     con = duckdb.connect()
     con.execute(f"SET threads = {available_cores()}")
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit:
+        if not limit.isdigit() or int(limit) < 64:
+            raise UsageError(
+                f"{MEMORY_LIMIT_ENV} must be a whole number of MB, at least 64, got {limit!r}"
+            )
+        con.execute(f"SET memory_limit = '{int(limit)}MB'")
     for name, rel in relations.items():
         if isinstance(rel, pd.DataFrame):
             con.register(name, rel)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,6 +27,7 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 import attendance_lib
+from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import execute as executing
 from attendance_lib.runner import publish, warm_kernels
@@ -276,6 +278,41 @@ def plan_units(
     return units, []
 
 
+#: Peak memory one report kernel may need on a large LA (100,000 pupils, 113M marks), in MB:
+#: ``run-all`` runs no more kernels at once than the available memory holds at this size.
+KERNEL_MEMORY_MB = 3072
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """How many kernels run at once, why, and DuckDB's memory limit in each."""
+
+    workers: int
+    duckdb_mb: int
+    reason: str
+
+
+def plan_workers(requested: int | None, units: int) -> WorkerPlan:
+    """Kernels to run at once: the cores, but no more than the available memory holds.
+
+    Each kernel is allowed :data:`KERNEL_MEMORY_MB`; DuckDB inside it gets half of its share
+    of the available memory (at least 512 MB, at most 4 GB), leaving the rest for pandas.
+    ``requested`` (``--workers``) overrides the count but not the memory arithmetic.
+    """
+    cores = sql_engines.available_cores()
+    memory = sql_engines.available_memory_mb()
+    by_memory = max(1, memory // KERNEL_MEMORY_MB) if memory else cores
+    if requested:
+        workers, reason = requested, "as asked"
+    else:
+        workers = min(cores, by_memory)
+        reason = f"{cores} cores, {memory / 1024:.1f} GB of memory available"
+    workers = max(1, min(workers, units))
+    share = memory // workers if memory else KERNEL_MEMORY_MB
+    duckdb_mb = int(min(4096, max(512, share // 2)))
+    return WorkerPlan(workers, duckdb_mb, reason)
+
+
 def run_units(
     units: list[Unit],
     *,
@@ -284,7 +321,11 @@ def run_units(
     on_done: Callable[[UnitOutcome], None] | None = None,
     warm: bool = True,
 ) -> list[UnitOutcome]:
-    """Run units on a pool of ``workers`` threads (default: one per core); results in input order.
+    """Run units on a pool of ``workers`` threads; results in input order.
+
+    The default number of workers is :func:`plan_workers`'s: one per core, but no more than the
+    available memory holds. Every kernel inherits DuckDB's memory limit
+    (:data:`~attendance_lib.core.sql_engines.MEMORY_LIMIT_ENV`), unless the caller set it.
 
     With ``warm`` (the default) each thread keeps one kernel for all its units
     (:class:`~attendance_lib.runner.warm_kernels.KernelPool`); otherwise every unit starts a
@@ -297,7 +338,17 @@ def run_units(
     """
     if not units:
         return []
-    workers = max(1, min(workers or os.cpu_count() or 1, len(units)))
+    plan = plan_workers(workers, len(units))
+    workers = plan.workers
+    os.environ.setdefault(
+        sql_engines.MEMORY_LIMIT_ENV, str(plan.duckdb_mb)
+    )  # the kernels inherit it
+    if progress and len(units) > 1:
+        print(
+            f"{workers} report{'s' if workers > 1 else ''} at a time ({plan.reason}); "
+            f"DuckDB limited to {int(os.environ[sql_engines.MEMORY_LIMIT_ENV]):,} MB in each",
+            file=sys.stderr,
+        )
     if len(units) == 1:
         return [run_unit(units[0], progress=progress)]
     leaders: set[Path] = set()
