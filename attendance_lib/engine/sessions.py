@@ -33,6 +33,7 @@ import pandas as pd
 from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
+from attendance_lib.core.errors import UsageError
 from attendance_lib.core.sql_engines import run_sql
 
 COUNT_COLUMNS = [
@@ -164,8 +165,13 @@ def summarise(
     marks
         Register marks: a DataFrame as read by :mod:`attendance_lib.contract.reading`, a
         :class:`~attendance_lib.contract.dataset.Dataset`, or a path to a marks Parquet file.
+        A dataset with weekly counts and no marks (an imported DfE weekly download), or a
+        weekly table itself, is summarised from the weekly counts (:func:`summarise_weekly`):
+        the one place that knows which source fed the figures.
     start, end
         The window's first and last dates, both included; ``None`` leaves that end open.
+        Over weekly counts the window must be made of whole covered weeks
+        (:func:`check_weekly_window`).
     by
         ``"enrolment"`` (DfE headline basis) or ``"pupil"`` (sessions summed over the
         pupil's enrolments, then rates and flags from the sums).
@@ -181,10 +187,115 @@ def summarise(
     """
     if by not in ("enrolment", "pupil"):
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
+    weekly = weekly_counts_of(marks)
+    if weekly is not None:
+        return summarise_weekly(weekly, start, end, by)
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
     _refuse_unknown_codes(int(frame.pop("unknown_codes").sum()), marks, engine)
     frame = frame.astype({"upn": str, **{c: np.int64 for c in keys[1:] + COUNT_COLUMNS}})
+    zero = frame["sessions_possible"] == 0
+    table = add_rates(frame[~zero].reset_index(drop=True))
+    return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
+
+
+def weekly_counts_of(source) -> pd.DataFrame | None:
+    """The weekly counts ``source`` holds instead of marks, or None when it has marks.
+
+    ``source`` is anything :func:`summarise` takes: a weekly table (it has ``week_start``) or
+    a dataset whose folder has ``weekly`` and no ``marks``.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source if "week_start" in source.columns else None
+    if isinstance(source, str | Path):
+        return None
+    if getattr(source, "marks_path", None) is None and getattr(source, "weekly", None) is not None:
+        return source.weekly
+    return None
+
+
+def _boundaries(weekly: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct periods (week_start, week_end) and the valid window starts and last Sundays.
+
+    A Monday is a valid start, and a Sunday a valid last Sunday, when no period straddles it,
+    so a window made of them adds up whole rows only.
+    """
+    periods = weekly[["week_start", "week_end"]].drop_duplicates()
+    ws = periods["week_start"].to_numpy(dtype="datetime64[D]")
+    we = periods["week_end"].to_numpy(dtype="datetime64[D]")
+    starts = np.unique(ws)
+    ends = np.unique(we)
+    starts = starts[[not ((ws < b) & (b <= we)).any() for b in starts]]
+    ends = ends[[not ((ws <= e) & (e < we)).any() for e in ends]]
+    return ws, we, starts, ends
+
+
+def _nearest(candidates: np.ndarray, day: np.datetime64, shift: int = 0) -> str:
+    """The candidates just before and just after ``day`` (shifted by ``shift`` days), in words."""
+    before = candidates[candidates <= day]
+    after = candidates[candidates > day]
+    near = [before[-1]] if len(before) else []
+    near += [after[0]] if len(after) else []
+    return " or ".join(str(d + np.timedelta64(shift, "D")) for d in near)
+
+
+def check_weekly_window(weekly: pd.DataFrame, start=None, end=None) -> None:
+    """Refuse a window that weekly counts cannot answer exactly.
+
+    Weeks run Monday to Sunday. The window must start on a Monday where a covered period
+    begins and end on the Friday, Saturday or Sunday of a covered week, so it is made of whole
+    periods (the first file of a year is one period from the start of the academic year).
+
+    Raises
+    ------
+    UsageError
+        Naming the nearest valid dates.
+    """
+    if weekly.empty:
+        raise UsageError("the weekly table is empty: no window can be summarised")
+    _, _, starts, ends = _boundaries(weekly)
+    if start is not None:
+        day = np.datetime64(pd.Timestamp(start).date(), "D")
+        if pd.Timestamp(start).dayofweek != 0 or day not in starts:
+            raise UsageError(
+                f"the window starts on {pd.Timestamp(start):%A %Y-%m-%d}; with weekly data it must "
+                f"start on a Monday that begins a covered week: the nearest are "
+                f"{_nearest(starts, day)}"
+            )
+    if end is not None:
+        stamp = pd.Timestamp(end)
+        sunday = np.datetime64((stamp + pd.Timedelta(days=6 - stamp.dayofweek)).date(), "D")
+        if stamp.dayofweek < 4 or sunday not in ends:
+            raise UsageError(
+                f"the window ends on {stamp:%A %Y-%m-%d}; with weekly data it must end on the "
+                f"Friday, Saturday or Sunday of a covered week: the nearest Fridays are "
+                f"{_nearest(ends, np.datetime64(stamp.date(), 'D'), shift=-2)}"
+            )
+
+
+def summarise_weekly(
+    weekly: pd.DataFrame,
+    start=None,
+    end=None,
+    by: Literal["enrolment", "pupil"] = "enrolment",
+) -> Summary:
+    """:func:`summarise` over weekly counts (the ``weekly`` table of an imported DfE download).
+
+    Sums the rows whose period lies inside the window, after :func:`check_weekly_window`.
+    Weekly rows hold only periods with sessions, so ``zero_possible`` lists the keys whose
+    rows in the window add up to no possible session (none, for a valid table).
+    """
+    check_weekly_window(weekly, start, end)
+    keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
+    inside = np.ones(len(weekly), dtype=bool)
+    if start is not None:
+        inside &= (weekly["week_start"] >= pd.Timestamp(start)).to_numpy()
+    if end is not None:
+        sunday = pd.Timestamp(end) + pd.Timedelta(days=6 - pd.Timestamp(end).dayofweek)
+        inside &= (weekly["week_end"] <= sunday).to_numpy()
+    rows = weekly.loc[inside, ["upn", "urn", *COUNT_COLUMNS]].astype({"upn": str})
+    frame = rows.groupby(keys, as_index=False, sort=True)[COUNT_COLUMNS].sum()
+    frame = frame.astype({c: np.int64 for c in keys[1:] + COUNT_COLUMNS})
     zero = frame["sessions_possible"] == 0
     table = add_rates(frame[~zero].reset_index(drop=True))
     return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
