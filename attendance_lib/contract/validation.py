@@ -299,10 +299,10 @@ def check_weekly(
     log.rows(
         file,
         "week_start",
-        rows_where((start.dt.dayofweek != 0).fillna(False).to_numpy()),
+        rows_where((start.dt.day_of_week != 0).fillna(False).to_numpy()),
         "is not a Monday (weeks run Monday to Sunday)",
     )
-    bad_end = ((end.dt.dayofweek != 6) | (end <= start)).fillna(False).to_numpy()
+    bad_end = ((end.dt.day_of_week != 6) | (end <= start)).fillna(False).to_numpy()
     log.rows(file, "week_end", rows_where(bad_end), "is not a Sunday after week_start")
     parts = ["sessions_present", "sessions_aea", "sessions_authorised", "sessions_unauthorised"]
     for col in ["sessions_possible", *parts]:

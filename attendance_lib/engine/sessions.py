@@ -256,7 +256,7 @@ def check_weekly_window(weekly: pd.DataFrame, start=None, end=None) -> None:
     _, _, starts, ends = _boundaries(weekly)
     if start is not None:
         day = np.datetime64(pd.Timestamp(start).date(), "D")
-        if pd.Timestamp(start).dayofweek != 0 or day not in starts:
+        if pd.Timestamp(start).day_of_week != 0 or day not in starts:
             raise UsageError(
                 f"the window starts on {pd.Timestamp(start):%A %Y-%m-%d}; with weekly data it must "
                 f"start on a Monday that begins a covered week: the nearest are "
@@ -264,8 +264,8 @@ def check_weekly_window(weekly: pd.DataFrame, start=None, end=None) -> None:
             )
     if end is not None:
         stamp = pd.Timestamp(end)
-        sunday = np.datetime64((stamp + pd.Timedelta(days=6 - stamp.dayofweek)).date(), "D")
-        if stamp.dayofweek < 4 or sunday not in ends:
+        sunday = np.datetime64((stamp + pd.Timedelta(days=6 - stamp.day_of_week)).date(), "D")
+        if stamp.day_of_week < 4 or sunday not in ends:
             raise UsageError(
                 f"the window ends on {stamp:%A %Y-%m-%d}; with weekly data it must end on the "
                 f"Friday, Saturday or Sunday of a covered week: the nearest Fridays are "
@@ -291,7 +291,7 @@ def summarise_weekly(
     if start is not None:
         inside &= (weekly["week_start"] >= pd.Timestamp(start)).to_numpy()
     if end is not None:
-        sunday = pd.Timestamp(end) + pd.Timedelta(days=6 - pd.Timestamp(end).dayofweek)
+        sunday = pd.Timestamp(end) + pd.Timedelta(days=6 - pd.Timestamp(end).day_of_week)
         inside &= (weekly["week_end"] <= sunday).to_numpy()
     rows = weekly.loc[inside, ["upn", "urn", *COUNT_COLUMNS]].astype({"upn": str})
     frame = rows.groupby(keys, as_index=False, sort=True)[COUNT_COLUMNS].sum()

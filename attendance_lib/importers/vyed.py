@@ -240,7 +240,7 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
             "the file name carries no publication date (..._DDMMYYYY.csv); give --as-of",
         )
         return None
-    if published.dayofweek != 0:
+    if published.day_of_week != 0:
         log.add(
             file,
             None,
@@ -379,7 +379,7 @@ def _check_arithmetic(out: pd.DataFrame, absent: pd.Series, file: str, log: Prob
 
 
 def _monday(day: pd.Timestamp) -> pd.Timestamp:
-    return day - pd.Timedelta(days=day.dayofweek)
+    return day - pd.Timedelta(days=day.day_of_week)
 
 
 def assign_periods(rows: pd.DataFrame, calendar: Calendar, log: ProblemLog) -> pd.DataFrame:

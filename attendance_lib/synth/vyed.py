@@ -113,7 +113,7 @@ def write_vyed(data_dir: str | Path, out_dir: str | Path) -> list[Path]:
         if in_year.empty:
             continue
         start = calendar.year_bounds(year)[0]
-        first_monday = start - pd.Timedelta(days=start.dayofweek)
+        first_monday = start - pd.Timedelta(days=start.day_of_week)
         last_monday = in_year["week"].max()
         n_weeks = (last_monday - first_monday).days // 7 + 1
         enrol = in_year[["upn", "urn"]].drop_duplicates().sort_values(["upn", "urn"])
