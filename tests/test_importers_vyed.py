@@ -21,7 +21,7 @@ from attendance_lib.core.errors import DataError, UsageError
 from attendance_lib.engine.sessions import _boundaries, summarise
 from attendance_lib.importers.vyed import LAYOUT, import_vyed
 from attendance_lib.synth import generate
-from attendance_lib.synth.vyed import vyed_file_name, write_vyed
+from attendance_lib.synth.vyed import vyed_file_name
 
 P1, P2, P3 = make_upn(1), make_upn(2), make_upn(3)
 #: Mondays of autumn 2023 on which downloads are published (figures to the Friday before).
@@ -332,7 +332,9 @@ def test_round_trip_reproduces_marks_figures_for_whole_week_windows(round_trip):
     rng = np.random.default_rng(3)
     windows = [(starts[0], ends[-1])]  # the whole year
     windows += [(s, ends[ends > s][0]) for s in starts[:: max(1, len(starts) // 8)]]  # weeks
-    windows += [(s, e) for s, e in zip(rng.choice(starts, 8), rng.choice(ends, 8)) if e > s]
+    windows += [
+        (s, e) for s, e in zip(rng.choice(starts, 8), rng.choice(ends, 8), strict=True) if e > s
+    ]
     marks = marks_ds.marks
     for start, sunday in windows:
         friday = pd.Timestamp(sunday) - pd.Timedelta(days=2)
