@@ -184,6 +184,29 @@ def cmd_import_vyed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmarks(args: argparse.Namespace) -> int:
+    from attendance_lib.core.files import write_csv_atomic
+    from attendance_lib.importers.benchmarks import (
+        OUTPUT_COLUMNS,
+        benchmark_files,
+        normalise_benchmarks,
+    )
+
+    files = benchmark_files(args.source)
+    if not files:
+        raise UsageError(f"{args.source} holds no EES files (benchmarks.csv, benchmarks/*.csv)")
+    result = normalise_benchmarks(args.source)
+    table = result.table[OUTPUT_COLUMNS]
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        write_csv_atomic(table, args.out)
+        print(f"{len(table):,} comparator figures from {len(files)} files written to {args.out}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def add_import_parsers(sub) -> None:
     """The ``import`` command and its sources."""
     p = sub.add_parser("import", help="turn data in another shape into a data folder")
@@ -201,6 +224,18 @@ def add_import_parsers(sub) -> None:
         help="publication Monday (YYYY-MM-DD) of files whose names carry no date",
     )
     v.set_defaults(func=cmd_import_vyed)
+
+    p = sub.add_parser(
+        "benchmarks",
+        help="comparators from EES files as downloaded (census and daily data), one row each",
+    )
+    p.add_argument(
+        "source",
+        type=Path,
+        help="a data folder (benchmarks.csv, benchmarks/*.csv), a folder of EES files or one file",
+    )
+    p.add_argument("--out", type=Path, default=None, help="CSV file to write (default: print)")
+    p.set_defaults(func=cmd_benchmarks)
 
 
 def _split_setting(text: str) -> tuple[str, str]:
