@@ -184,6 +184,14 @@ def cmd_import_vyed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_marks(args: argparse.Namespace) -> int:
+    from attendance_lib.importers.marks import import_marks
+
+    path = import_marks(args.export, args.mapping, args.out)
+    print(f"marks written to {path}")
+    return 0
+
+
 def cmd_benchmarks(args: argparse.Namespace) -> int:
     from attendance_lib.core.files import write_csv_atomic
     from attendance_lib.importers.benchmarks import (
@@ -224,6 +232,14 @@ def add_import_parsers(sub) -> None:
         help="publication Monday (YYYY-MM-DD) of files whose names carry no date",
     )
     v.set_defaults(func=cmd_import_vyed)
+
+    m = kinds.add_parser("marks", help="a session-level MIS export, mapped by a YAML file")
+    m.add_argument("export", type=Path, help="the export (CSV)")
+    m.add_argument(
+        "--mapping", required=True, type=Path, help="mapping YAML (examples in docs/mappings/)"
+    )
+    m.add_argument("--out", required=True, type=Path, help="data folder to write marks.parquet to")
+    m.set_defaults(func=cmd_import_marks)
 
     p = sub.add_parser(
         "benchmarks",
