@@ -36,7 +36,6 @@ from attendance_lib.contract.reading import (
     YEAR_GROUPS,
     ProblemLog,
     read_table,
-    rows_where,
 )
 from attendance_lib.contract.validation import check_calendar, upns_valid
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
@@ -174,16 +173,15 @@ def _text(raw: pd.DataFrame, column: str) -> pd.Series:
     return out.mask(out == "")
 
 
-def _parse_flags(text: pd.Series, file: str, column: str, log: ProblemLog) -> pd.Series:
+def _parse_flags(text: pd.Series, where: Where, column: str) -> pd.Series:
     low = text.str.lower()
     yes = low.isin(_YES).fillna(False).to_numpy()
     no = low.isin(_NO).fillna(False).to_numpy()
     unknown = low.isin(_UNKNOWN).fillna(False).to_numpy() | text.isna().to_numpy()
     bad = ~(yes | no | unknown)
-    log.rows(
-        file,
+    where.rows(
         column,
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not yes, no or unknown",
         text[bad].to_numpy(),
     )
@@ -192,31 +190,34 @@ def _parse_flags(text: pd.Series, file: str, column: str, log: ProblemLog) -> pd
     return pd.Series(out, index=text.index)
 
 
-def parse_dates(text: pd.Series, file: str, column: str, log: ProblemLog) -> pd.Series:
+def parse_dates(text: pd.Series, where: Where, column: str) -> pd.Series:
     """Dates written dd/mm/yyyy or ISO yyyy-mm-dd (with or without a time); others reported."""
-    iso = text.str.extract(r"^(\d{4}-\d{2}-\d{2})(?:[ T][\d:.]*)?$")[0]
-    uk = text.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})(?: [\d:.]*)?$")[0]
-    parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").fillna(
+    unique = pd.Series(text.dropna().unique(), dtype="string")  # dates repeat: parse each once
+    iso = unique.str.extract(r"^(\d{4}-\d{2}-\d{2})(?:[ T][\d:.]*)?$")[0]
+    uk = unique.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})(?: [\d:.]*)?$")[0]
+    dates = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").fillna(
         pd.to_datetime(uk, format="%d/%m/%Y", errors="coerce")
     )
+    lookup = pd.Series(dates.to_numpy(), index=unique.to_numpy(dtype=object))
+    parsed = pd.Series(
+        lookup.reindex(text.to_numpy(dtype=object)).to_numpy(), index=text.index
+    ).astype("datetime64[ns]")
     bad = (text.notna() & parsed.isna()).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         column,
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not a date as dd/mm/yyyy or yyyy-mm-dd",
         text[bad].to_numpy(),
     )
     return parsed
 
 
-def _parse_counts(text: pd.Series, file: str, column: str, log: ProblemLog) -> pd.Series:
+def _parse_counts(text: pd.Series, where: Where, column: str) -> pd.Series:
     num = pd.to_numeric(text, errors="coerce")
     bad = (num.isna() | (num % 1 != 0) | (num < 0)).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         column,
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not a whole number of sessions (0 or more)",
         text[bad].to_numpy(),
     )
@@ -224,11 +225,12 @@ def _parse_counts(text: pd.Series, file: str, column: str, log: ProblemLog) -> p
 
 
 def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame | None:
-    """Read and type one download; problems go to ``log``. None when it cannot be read at all.
+    """Read one download as text; problems go to ``log``. None when it cannot be read at all.
 
     Headers are matched case-insensitively, with spaces and hyphens read as underscores (so
-    ``learning_provider-ukprn`` is ``learning_provider_ukprn``). Returns one row per
-    enrolment with the typed columns, ``published`` (the Monday), ``file`` and ``row``.
+    ``learning_provider-ukprn`` is ``learning_provider_ukprn``). Returns the file's columns
+    with ``file``, ``row`` (1 = first data row), ``published`` (the Monday) and ``series``
+    (the UKPRN in the file name); :func:`type_rows` types them.
     """
     file = path.name
     published = publication_date(path, as_of)
@@ -265,18 +267,48 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
         log.add(file, None, column, "expected column of the DfE weekly download is missing")
     if missing:
         return None
-    out = pd.DataFrame(index=raw.index)
-    out["file"] = file
-    out["row"] = np.arange(1, len(raw) + 1)
-    out["published"] = published
+    raw.insert(0, "file", file)
+    raw.insert(1, "row", np.arange(1, len(raw) + 1))
+    raw.insert(2, "published", published)
     match = FILE_UKPRN.match(file)
-    out["series"] = match.group(1) if match else ""
+    raw.insert(3, "series", match.group(1) if match else "")
+    return raw
+
+
+class Where:
+    """Reports problems for rows of several files at once: each row's file and row number."""
+
+    def __init__(self, raw: pd.DataFrame, log: ProblemLog) -> None:
+        self.files = raw["file"].to_numpy()
+        self.row_numbers = raw["row"].to_numpy()
+        self.log = log
+
+    def rows(self, column: str, bad, message, values=None) -> None:
+        """Like :meth:`ProblemLog.rows`, for a boolean mask over the rows of every file."""
+        bad = np.asarray(bad, dtype=bool)
+        if not bad.any():
+            return
+        if values is not None:
+            items = list(values)
+            values = np.empty(len(items), dtype=object)
+            values[:] = items
+        flagged = self.files[bad]
+        for file in dict.fromkeys(flagged):
+            mine = flagged == file
+            picked = None if values is None else values[mine]
+            self.log.rows(file, column, self.row_numbers[bad][mine], message, picked)
+
+
+def type_rows(raw: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
+    """Type the rows of any number of downloads (from :func:`read_vyed_file`), reporting values
+    that do not fit and rows that break the DfE arithmetic."""
+    where = Where(raw, log)
+    out = raw[["file", "row", "published", "series"]].copy()
     upn = _text(raw, "upn").str.upper()
     bad = ~upns_valid(upn.fillna("").to_numpy(dtype=object))
-    log.rows(
-        file,
+    where.rows(
         "upn",
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not a valid UPN (13 characters with a correct check letter)",
         upn[bad].fillna("").to_numpy(),
     )
@@ -284,29 +316,27 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
     urn_text = _text(raw, "unique_reference_number")
     urn = pd.to_numeric(urn_text, errors="coerce")
     bad = (urn.isna() | (urn % 1 != 0)).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         "unique_reference_number",
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not a URN (a whole number)",
         urn_text[bad].to_numpy(),
     )
     out["urn"] = urn.fillna(-1).astype(np.int64)
     for column, name in SESSION_COLUMNS.items():
-        out[name] = _parse_counts(_text(raw, column), file, column, log)
-    absent = _parse_counts(_text(raw, "absent_sessions"), file, "absent_sessions", log)
+        out[name] = _parse_counts(_text(raw, column), where, column)
+    absent = _parse_counts(_text(raw, "absent_sessions"), where, "absent_sessions")
     for column, name in FLAG_COLUMNS.items():
-        out[name] = _parse_flags(_text(raw, column), file, column, log)
+        out[name] = _parse_flags(_text(raw, column), where, column)
     for column, name in (("dob", "date_of_birth"), ("admission_date", "admission_date")):
-        out[name] = parse_dates(_text(raw, column), file, column, log)
-    out["leaving_date"] = parse_dates(_text(raw, "leaving_date"), file, "leaving_date", log)
+        out[name] = parse_dates(_text(raw, column), where, column)
+    out["leaving_date"] = parse_dates(_text(raw, "leaving_date"), where, "leaving_date")
     year_group = _text(raw, "year_group").str.upper().str.replace(r"^0+(\d)", r"\1", regex=True)
     year_group = year_group.str.replace(r"^(?:YEAR|Y)\s*", "", regex=True)
     bad = ~year_group.isin(YEAR_GROUPS).fillna(False).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         "year_group",
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not a year group (N2, N1, R, 1 to 14)",
         _text(raw, "year_group")[bad].to_numpy(),
     )
@@ -314,19 +344,17 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
     sex = _text(raw, "sex").str.lower()
     out["sex"] = sex.map(_SEX).astype(object)
     bad = (sex.notna() & ~sex.isin([*_SEX, *_UNKNOWN])).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         "sex",
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not M, F, male, female or unknown",
         _text(raw, "sex")[bad].to_numpy(),
     )
     phase = _text(raw, "phase").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
     bad = ~phase.isin(PHASES).fillna(False).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         "phase",
-        rows_where(bad),
+        bad,
         lambda v: f"{v!r} is not one of {', '.join(PHASES)}",
         _text(raw, "phase")[bad].to_numpy(),
     )
@@ -343,19 +371,18 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
     ):
         out[name] = _text(raw, column).astype(object)
     for column in ("school_name", "school_local_authority_name"):
-        log.rows(file, column, rows_where(_text(raw, column).isna().to_numpy()), "is empty")
-    _check_arithmetic(out, absent, file, log)
+        where.rows(column, _text(raw, column).isna().to_numpy(), "is empty")
+    _check_arithmetic(out, absent, where)
     return out
 
 
-def _check_arithmetic(out: pd.DataFrame, absent: pd.Series, file: str, log: ProblemLog) -> None:
+def _check_arithmetic(out: pd.DataFrame, absent: pd.Series, where: Where) -> None:
     """possible = present + AEA + authorised + unauthorised; absent = authorised + unauthorised."""
     parts = out[COUNTS[1:]].sum(axis=1)
     bad = (parts != out["sessions_possible"]).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         "possible_sessions",
-        rows_where(bad),
+        bad,
         lambda v: (
             f"is {v[0]}, but present + approved activity + authorised + unauthorised "
             f"sessions add up to {v[1]} (DfE arithmetic)"
@@ -364,10 +391,9 @@ def _check_arithmetic(out: pd.DataFrame, absent: pd.Series, file: str, log: Prob
     )
     absences = out["sessions_authorised"] + out["sessions_unauthorised"]
     bad = (absences != absent).to_numpy()
-    log.rows(
-        file,
+    where.rows(
         "absent_sessions",
-        rows_where(bad),
+        bad,
         lambda v: f"is {v[0]}, but authorised + unauthorised absent sessions add up to {v[1]}",
         list(zip(absent[bad], absences[bad], strict=True)),
     )
@@ -475,25 +501,25 @@ def check_sessions_per_week(weekly: pd.DataFrame, log: ProblemLog) -> None:
     within a week while still on roll at both (the main school of a dual-registered pupil
     records ``D``, not a possible session, on the days the pupil attends elsewhere).
     """
-    grouped = weekly.groupby(["upn", "week_end"], sort=False)
-    per = grouped.agg(
-        possible=("sessions_possible", "sum"),
-        week_start=("week_start", "min"),
-        urns=("urn", lambda u: sorted(set(u))),
-        file=("file", "first"),
-    ).reset_index()
+    keys = ["upn", "week_end"]
+    per = weekly.groupby(keys, sort=False).agg(
+        possible=("sessions_possible", "sum"), week_start=("week_start", "min")
+    )
+    per = per.reset_index()
     weekdays = np.busday_count(
         per["week_start"].to_numpy(dtype="datetime64[D]"),
         (per["week_end"] + pd.Timedelta(days=1)).to_numpy(dtype="datetime64[D]"),
     )
     over = per[per["possible"].to_numpy() > 2 * weekdays]
-    for r, days in zip(over.head(50).itertuples(), weekdays[over.index[:50]], strict=False):
-        where = (
-            "schools " + " and ".join(map(str, r.urns)) if len(r.urns) > 1 else f"URN {r.urns[0]}"
-        )
+    days_over = weekdays[per["possible"].to_numpy() > 2 * weekdays]
+    detail = weekly.merge(over.head(50)[keys], on=keys)
+    for r, days in zip(over.head(50).itertuples(), days_over[:50], strict=False):
+        mine = detail[(detail["upn"] == r.upn) & (detail["week_end"] == r.week_end)]
+        urns = sorted(set(mine["urn"]))
+        where = "schools " + " and ".join(map(str, urns)) if len(urns) > 1 else f"URN {urns[0]}"
         log.add(
-            r.file,
-            None,
+            mine["file"].iloc[0],
+            int(mine["row"].iloc[0]),
             "upn",
             f"{r.upn} has {r.possible} possible sessions at {where} from {r.week_start:%Y-%m-%d} "
             f"to {r.week_end:%Y-%m-%d}, more than the {2 * days} sessions of its {days} weekdays: "
@@ -627,7 +653,9 @@ def read_vyed(paths, calendar_path, *, as_of=None) -> tuple[dict[str, pd.DataFra
     frames = [read_vyed_file(f, log, as_of=as_of) for f in files]
     if log.problems:
         raise DataError(log.problems)
-    rows = pd.concat(frames, ignore_index=True)
+    rows = type_rows(pd.concat(frames, ignore_index=True), log)
+    if log.problems:
+        raise DataError(log.problems)
     dup = rows.duplicated(["upn", "urn", "published"], keep=False).to_numpy()
     for r in rows[dup].head(20).itertuples():
         log.add(
