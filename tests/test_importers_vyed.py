@@ -246,6 +246,24 @@ def test_headers_any_case_hyphenated_ukprn_and_missing_column(tmp_path, calendar
     assert "missing" in problem.message
 
 
+def test_unknown_characteristics_come_from_an_earlier_file_or_are_a_problem(tmp_path, calendar_csv):
+    out = imported(
+        tmp_path,
+        calendar_csv,
+        {
+            M1: [row(P1, present=10, free_school_meals="yes", year_group="Reception")],
+            M2: [row(P1, present=20, free_school_meals="unknown", year_group="R")],
+        },
+    )
+    pupils = load_dataset(out).pupils
+    assert pupils[["fsm", "year_group"]].values.tolist() == [[True, "R"]]
+    with pytest.raises(DataError) as err:
+        imported(tmp_path / "b", calendar_csv, {M1: [row(P2, present=10, sen_support="unknown")]})
+    [problem] = err.value.problems
+    assert problem.column == "sen_support and education_health_care_plan"
+    assert "does not guess" in problem.message
+
+
 def test_bad_values_are_named(tmp_path, calendar_csv):
     folder = tmp_path / "downloads"
     write_download(

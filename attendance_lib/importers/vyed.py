@@ -130,7 +130,7 @@ FILE_DATE = re.compile(r"(\d{2})(\d{2})(\d{4})(?=\.csv$)", re.IGNORECASE)
 FILE_UKPRN = re.compile(r"^Official_Sensitive_(\d+)_", re.IGNORECASE)
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
-_UNKNOWN = {"unknown", "not known"}
+_UNKNOWN = {"unknown", "not known", "u"}
 _SEX = {"m": "M", "male": "M", "f": "F", "female": "F"}
 
 
@@ -332,7 +332,9 @@ def type_rows(raw: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
         out[name] = parse_dates(_text(raw, column), where, column)
     out["leaving_date"] = parse_dates(_text(raw, "leaving_date"), where, "leaving_date")
     year_group = _text(raw, "year_group").str.upper().str.replace(r"^0+(\d)", r"\1", regex=True)
-    year_group = year_group.str.replace(r"^(?:YEAR|Y)\s*", "", regex=True)
+    year_group = year_group.str.replace(r"^(?:YEAR|Y)\s*", "", regex=True).replace(
+        {"RECEPTION": "R", "NURSERY 1": "N1", "NURSERY 2": "N2"}
+    )
     bad = ~year_group.isin(YEAR_GROUPS).fillna(False).to_numpy()
     where.rows(
         "year_group",
@@ -547,17 +549,28 @@ def schools_table(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: Characteristics taken from an earlier file of the year when the latest says unknown.
+_CARRIED = ("fsm", "sen_support", "ehcp", "sex", "eal", "date_of_birth", "ethnicity")
+
+
 def pupils_table(rows: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     """One row per pupil and academic year, from the pupil's latest file that year.
 
     When the pupil has more than one enrolment there, the open one (no leaving date) is the
-    school of record, else the latest admitted. ``sen`` is E with an EHC plan, K on SEN
-    support, N when both flags say no; an unknown ``sen`` or ``fsm`` or ``sex`` is a problem,
-    since the data contract needs them and nothing is guessed.
+    school of record, else the latest admitted. A characteristic the latest file gives as
+    unknown is taken from the latest earlier file of the year that gives it. ``sen`` is E
+    with an EHC plan, K on SEN support, N when both flags say no; an ``sen``, ``fsm`` or
+    ``sex`` unknown in every file of the year is a problem, since the data contract needs
+    them and nothing is guessed.
     """
     order = rows.assign(open=rows["leaving_date"].isna())
     order = order.sort_values(["published", "open", "admission_date", "file", "row"])
     latest = order.drop_duplicates(["upn", "academic_year"], keep="last").copy()
+    # a value unknown in the latest file but given in an earlier one that year: the latest given
+    known = order.groupby(["upn", "academic_year"], sort=False)[list(_CARRIED)].last()
+    keyed = latest.set_index(["upn", "academic_year"]).index
+    for column in _CARRIED:
+        latest[column] = latest[column].fillna(known[column].reindex(keyed).set_axis(latest.index))
     sen = pd.Series(pd.NA, index=latest.index, dtype=object)
     sen[(latest["sen_support"] == False) & (latest["ehcp"] == False)] = "N"  # noqa: E712
     sen[latest["sen_support"] == True] = "K"  # noqa: E712
