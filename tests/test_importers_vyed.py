@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from builders import CALENDAR_2023_24, URN_A, URN_B, make_upn
+from builders import CALENDAR_2023_24, OMIT, URN_A, URN_B, make_upn, pupil, write_folder
 
 from attendance_lib.cli import main
 from attendance_lib.contract.dataset import load_dataset
@@ -361,3 +361,27 @@ def test_round_trip_reproduces_marks_figures_for_whole_week_windows(round_trip):
             got = summarise(weekly_ds, pd.Timestamp(start), friday, by=by).table
             assert len(got) > 0
             pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_contract_weekly_table_rules(tmp_path):
+    weekly = pd.DataFrame(
+        {
+            "upn": [P1, P1, P3],
+            "urn": [URN_A, URN_A, URN_A],
+            "week_start": ["2023-09-04", "2023-09-12", "2023-09-18"],
+            "week_end": ["2023-09-10", "2023-09-17", "2023-09-24"],
+            "sessions_possible": [10, 10, 10],
+            "sessions_present": [10, 9, 10],
+            "sessions_aea": [0, 0, 0],
+            "sessions_authorised": [0, 0, 0],
+            "sessions_unauthorised": [0, 0, 0],
+        }
+    )
+    folder = write_folder(tmp_path, pupils=[pupil(P1)], marks=OMIT, weekly=weekly)
+    with pytest.raises(DataError) as err:
+        load_dataset(folder)
+    found = {(p.file, p.row, p.column) for p in err.value.problems}
+    assert ("weekly.csv", 2, "week_start") in found  # a Tuesday
+    assert ("weekly.csv", 2, "sessions_possible") in found  # 9 + 0 + 0 + 0 is not 10
+    assert ("weekly.csv", 3, "upn") in found  # not in pupils.csv
+    assert not any(p.file == "marks.csv" for p in err.value.problems)  # marks optional
