@@ -385,3 +385,23 @@ def test_contract_weekly_table_rules(tmp_path):
     assert ("weekly.csv", 2, "sessions_possible") in found  # 9 + 0 + 0 + 0 is not 10
     assert ("weekly.csv", 3, "upn") in found  # not in pupils.csv
     assert not any(p.file == "marks.csv" for p in err.value.problems)  # marks optional
+
+
+def test_summarise_command_on_an_imported_folder(round_trip, tmp_path, capsys):
+    _, weekly_ds = round_trip
+    _, _, starts, ends = _boundaries(weekly_ds.weekly)
+    start = pd.Timestamp(starts[1]).strftime("%Y-%m-%d")
+    friday = (pd.Timestamp(ends[3]) - pd.Timedelta(days=2)).strftime("%Y-%m-%d")
+    out = tmp_path / "summary.csv"
+    args = ["summarise", str(weekly_ds.root), "--from", start, "--to", friday, "--out", str(out)]
+    assert main(args) == 0
+    assert len(pd.read_csv(out)) > 0
+    wednesday = (pd.Timestamp(ends[3]) - pd.Timedelta(days=4)).strftime("%Y-%m-%d")
+    assert main([*args[:5], wednesday, "--out", str(out)]) == 2
+    assert "nearest Fridays are" in capsys.readouterr().err
+
+
+def test_synth_vyed_needs_a_source(tmp_path, capsys):
+    assert main(["synth", "--vyed", str(tmp_path / "v")]) == 2
+    assert main(["synth", "--vyed", str(tmp_path / "v"), "--source", str(tmp_path)]) == 2
+    assert "no marks.parquet" in capsys.readouterr().err
