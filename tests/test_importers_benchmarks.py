@@ -140,3 +140,14 @@ def test_statistical_neighbours_by_name_or_code():
     assert row["value_pct"].tolist() == [7.9]
     assert row["members"].tolist() == [1]
     assert comparator_group(table, ["380"], "SN")["area"].unique().tolist() == ["SN"]
+
+
+def test_daily_rows_marked_year_to_date_by_time_frame(tmp_path):
+    (tmp_path / "daily.csv").write_text(
+        "time_period,time_identifier,time_frame,geographic_level,country_name,education_phase,"
+        "attendance_perc\n"
+        "202526,Week 37,Year to date,National,England,Total,94.1\n"
+        "202526,Week 37,Week,National,England,Total,93.0\n"
+    )
+    table = normalise_benchmarks(tmp_path / "daily.csv").table
+    assert table["period"].tolist() == ["2025/26 year to date", "2025/26 week 37"]

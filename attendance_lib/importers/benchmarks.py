@@ -224,6 +224,20 @@ def normalise_frame(raw: pd.DataFrame, file: str, log: ProblemLog):
     if declared is not None:
         stated = declared.astype("string").str.strip().str.lower()
         row_basis = stated.where(stated.isin(["census", "daily"]), basis).astype(object)
+    periods = pd.Series(
+        [
+            period_words(tp, ti, b)
+            for tp, ti, b in zip(raw["time_period"], raw["time_identifier"], row_basis, strict=True)
+        ],
+        index=raw.index,
+        dtype=object,
+    )
+    for frame_column in ("time_frame", "breakdown"):  # daily files: "Year to date" rows
+        if frame_column in raw:
+            ytd = raw[frame_column].astype("string").str.strip().str.lower()
+            ytd = ytd.isin(["year to date", "ytd"]).fillna(False).to_numpy()
+            years = raw["time_period"].map(academic_year_words)
+            periods[ytd] = (years[ytd] + " year to date").to_numpy()
     columns = CENSUS_COLUMNS if basis == "census" else DAILY_COLUMNS
     values = {
         measure: numbers(raw[column], file, column, log)
@@ -237,12 +251,7 @@ def normalise_frame(raw: pd.DataFrame, file: str, log: ProblemLog):
             "geographic_level": level,
             "area": area.astype("string").str.strip(),
             "time_period": raw["time_period"].astype("string").str.strip(),
-            "period": [
-                period_words(tp, ti, b)
-                for tp, ti, b in zip(
-                    raw["time_period"], raw["time_identifier"], row_basis, strict=True
-                )
-            ],
+            "period": periods,
             "basis": row_basis,
             "phase": phase,
             **{c: raw[c].astype("string").str.strip() if c in raw else pd.NA for c in CODE_COLUMNS},
