@@ -252,8 +252,14 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
         )
         return None
     try:
+        wanted = set(REQUIRED)
         raw = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            usecols=lambda c: _names([c])[0] in wanted,  # only the columns the import reads
         )
     except UnicodeDecodeError as exc:
         log.add(file, None, None, f"is not UTF-8 text ({exc.reason})")
@@ -273,6 +279,38 @@ def read_vyed_file(path: Path, log: ProblemLog, *, as_of=None) -> pd.DataFrame |
     match = FILE_UKPRN.match(file)
     raw.insert(3, "series", match.group(1) if match else "")
     return raw
+
+
+#: Text columns with few distinct values, kept as categories (a national import is millions of rows).
+_CATEGORIES = (
+    "file",
+    "series",
+    "year_group",
+    "sex",
+    "phase",
+    "ethnicity",
+    "primary_sen_type",
+    "secondary_sen_type",
+    "school_name",
+    "local_authority",
+    "ukprn",
+    "forename",
+    "surname",
+)
+#: Rows typed at once: large enough to be fast, small enough to bound the memory of the text.
+BATCH_ROWS = 500_000
+
+
+def concat_typed(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate typed batches, keeping categorical columns categorical (categories united)."""
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    for column in _CATEGORIES:
+        out[column] = pd.api.types.union_categoricals(
+            [f[column] for f in frames], ignore_order=True
+        )
+    return out
 
 
 class Where:
@@ -375,6 +413,8 @@ def type_rows(raw: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     for column in ("school_name", "school_local_authority_name"):
         where.rows(column, _text(raw, column).isna().to_numpy(), "is empty")
     _check_arithmetic(out, absent, where)
+    for column in _CATEGORIES:
+        out[column] = out[column].astype("category")
     return out
 
 
@@ -663,12 +703,17 @@ def read_vyed(paths, calendar_path, *, as_of=None) -> tuple[dict[str, pd.DataFra
     calendar_table = read_table(calendar_path, TABLES["calendar"], log)
     if calendar_table is not None:
         check_calendar(calendar_table, calendar_path.name, log)
-    frames = [read_vyed_file(f, log, as_of=as_of) for f in files]
+    typed, batch = [], []
+    for number, path in enumerate(files, start=1):
+        raw = read_vyed_file(path, log, as_of=as_of)
+        if raw is not None:
+            batch.append(raw)
+        if batch and (sum(map(len, batch)) >= BATCH_ROWS or number == len(files)):
+            typed.append(type_rows(pd.concat(batch, ignore_index=True), log))
+            batch = []
     if log.problems:
         raise DataError(log.problems)
-    rows = type_rows(pd.concat(frames, ignore_index=True), log)
-    if log.problems:
-        raise DataError(log.problems)
+    rows = concat_typed(typed)
     dup = rows.duplicated(["upn", "urn", "published"], keep=False).to_numpy()
     for r in rows[dup].head(20).itertuples():
         log.add(
