@@ -405,3 +405,11 @@ def test_synth_vyed_needs_a_source(tmp_path, capsys):
     assert main(["synth", "--vyed", str(tmp_path / "v")]) == 2
     assert main(["synth", "--vyed", str(tmp_path / "v"), "--source", str(tmp_path)]) == 2
     assert "no marks.parquet" in capsys.readouterr().err
+
+
+def test_code_level_counts_on_weekly_data_say_why_they_cannot_run(round_trip):
+    from attendance_lib.engine.sessions import code_counts
+
+    _, weekly_ds = round_trip
+    with pytest.raises(UsageError, match="weekly counts only .* no register codes"):
+        code_counts(weekly_ds)

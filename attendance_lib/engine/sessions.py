@@ -137,6 +137,13 @@ def marks_relation(marks) -> pd.DataFrame | Path | str:
         return marks  # a remote location (s3a://, abfss://) for Spark to read
     if isinstance(marks, str | Path):
         return Path(marks)
+    if marks.marks_path is None:
+        held = "weekly counts only (sessions per week, no register codes)"
+        raise UsageError(
+            f"{marks.root} has no register marks"
+            + (f": it holds {held}" if getattr(marks, "weekly", None) is not None else "")
+            + "; this needs session marks with their codes"
+        )
     if marks._marks is None and marks.marks_as_stored:
         return marks.marks_path
     return marks.marks
