@@ -18,7 +18,7 @@ from builders import CALENDAR_2023_24, OMIT, URN_A, URN_B, make_upn, pupil, writ
 from attendance_lib.cli import main
 from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.core.errors import DataError, UsageError
-from attendance_lib.engine.sessions import _boundaries, summarise
+from attendance_lib.engine.sessions import COUNT_COLUMNS, _boundaries, summarise
 from attendance_lib.importers.vyed import LAYOUT, import_vyed
 from attendance_lib.synth import generate
 from attendance_lib.synth.vyed import vyed_file_name
@@ -408,8 +408,51 @@ def test_synth_vyed_needs_a_source(tmp_path, capsys):
 
 
 def test_code_level_counts_on_weekly_data_say_why_they_cannot_run(round_trip):
-    from attendance_lib.engine.sessions import code_counts
+    from attendance_lib.engine.sessions import daily_sessions
 
     _, weekly_ds = round_trip
     with pytest.raises(UsageError, match="weekly counts only .* no register codes"):
-        code_counts(weekly_ds)
+        daily_sessions(weekly_ds)
+
+
+def test_termly_year_to_date_is_the_same_from_weekly_counts(round_trip):
+    from attendance_lib.analyses.strategy import termly
+    from attendance_lib.engine.sessions import code_counts
+
+    marks_ds, weekly_ds = round_trip
+    cube = code_counts(weekly_ds)
+    assert "code" not in cube and "grp" in cube
+    for term in ("autumn", "spring", "year"):
+        got = termly.year_to_date(weekly_ds, cube, "2023/24", term).table
+        expected = termly.year_to_date(marks_ds, code_counts(marks_ds), "2023/24", term).table
+        expected = expected[expected["sessions_possible"] > 0]
+        key = ["upn", "urn"]
+        same = [*key, *COUNT_COLUMNS, "absence_pct", "persistent_absent", "year_group", "sen"]
+        got = got.astype({"upn": str}).sort_values(key).reset_index(drop=True)[same]
+        expected = expected.astype({"upn": str}).sort_values(key).reset_index(drop=True)[same]
+        assert len(got) > 100
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_categorical=False)
+
+
+def test_a_period_across_half_terms_cannot_be_given_a_half_term():
+    from attendance_lib.core.academic_calendar import Calendar
+    from attendance_lib.engine.sessions import cube_from_weekly
+
+    calendar = pd.DataFrame(CALENDAR_2023_24).assign(
+        start_date=lambda f: pd.to_datetime(f["start_date"]),
+        end_date=lambda f: pd.to_datetime(f["end_date"]),
+    )
+    weekly = pd.DataFrame(
+        {
+            "upn": [P1],
+            "urn": [URN_A],
+            "week_start": [pd.Timestamp("2023-09-04")],
+            "week_end": [pd.Timestamp("2023-11-05")],
+            **{c: [0] for c in COUNT_COLUMNS},
+        }
+    ).assign(sessions_possible=60, sessions_present=60)
+    with pytest.raises(UsageError, match="2023-09-04 to 2023-11-05 falls in more than one"):
+        cube_from_weekly(weekly, Calendar(calendar))
+    one = weekly.assign(week_end=pd.Timestamp("2023-10-15"))
+    cube = cube_from_weekly(one, Calendar(calendar))
+    assert cube[["half_term", "grp", "sessions"]].values.tolist() == [[1, 0, 60]]

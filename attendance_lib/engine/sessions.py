@@ -410,22 +410,80 @@ def code_counts(ds, *, engine: str | None = None) -> pd.DataFrame:
     """The cube for a :class:`~attendance_lib.contract.dataset.Dataset`, cached per data fingerprint.
 
     Columns: upn, urn, academic_year, half_term, code, sessions. The heavy pass over the marks
-    happens once per extract; every report after that reads the cached Parquet file.
+    happens once per extract; every report after that reads the cached Parquet file. A
+    dataset with weekly counts instead of marks gives :func:`cube_from_weekly`: ``grp`` (the
+    count group) in place of ``code``, so :func:`counts_from_cube` works on either, and a
+    section that needs codes checks ``"code" in cube``.
     """
+    weekly = weekly_counts_of(ds)
+    if weekly is not None:
+        return ds.cached("weekly_cube", lambda: cube_from_weekly(weekly, Calendar(ds.calendar)))
     return ds.cached(
         "code_counts",
         lambda: code_counts_from_marks(ds, Calendar(ds.calendar), engine=engine),
     )
 
 
+def cube_from_weekly(weekly: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+    """Sessions per (upn, urn, academic_year, half_term, grp) from weekly counts.
+
+    Each period goes to the half term its weekdays fall in (``calendar``). A period whose
+    weekdays fall in two half terms (a first file of a year published after half term) or
+    in none cannot be split without guessing and is refused.
+
+    Raises
+    ------
+    UsageError
+        Naming the period.
+    """
+    periods = weekly[["week_start", "week_end"]].drop_duplicates().reset_index(drop=True)
+    years, halves = [], []
+    for start, end in periods.itertuples(index=False):
+        days = pd.bdate_range(start, end)
+        found = calendar.half_term_of(days).dropna().drop_duplicates()
+        if len(found) != 1:
+            where = "no half term" if found.empty else "more than one half term"
+            raise UsageError(
+                f"the weekly period {start:%Y-%m-%d} to {end:%Y-%m-%d} falls in {where} of "
+                "calendar.csv, so its sessions cannot be given a half term"
+            )
+        years.append(found["academic_year"].iloc[0])
+        halves.append(int(found["half_term"].iloc[0]))
+    periods = periods.assign(academic_year=years, half_term=halves)
+    rows = weekly.merge(periods, on=["week_start", "week_end"])
+    parts = []
+    for group in _POSSIBLE_GROUPS:
+        part = rows[["upn", "urn", "academic_year", "half_term", GROUP_COLUMNS[group]]]
+        part = part.rename(columns={GROUP_COLUMNS[group]: "sessions"}).assign(grp=int(group))
+        parts.append(part[part["sessions"] > 0])
+    long = pd.concat(parts, ignore_index=True).astype({"upn": str})
+    keys = ["upn", "urn", "academic_year", "half_term", "grp"]
+    cube = long.groupby(keys, as_index=False, sort=True)["sessions"].sum()
+    return pd.DataFrame(
+        {
+            "upn": pd.Categorical(cube["upn"]),
+            "urn": cube["urn"].astype(np.int64),
+            "academic_year": pd.Categorical(cube["academic_year"]),
+            "half_term": cube["half_term"].astype(np.int8),
+            "grp": cube["grp"].astype(np.int8),
+            "sessions": cube["sessions"].astype(np.int32),
+        }
+    )
+
+
 def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Sum the cube's sessions into the five count columns by ``keys`` (no rates).
+
+    The cube has ``code`` (from marks) or ``grp`` (from weekly counts, :func:`cube_from_weekly`).
 
     Combine with :func:`add_rates` for enrolment-level rates and flags, e.g.
     ``add_rates(counts_from_cube(cube[cube.academic_year == "2023/24"], ["upn", "urn"]))``.
     """
-    group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
-    groups = cube["code"].astype(str).map(group_of_code).to_numpy()
+    if "grp" in cube:  # a cube from weekly counts: groups, no codes
+        groups = cube["grp"].to_numpy()
+    else:
+        group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
+        groups = cube["code"].astype(str).map(group_of_code).to_numpy()
     ids_frame = cube[keys]
     ids, uniques = pd.MultiIndex.from_frame(ids_frame).factorize()
     flat = np.bincount(
