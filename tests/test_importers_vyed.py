@@ -456,3 +456,18 @@ def test_a_period_across_half_terms_cannot_be_given_a_half_term():
     one = weekly.assign(week_end=pd.Timestamp("2023-10-15"))
     cube = cube_from_weekly(one, Calendar(calendar))
     assert cube[["half_term", "grp", "sessions"]].values.tolist() == [[1, 0, 60]]
+
+
+def test_a_window_may_start_on_the_first_day_of_the_year(tmp_path):
+    from attendance_lib.engine.sessions import mark_date_range
+
+    calendar = [dict(r) for r in CALENDAR_2023_24]
+    calendar[0]["start_date"] = "2023-09-06"  # a Wednesday
+    cal_path = tmp_path / "calendar.csv"
+    pd.DataFrame(calendar).to_csv(cal_path, index=False)
+    out = imported(tmp_path, cal_path, {M1: [row(P1, present=6)], M2: [row(P1, present=16)]})
+    ds = load_dataset(out)
+    assert summarise(ds, "2023-09-06", "2023-09-15").table["sessions_possible"].tolist() == [16]
+    with pytest.raises(UsageError, match="nearest are 2023-09-04 or 2023-09-11"):
+        summarise(ds, "2023-09-07", "2023-09-15")
+    assert mark_date_range(ds) == (pd.Timestamp("2023-09-04"), pd.Timestamp("2023-09-17"))

@@ -196,7 +196,10 @@ def summarise(
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
     weekly = weekly_counts_of(marks)
     if weekly is not None:
-        return summarise_weekly(weekly, start, end, by)
+        calendar = getattr(marks, "calendar", None)
+        return summarise_weekly(
+            weekly, start, end, by, calendar=None if calendar is None else Calendar(calendar)
+        )
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
     _refuse_unknown_codes(int(frame.pop("unknown_codes").sum()), marks, engine)
@@ -246,12 +249,16 @@ def _nearest(candidates: np.ndarray, day: np.datetime64, shift: int = 0) -> str:
     return " or ".join(str(d + np.timedelta64(shift, "D")) for d in near)
 
 
-def check_weekly_window(weekly: pd.DataFrame, start=None, end=None) -> None:
+def check_weekly_window(
+    weekly: pd.DataFrame, start=None, end=None, calendar: Calendar | None = None
+) -> None:
     """Refuse a window that weekly counts cannot answer exactly.
 
     Weeks run Monday to Sunday. The window must start on a Monday where a covered period
     begins and end on the Friday, Saturday or Sunday of a covered week, so it is made of whole
     periods (the first file of a year is one period from the start of the academic year).
+    With a ``calendar``, the first day of an academic year is a valid start too when its
+    week's Monday is: nothing happens between that Monday and the year's first day.
 
     Raises
     ------
@@ -263,7 +270,13 @@ def check_weekly_window(weekly: pd.DataFrame, start=None, end=None) -> None:
     _, _, starts, ends = _boundaries(weekly)
     if start is not None:
         day = np.datetime64(pd.Timestamp(start).date(), "D")
-        if pd.Timestamp(start).day_of_week != 0 or day not in starts:
+        monday = day - np.timedelta64(pd.Timestamp(start).day_of_week, "D")
+        year_start = calendar is not None and any(
+            calendar.year_bounds(y)[0] == pd.Timestamp(start) for y in calendar.years
+        )
+        if year_start and monday in starts:
+            pass
+        elif pd.Timestamp(start).day_of_week != 0 or day not in starts:
             raise UsageError(
                 f"the window starts on {pd.Timestamp(start):%A %Y-%m-%d}; with weekly data it must "
                 f"start on a Monday that begins a covered week: the nearest are "
@@ -285,6 +298,8 @@ def summarise_weekly(
     start=None,
     end=None,
     by: Literal["enrolment", "pupil"] = "enrolment",
+    *,
+    calendar: Calendar | None = None,
 ) -> Summary:
     """:func:`summarise` over weekly counts (the ``weekly`` table of an imported DfE download).
 
@@ -292,11 +307,12 @@ def summarise_weekly(
     Weekly rows hold only periods with sessions, so ``zero_possible`` lists the keys whose
     rows in the window add up to no possible session (none, for a valid table).
     """
-    check_weekly_window(weekly, start, end)
+    check_weekly_window(weekly, start, end, calendar)
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     inside = np.ones(len(weekly), dtype=bool)
     if start is not None:
-        inside &= (weekly["week_start"] >= pd.Timestamp(start)).to_numpy()
+        monday = pd.Timestamp(start) - pd.Timedelta(days=pd.Timestamp(start).day_of_week)
+        inside &= (weekly["week_start"] >= monday).to_numpy()
     if end is not None:
         sunday = pd.Timestamp(end) + pd.Timedelta(days=6 - pd.Timestamp(end).day_of_week)
         inside &= (weekly["week_end"] <= sunday).to_numpy()
@@ -375,8 +391,12 @@ def overall_rates(table: pd.DataFrame) -> pd.Series:
 def mark_date_range(marks, *, engine: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first and last date with a mark (``marks`` as for :func:`summarise`).
 
-    A Parquet file is answered from its statistics, without reading the marks.
+    A Parquet file is answered from its statistics, without reading the marks. Weekly counts
+    give the first Monday and the last Sunday they cover.
     """
+    weekly = weekly_counts_of(marks)
+    if weekly is not None:
+        return pd.Timestamp(weekly["week_start"].min()), pd.Timestamp(weekly["week_end"].max())
     row = _marks_query(marks_sql.date_range_sql(), marks, engine).iloc[0]
     return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
 
