@@ -48,6 +48,12 @@ def _show_progress() -> bool:
 def cmd_synth(args: argparse.Namespace) -> int:
     from attendance_lib.synth import generate
 
+    if args.out is None:
+        if args.vyed is None or args.source is None:
+            raise UsageError("synth needs --out, or --vyed DIR with --source LA_DIR")
+        return _synth_vyed(args.source, args.vyed)
+    if args.source is not None:
+        raise UsageError("--source is for --vyed without --out (an LA already generated)")
     result = generate(
         args.out,
         seed=args.seed,
@@ -59,6 +65,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     print(f"Synthetic local authority written to {result.out_dir}")
     for name, rows in result.counts.items():
         print(f"  {name:<18} {rows:>12,} rows")
+    if args.vyed is not None:
+        return _synth_vyed(result.out_dir, args.vyed)
     return 0
 
 
@@ -81,8 +89,8 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     if args.date_to < args.date_from:
         raise UsageError("--to must be on or after --from")
     ds = load_dataset(args.data_dir, progress=_show_progress())
-    if ds.marks_path is None:
-        raise UsageError(f"{args.data_dir} has no marks table to summarise")
+    if ds.marks_path is None and ds.weekly is None:
+        raise UsageError(f"{args.data_dir} has no marks or weekly table to summarise")
     result = summarise(ds, args.date_from, args.date_to, by=args.by, engine=args.engine)
     write_csv_atomic(result.table, args.out)
     unit = "enrolments" if args.by == "enrolment" else "pupils"
@@ -151,6 +159,101 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run_all(run_all_args)
 
 
+# --------------------------------------------------------------------------------------
+# Importers (issue 16): data in other shapes into a contract folder
+# --------------------------------------------------------------------------------------
+
+
+def _synth_vyed(source: Path, out: Path) -> int:
+    from attendance_lib.synth.vyed import write_vyed
+
+    if not (Path(source) / "marks.parquet").exists():
+        raise UsageError(f"{source} has no marks.parquet to make weekly downloads from")
+    files = write_vyed(source, out)
+    print(f"{len(files):,} weekly DfE downloads written to {out}")
+    return 0
+
+
+def cmd_import_vyed(args: argparse.Namespace) -> int:
+    from attendance_lib.importers.vyed import import_vyed
+
+    result = import_vyed(args.sources, args.calendar, args.out, as_of=args.as_of)
+    print(f"{len(result.files):,} weekly downloads imported into {result.out_dir}")
+    for name, rows in result.counts.items():
+        print(f"  {name:<18} {rows:>12,} rows")
+    return 0
+
+
+def cmd_import_marks(args: argparse.Namespace) -> int:
+    from attendance_lib.importers.marks import import_marks
+
+    path = import_marks(args.export, args.mapping, args.out)
+    print(f"marks written to {path}")
+    return 0
+
+
+def cmd_benchmarks(args: argparse.Namespace) -> int:
+    from attendance_lib.core.files import write_csv_atomic
+    from attendance_lib.importers.benchmarks import (
+        OUTPUT_COLUMNS,
+        benchmark_files,
+        normalise_benchmarks,
+    )
+
+    files = benchmark_files(args.source)
+    if not files:
+        raise UsageError(f"{args.source} holds no EES files (benchmarks.csv, benchmarks/*.csv)")
+    result = normalise_benchmarks(args.source)
+    table = result.table[OUTPUT_COLUMNS]
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        write_csv_atomic(table, args.out)
+        print(f"{len(table):,} comparator figures from {len(files)} files written to {args.out}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def add_import_parsers(sub) -> None:
+    """The ``import`` command and its sources."""
+    p = sub.add_parser("import", help="turn data in another shape into a data folder")
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND")
+    v = kinds.add_parser(
+        "vyed", help="DfE weekly pupil-level downloads (Monitor your school attendance)"
+    )
+    v.add_argument("sources", nargs="+", type=Path, help="download files or folders of them")
+    v.add_argument("--calendar", required=True, type=Path, help="the LA's calendar.csv")
+    v.add_argument("--out", required=True, type=Path, help="new or empty folder to write")
+    v.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="publication Monday (YYYY-MM-DD) of files whose names carry no date",
+    )
+    v.set_defaults(func=cmd_import_vyed)
+
+    m = kinds.add_parser("marks", help="a session-level MIS export, mapped by a YAML file")
+    m.add_argument("export", type=Path, help="the export (CSV)")
+    m.add_argument(
+        "--mapping", required=True, type=Path, help="mapping YAML (examples in docs/mappings/)"
+    )
+    m.add_argument("--out", required=True, type=Path, help="data folder to write marks.parquet to")
+    m.set_defaults(func=cmd_import_marks)
+
+    p = sub.add_parser(
+        "benchmarks",
+        help="comparators from EES files as downloaded (census and daily data), one row each",
+    )
+    p.add_argument(
+        "source",
+        type=Path,
+        help="a data folder (benchmarks.csv, benchmarks/*.csv), a folder of EES files or one file",
+    )
+    p.add_argument("--out", type=Path, default=None, help="CSV file to write (default: print)")
+    p.set_defaults(func=cmd_benchmarks)
+
+
 def _split_setting(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
@@ -174,7 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "synth", help="write a seeded synthetic local authority in the contract layout"
     )
-    p.add_argument("--out", required=True, type=Path, help="folder to write (created if missing)")
+    p.add_argument("--out", type=Path, help="folder to write (created if missing)")
+    p.add_argument(
+        "--vyed",
+        type=Path,
+        default=None,
+        help="also write DfE weekly pupil-level downloads made from the LA's marks to this folder",
+    )
+    p.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="with --vyed and no --out: an LA already generated to make the downloads from",
+    )
     p.add_argument("--seed", type=int, default=20240901, help="random seed (default 20240901)")
     p.add_argument("--pupils", type=_positive_int, default=25_000, help="pupils (default 25000)")
     p.add_argument("--schools", type=_positive_int, default=60, help="schools (default 60)")
@@ -185,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="true effect of the attendance intervention in percentage points (default 4.0)",
     )
     p.set_defaults(func=cmd_synth)
+
+    add_import_parsers(sub)
 
     p = sub.add_parser("validate", help="check a data folder against the data contract")
     p.add_argument("data_dir", type=Path, help="the data folder")

@@ -2,7 +2,7 @@
 
 Layers, lowest first (docs/architecture.md):
 
-    core -> contract -> engine -> analyses -> present -> runner -> cli
+    core -> contract -> importers -> engine -> analyses -> present -> runner -> cli
 
 A module may import its own layer or a lower one. ``synth`` (the synthetic LA) stands
 beside the stack: it may import ``core`` only, and only the command line imports it. Inside
@@ -21,7 +21,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "attendance_lib"
 
-LAYERS = ["core", "contract", "engine", "analyses", "present", "runner", "cli"]
+LAYERS = ["core", "contract", "importers", "engine", "analyses", "present", "runner", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 #: Modules at the package's top level and the layer they belong to.
 TOP_LEVEL = {"__init__": "core", "__main__": "cli", "cli": "cli"}

@@ -237,20 +237,48 @@ class TestComparators:
         assert year.loc["attendance", "value_pct"] == pytest.approx(92.9)
         assert year.loc["persistent_absence", "value_pct"] == 20.0
         assert year.loc["overall_absence", "basis"] == "census"
-        assert year.loc["overall_absence", "period"] == "2023/24 Academic year"
+        assert year.loc["overall_absence", "period"] == "2023/24 full year"
         assert year.loc["overall_absence", "note"] == ""
+        # only the same period: last year's spring figure is not this year's
         spring = strategy.comparator_figures(bench, ["England"], YEAR, "spring")
         spring = spring.set_index("measure")
-        assert spring.loc["overall_absence", "value_pct"] == 7.3
-        assert spring.loc["overall_absence", "period"] == "2022/23 Autumn and spring term"
-        assert spring.loc["overall_absence", "note"] == "latest published year"
-        region = strategy.comparator_figures(bench, ["Yorkshire and The Humber"], YEAR, "summer")
-        region = region.set_index("measure")
+        assert spring["value_pct"].isna().all()
+        assert (
+            "no census figure for 2023/24 autumn and spring terms"
+            in spring.loc["overall_absence", "note"]
+        )
+        assert "2022/23 autumn and spring terms (census)" in spring.loc["overall_absence", "note"]
+        # only the same basis: a daily-data figure is not a census one
+        region = strategy.comparator_figures(bench, ["Yorkshire and The Humber"], YEAR, "autumn")
+        assert region["value_pct"].isna().all()
+        region = strategy.comparator_figures(
+            bench, ["Yorkshire and The Humber"], YEAR, "autumn", basis="daily"
+        ).set_index("measure")
         assert region.loc["overall_absence", "value_pct"] == 7.1
-        assert region.loc["overall_absence", "basis"] == "daily"
-        assert "different period" in region.loc["overall_absence", "note"]
+        # only the same phase
+        primary = strategy.comparator_figures(bench, ["England"], YEAR, "year", phase="primary")
+        assert primary.set_index("measure").loc["overall_absence", "value_pct"] == 9.9
         missing = strategy.comparator_figures(bench, ["Wales"], YEAR, "year")
         assert missing["value_pct"].isna().all()
+        assert "not in the benchmarks" in missing["note"].iloc[0]
+
+    def test_statistical_neighbours_are_a_comparator_group(self):
+        la = {"geographic_level": "Local authority", "country_name": "England",
+              "time_period": 202324, "time_identifier": "Academic year"}  # fmt: skip
+        bench = _bench(
+            [
+                la
+                | {"la_name": "Kirklees", "new_la_code": "E08000034", "sess_overall_percent": 7.0},
+                la | {"la_name": "Oldham", "new_la_code": "E08000004", "sess_overall_percent": 8.0},
+                la | {"la_name": "Leeds", "new_la_code": "E08000035", "sess_overall_percent": 6.0},
+            ]
+        )
+        out = strategy.comparator_figures(
+            bench, [], YEAR, "year", statistical_neighbours=["kirklees", "E08000004"]
+        ).set_index("measure")
+        assert out.loc["overall_absence", "value_pct"] == pytest.approx(7.5)
+        assert out.loc["overall_absence", "area"] == "Statistical neighbours"
+        assert "average of 2" in out.loc["overall_absence", "note"]
 
     def test_headline_columns(self, year):
         bench = _bench(
@@ -267,7 +295,7 @@ class TestComparators:
         h = strategy.headline(year.table, None, comp).set_index("measure")
         assert h.loc["overall_absence", "england_pct"] == 7.1
         assert h.loc["overall_absence", "england_basis"] == "census"
-        assert h.loc["overall_absence", "england_period"] == "2023/24 Academic year"
+        assert h.loc["overall_absence", "england_period"] == "2023/24 full year"
 
 
 class TestFiveCategories:

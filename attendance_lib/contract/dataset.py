@@ -31,6 +31,7 @@ from attendance_lib.contract.reading import (
     TABLES,
     ProblemLog,
     find_table_file,
+    missing_required_tables,
     read_marks,
     read_table,
 )
@@ -134,7 +135,7 @@ class Dataset:
 
     Tables are pandas DataFrames with contract column names and types: ``schools``, ``pupils``
     and ``calendar``, and the optional ``absence_terms``, ``ks2``, ``ks4``, ``services``,
-    ``interventions`` and ``benchmarks`` (``None`` when absent from the folder). Each is read
+    ``interventions``, ``benchmarks`` and ``weekly`` (``None`` when absent from the folder). Each is read
     on first use; so is ``marks``, which can also be read in part (:meth:`marks_for`) or left
     in its Parquet file for the engines.
     """
@@ -160,6 +161,8 @@ class Dataset:
     services = _Table()
     interventions = _Table()
     benchmarks = _Table()
+    #: Sessions per enrolment per week (imported DfE weekly files), when there are no marks.
+    weekly = _Table()
 
     @property
     def marks(self) -> pd.DataFrame | None:
@@ -333,9 +336,8 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
         raise UsageError(f"data folder {str(root)!r} does not exist")
     paths = {name: find_table_file(root, name) for name in TABLES}
     log = ProblemLog()
-    for name, spec in TABLES.items():
-        if spec.required and paths[name] is None:
-            log.add(f"{name}.csv", None, None, f"required table is missing from {root}")
+    for name in missing_required_tables(paths):
+        log.add(f"{name}.csv", None, None, f"required table is missing from {root}")
     if log.problems:
         raise DataError(log.problems)
     files = {p.name: file_sha256(p) for p in paths.values() if p is not None}

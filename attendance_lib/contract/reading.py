@@ -128,6 +128,22 @@ TABLES: dict[str, Table] = {
             key=("upn", "urn", "date", "session"),
         ),
         Table(
+            "weekly",
+            (
+                Column("upn"),
+                Column("urn", "int"),
+                Column("week_start", "date"),
+                Column("week_end", "date"),
+                Column("sessions_possible", "int"),
+                Column("sessions_present", "int"),
+                Column("sessions_aea", "int"),
+                Column("sessions_authorised", "int"),
+                Column("sessions_unauthorised", "int"),
+            ),
+            key=("upn", "urn", "week_start"),
+            required=False,
+        ),
+        Table(
             "absence_terms",
             (
                 Column("upn"),
@@ -271,6 +287,17 @@ class ProblemLog:
 def rows_where(mask: np.ndarray) -> np.ndarray:
     """1-based data row numbers where ``mask`` is true (no array the length of the table)."""
     return np.flatnonzero(mask) + 1
+
+
+def missing_required_tables(paths: dict[str, Path | None]) -> list[str]:
+    """The required tables a folder lacks. ``marks`` is optional when ``weekly`` counts are present."""
+    return [
+        name
+        for name, spec in TABLES.items()
+        if spec.required
+        and paths.get(name) is None
+        and not (name == "marks" and paths.get("weekly") is not None)
+    ]
 
 
 def find_table_file(root: Path, name: str) -> Path | None:

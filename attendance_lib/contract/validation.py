@@ -27,7 +27,7 @@ from stdnum.gb import upn as stdnum_upn
 from tqdm.auto import tqdm
 
 from attendance_lib.contract.marks_screen import screen_parquet_marks
-from attendance_lib.contract.reading import TABLES, ProblemLog, read_marks
+from attendance_lib.contract.reading import TABLES, ProblemLog, read_marks, rows_where
 from attendance_lib.core.academic_calendar import Calendar
 
 
@@ -91,6 +91,8 @@ def _validate(tables, paths, log: ProblemLog, bar: tqdm) -> CheckedMarks | None:
         check_date_order(tables["services"], "start_date", "end_date", paths["services"].name, log)
     if tables.get("benchmarks") is not None:
         check_benchmark_areas(tables["benchmarks"], paths["benchmarks"].name, log)
+    if tables.get("weekly") is not None:
+        check_weekly(tables["weekly"], pupils, schools, paths["weekly"].name, log)
     bar.update()
     if paths["marks"] is None:
         return None
@@ -278,6 +280,45 @@ def check_benchmark_areas(bench: pd.DataFrame, file: str, log: ProblemLog) -> No
         np.flatnonzero(bad) + 1,
         "no area name: give country_name, region_name, la_name or area_name",
     )
+
+
+def check_weekly(
+    weekly: pd.DataFrame,
+    pupils: pd.DataFrame | None,
+    schools: pd.DataFrame | None,
+    file: str,
+    log: ProblemLog,
+) -> None:
+    """Weekly session counts: Monday-to-Sunday periods, DfE arithmetic, links to pupils and schools.
+
+    ``week_start`` is a Monday and ``week_end`` a later Sunday (a row may cover several weeks,
+    such as the first file of a year); counts are not negative and possible = present +
+    approved educational activity + authorised + unauthorised.
+    """
+    start, end = weekly["week_start"], weekly["week_end"]
+    log.rows(
+        file,
+        "week_start",
+        rows_where((start.dt.day_of_week != 0).fillna(False).to_numpy()),
+        "is not a Monday (weeks run Monday to Sunday)",
+    )
+    bad_end = ((end.dt.day_of_week != 6) | (end <= start)).fillna(False).to_numpy()
+    log.rows(file, "week_end", rows_where(bad_end), "is not a Sunday after week_start")
+    parts = ["sessions_present", "sessions_aea", "sessions_authorised", "sessions_unauthorised"]
+    for col in ["sessions_possible", *parts]:
+        log.rows(file, col, rows_where((weekly[col] < 0).fillna(False).to_numpy()), "is negative")
+    total = weekly[parts].sum(axis=1, min_count=len(parts))
+    adds_up = (total == weekly["sessions_possible"]).fillna(True).to_numpy()
+    log.rows(
+        file,
+        "sessions_possible",
+        rows_where(~adds_up),
+        "is not present + aea + authorised + unauthorised (DfE arithmetic)",
+    )
+    if pupils is not None:
+        check_in(weekly["upn"], pupils["upn"], file, "upn", "pupils.csv", log)
+    if schools is not None:
+        check_in(weekly["urn"], schools["urn"], file, "urn", "schools.csv", log)
 
 
 def check_marks_links(

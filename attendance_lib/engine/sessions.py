@@ -33,6 +33,7 @@ import pandas as pd
 from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
+from attendance_lib.core.errors import UsageError
 from attendance_lib.core.sql_engines import run_sql
 
 COUNT_COLUMNS = [
@@ -136,6 +137,13 @@ def marks_relation(marks) -> pd.DataFrame | Path | str:
         return marks  # a remote location (s3a://, abfss://) for Spark to read
     if isinstance(marks, str | Path):
         return Path(marks)
+    if marks.marks_path is None:
+        held = "weekly counts only (sessions per week, no register codes)"
+        raise UsageError(
+            f"{marks.root} has no register marks"
+            + (f": it holds {held}" if getattr(marks, "weekly", None) is not None else "")
+            + "; this needs session marks with their codes"
+        )
     if marks._marks is None and marks.marks_as_stored:
         return marks.marks_path
     return marks.marks
@@ -164,8 +172,13 @@ def summarise(
     marks
         Register marks: a DataFrame as read by :mod:`attendance_lib.contract.reading`, a
         :class:`~attendance_lib.contract.dataset.Dataset`, or a path to a marks Parquet file.
+        A dataset with weekly counts and no marks (an imported DfE weekly download), or a
+        weekly table itself, is summarised from the weekly counts (:func:`summarise_weekly`):
+        the one place that knows which source fed the figures.
     start, end
         The window's first and last dates, both included; ``None`` leaves that end open.
+        Over weekly counts the window must be made of whole covered weeks
+        (:func:`check_weekly_window`).
     by
         ``"enrolment"`` (DfE headline basis) or ``"pupil"`` (sessions summed over the
         pupil's enrolments, then rates and flags from the sums).
@@ -181,10 +194,131 @@ def summarise(
     """
     if by not in ("enrolment", "pupil"):
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
+    weekly = weekly_counts_of(marks)
+    if weekly is not None:
+        calendar = getattr(marks, "calendar", None)
+        return summarise_weekly(
+            weekly, start, end, by, calendar=None if calendar is None else Calendar(calendar)
+        )
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
     _refuse_unknown_codes(int(frame.pop("unknown_codes").sum()), marks, engine)
     frame = frame.astype({"upn": str, **{c: np.int64 for c in keys[1:] + COUNT_COLUMNS}})
+    zero = frame["sessions_possible"] == 0
+    table = add_rates(frame[~zero].reset_index(drop=True))
+    return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
+
+
+def weekly_counts_of(source) -> pd.DataFrame | None:
+    """The weekly counts ``source`` holds instead of marks, or None when it has marks.
+
+    ``source`` is anything :func:`summarise` takes: a weekly table (it has ``week_start``) or
+    a dataset whose folder has ``weekly`` and no ``marks``.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source if "week_start" in source.columns else None
+    if isinstance(source, str | Path):
+        return None
+    if getattr(source, "marks_path", None) is None and getattr(source, "weekly", None) is not None:
+        return source.weekly
+    return None
+
+
+def _boundaries(weekly: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct periods (week_start, week_end) and the valid window starts and last Sundays.
+
+    A Monday is a valid start, and a Sunday a valid last Sunday, when no period straddles it,
+    so a window made of them adds up whole rows only.
+    """
+    periods = weekly[["week_start", "week_end"]].drop_duplicates()
+    ws = periods["week_start"].to_numpy(dtype="datetime64[D]")
+    we = periods["week_end"].to_numpy(dtype="datetime64[D]")
+    starts = np.unique(ws)
+    ends = np.unique(we)
+    starts = starts[[not ((ws < b) & (b <= we)).any() for b in starts]]
+    ends = ends[[not ((ws <= e) & (e < we)).any() for e in ends]]
+    return ws, we, starts, ends
+
+
+def _nearest(candidates: np.ndarray, day: np.datetime64, shift: int = 0) -> str:
+    """The candidates just before and just after ``day`` (shifted by ``shift`` days), in words."""
+    before = candidates[candidates <= day]
+    after = candidates[candidates > day]
+    near = [before[-1]] if len(before) else []
+    near += [after[0]] if len(after) else []
+    return " or ".join(str(d + np.timedelta64(shift, "D")) for d in near)
+
+
+def check_weekly_window(
+    weekly: pd.DataFrame, start=None, end=None, calendar: Calendar | None = None
+) -> None:
+    """Refuse a window that weekly counts cannot answer exactly.
+
+    Weeks run Monday to Sunday. The window must start on a Monday where a covered period
+    begins and end on the Friday, Saturday or Sunday of a covered week, so it is made of whole
+    periods (the first file of a year is one period from the start of the academic year).
+    With a ``calendar``, the first day of an academic year is a valid start too when its
+    week's Monday is: nothing happens between that Monday and the year's first day.
+
+    Raises
+    ------
+    UsageError
+        Naming the nearest valid dates.
+    """
+    if weekly.empty:
+        raise UsageError("the weekly table is empty: no window can be summarised")
+    _, _, starts, ends = _boundaries(weekly)
+    if start is not None:
+        day = np.datetime64(pd.Timestamp(start).date(), "D")
+        monday = day - np.timedelta64(pd.Timestamp(start).day_of_week, "D")
+        year_start = calendar is not None and any(
+            calendar.year_bounds(y)[0] == pd.Timestamp(start) for y in calendar.years
+        )
+        if year_start and monday in starts:
+            pass
+        elif pd.Timestamp(start).day_of_week != 0 or day not in starts:
+            raise UsageError(
+                f"the window starts on {pd.Timestamp(start):%A %Y-%m-%d}; with weekly data it must "
+                f"start on a Monday that begins a covered week: the nearest are "
+                f"{_nearest(starts, day)}"
+            )
+    if end is not None:
+        stamp = pd.Timestamp(end)
+        sunday = np.datetime64((stamp + pd.Timedelta(days=6 - stamp.day_of_week)).date(), "D")
+        if stamp.day_of_week < 4 or sunday not in ends:
+            raise UsageError(
+                f"the window ends on {stamp:%A %Y-%m-%d}; with weekly data it must end on the "
+                f"Friday, Saturday or Sunday of a covered week: the nearest Fridays are "
+                f"{_nearest(ends, np.datetime64(stamp.date(), 'D'), shift=-2)}"
+            )
+
+
+def summarise_weekly(
+    weekly: pd.DataFrame,
+    start=None,
+    end=None,
+    by: Literal["enrolment", "pupil"] = "enrolment",
+    *,
+    calendar: Calendar | None = None,
+) -> Summary:
+    """:func:`summarise` over weekly counts (the ``weekly`` table of an imported DfE download).
+
+    Sums the rows whose period lies inside the window, after :func:`check_weekly_window`.
+    Weekly rows hold only periods with sessions, so ``zero_possible`` lists the keys whose
+    rows in the window add up to no possible session (none, for a valid table).
+    """
+    check_weekly_window(weekly, start, end, calendar)
+    keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
+    inside = np.ones(len(weekly), dtype=bool)
+    if start is not None:
+        monday = pd.Timestamp(start) - pd.Timedelta(days=pd.Timestamp(start).day_of_week)
+        inside &= (weekly["week_start"] >= monday).to_numpy()
+    if end is not None:
+        sunday = pd.Timestamp(end) + pd.Timedelta(days=6 - pd.Timestamp(end).day_of_week)
+        inside &= (weekly["week_end"] <= sunday).to_numpy()
+    rows = weekly.loc[inside, ["upn", "urn", *COUNT_COLUMNS]].astype({"upn": str})
+    frame = rows.groupby(keys, as_index=False, sort=True)[COUNT_COLUMNS].sum()
+    frame = frame.astype({c: np.int64 for c in keys[1:] + COUNT_COLUMNS})
     zero = frame["sessions_possible"] == 0
     table = add_rates(frame[~zero].reset_index(drop=True))
     return Summary(table=table, zero_possible=frame.loc[zero, keys].reset_index(drop=True))
@@ -257,8 +391,12 @@ def overall_rates(table: pd.DataFrame) -> pd.Series:
 def mark_date_range(marks, *, engine: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first and last date with a mark (``marks`` as for :func:`summarise`).
 
-    A Parquet file is answered from its statistics, without reading the marks.
+    A Parquet file is answered from its statistics, without reading the marks. Weekly counts
+    give the first Monday and the last Sunday they cover.
     """
+    weekly = weekly_counts_of(marks)
+    if weekly is not None:
+        return pd.Timestamp(weekly["week_start"].min()), pd.Timestamp(weekly["week_end"].max())
     row = _marks_query(marks_sql.date_range_sql(), marks, engine).iloc[0]
     return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
 
@@ -292,22 +430,80 @@ def code_counts(ds, *, engine: str | None = None) -> pd.DataFrame:
     """The cube for a :class:`~attendance_lib.contract.dataset.Dataset`, cached per data fingerprint.
 
     Columns: upn, urn, academic_year, half_term, code, sessions. The heavy pass over the marks
-    happens once per extract; every report after that reads the cached Parquet file.
+    happens once per extract; every report after that reads the cached Parquet file. A
+    dataset with weekly counts instead of marks gives :func:`cube_from_weekly`: ``grp`` (the
+    count group) in place of ``code``, so :func:`counts_from_cube` works on either, and a
+    section that needs codes checks ``"code" in cube``.
     """
+    weekly = weekly_counts_of(ds)
+    if weekly is not None:
+        return ds.cached("weekly_cube", lambda: cube_from_weekly(weekly, Calendar(ds.calendar)))
     return ds.cached(
         "code_counts",
         lambda: code_counts_from_marks(ds, Calendar(ds.calendar), engine=engine),
     )
 
 
+def cube_from_weekly(weekly: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+    """Sessions per (upn, urn, academic_year, half_term, grp) from weekly counts.
+
+    Each period goes to the half term its weekdays fall in (``calendar``). A period whose
+    weekdays fall in two half terms (a first file of a year published after half term) or
+    in none cannot be split without guessing and is refused.
+
+    Raises
+    ------
+    UsageError
+        Naming the period.
+    """
+    periods = weekly[["week_start", "week_end"]].drop_duplicates().reset_index(drop=True)
+    years, halves = [], []
+    for start, end in periods.itertuples(index=False):
+        days = pd.bdate_range(start, end)
+        found = calendar.half_term_of(days).dropna().drop_duplicates()
+        if len(found) != 1:
+            where = "no half term" if found.empty else "more than one half term"
+            raise UsageError(
+                f"the weekly period {start:%Y-%m-%d} to {end:%Y-%m-%d} falls in {where} of "
+                "calendar.csv, so its sessions cannot be given a half term"
+            )
+        years.append(found["academic_year"].iloc[0])
+        halves.append(int(found["half_term"].iloc[0]))
+    periods = periods.assign(academic_year=years, half_term=halves)
+    rows = weekly.merge(periods, on=["week_start", "week_end"])
+    parts = []
+    for group in _POSSIBLE_GROUPS:
+        part = rows[["upn", "urn", "academic_year", "half_term", GROUP_COLUMNS[group]]]
+        part = part.rename(columns={GROUP_COLUMNS[group]: "sessions"}).assign(grp=int(group))
+        parts.append(part[part["sessions"] > 0])
+    long = pd.concat(parts, ignore_index=True).astype({"upn": str})
+    keys = ["upn", "urn", "academic_year", "half_term", "grp"]
+    cube = long.groupby(keys, as_index=False, sort=True)["sessions"].sum()
+    return pd.DataFrame(
+        {
+            "upn": pd.Categorical(cube["upn"]),
+            "urn": cube["urn"].astype(np.int64),
+            "academic_year": pd.Categorical(cube["academic_year"]),
+            "half_term": cube["half_term"].astype(np.int8),
+            "grp": cube["grp"].astype(np.int8),
+            "sessions": cube["sessions"].astype(np.int32),
+        }
+    )
+
+
 def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Sum the cube's sessions into the five count columns by ``keys`` (no rates).
+
+    The cube has ``code`` (from marks) or ``grp`` (from weekly counts, :func:`cube_from_weekly`).
 
     Combine with :func:`add_rates` for enrolment-level rates and flags, e.g.
     ``add_rates(counts_from_cube(cube[cube.academic_year == "2023/24"], ["upn", "urn"]))``.
     """
-    group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
-    groups = cube["code"].astype(str).map(group_of_code).to_numpy()
+    if "grp" in cube:  # a cube from weekly counts: groups, no codes
+        groups = cube["grp"].to_numpy()
+    else:
+        group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
+        groups = cube["code"].astype(str).map(group_of_code).to_numpy()
     ids_frame = cube[keys]
     ids, uniques = pd.MultiIndex.from_frame(ids_frame).factorize()
     flat = np.bincount(

@@ -51,23 +51,6 @@ MEASURES: dict[str, str] = {
 }
 #: Measures where a higher value is better (all others: lower is better).
 HIGHER_IS_BETTER = frozenset({"attendance"})
-#: DfE open-data column holding each measure (attendance = 100 - overall absence).
-BENCHMARK_COLUMNS: dict[str, str] = {
-    "overall_absence": "sess_overall_percent",
-    "authorised_absence": "sess_authorised_percent",
-    "unauthorised_absence": "sess_unauthorised_percent",
-    "persistent_absence": "enrolments_pa_10_exact_percent",
-    "severe_absence": "enrolments_pa_50_exact_percent",
-}
-#: The DfE time_identifier matching the year to the end of each term.
-TIME_IDENTIFIER: dict[str, str] = {
-    "autumn": "Autumn term",
-    "spring": "Autumn and spring term",
-    "summer": "Academic year",
-    "year": "Academic year",
-}
-#: The area-name column for each geographic level of a DfE file.
-AREA_COLUMN = {"National": "country_name", "Regional": "region_name", "Local authority": "la_name"}
 TERM_WORDS = {"autumn": "autumn term", "spring": "spring term", "summer": "summer term"}
 FIVE_CATEGORIES = "five_categories"
 #: Footnote for published five-category tables (the percentage follows its count's suppression).
@@ -113,98 +96,74 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
 
 
-def _time_period(academic_year: str) -> int:
-    start = parse_academic_year(academic_year)
-    return start * 100 + (start + 1) % 100
-
-
-def _period_words(time_period: int, identifier: str) -> str:
-    start = int(time_period) // 100
-    return f"{start}/{(start + 1) % 100:02d} {identifier}"
-
-
-def _area_names(bench: pd.DataFrame) -> pd.Series:
-    """The area each benchmark row describes (the name column of its geographic level)."""
-    names = pd.Series(pd.NA, index=bench.index, dtype=object)
-    for level, column in AREA_COLUMN.items():
-        if column in bench:
-            rows = bench["geographic_level"] == level
-            names[rows] = bench.loc[rows, column]
-    if "area_name" in bench:
-        names = names.fillna(bench["area_name"])
-    return names.astype(object)
-
-
-def _is_total(bench: pd.DataFrame) -> pd.Series:
-    total = pd.Series(True, index=bench.index)
-    for column in ("education_phase", "school_type"):
-        if column in bench:
-            value = bench[column].astype(object).fillna("Total").astype(str).str.strip().str.lower()
-            total &= value.eq("total")
-    return total
-
-
 def comparator_figures(
     benchmarks: pd.DataFrame | None,
     comparators: Sequence[str],
     academic_year: str,
     term: str,
+    *,
+    phase: str = "total",
+    basis: str = "census",
+    statistical_neighbours: Sequence[str] = (),
+    neighbours_label: str = "Statistical neighbours",
 ) -> pd.DataFrame:
-    """Each comparator's headline measures from a DfE-layout benchmarks table.
+    """Each comparator's headline measures for the same period, basis and phase as the report.
 
-    The row chosen for each area (all schools: phase / school type ``Total``): the matching
-    time identifier (autumn -> ``Autumn term``, spring -> ``Autumn and spring term``,
-    summer / year -> ``Academic year``) for this academic year; else the latest earlier year
-    with that identifier; else the latest year of any identifier. ``note`` says when the
-    period is not the one asked for.
+    ``benchmarks`` is an EES table as downloaded or as the contract typed ``benchmarks.csv``,
+    or the normalised comparators of
+    :func:`attendance_lib.importers.benchmarks.normalise_benchmarks`. The period is the
+    year to the end of ``term`` (autumn -> "autumn term", spring -> "autumn and spring terms",
+    summer / year -> "full year"); ``basis`` census by default (termly figures, as the school
+    census publishes them; a daily-data "year to date" figure is a different period). An area
+    without a figure for exactly that period, basis and phase shows none, and ``note`` says
+    which periods it does have. ``statistical_neighbours`` (LA names or codes) become one
+    more comparator, ``neighbours_label``: the unweighted average of their published rates.
 
     Returns
     -------
     DataFrame
-        area, measure, value_pct, basis (census, daily or not stated), period, note.
+        area, measure, value_pct, basis, period, note (one row per area and measure).
     """
+    from attendance_lib.importers.benchmarks import comparator_group, normalise_benchmarks
+
     columns = ["area", "measure", "value_pct", "basis", "period", "note"]
+    last = "full year" if last_half_term(term) == 6 else None
+    words = last or {"autumn": "autumn term", "spring": "autumn and spring terms"}[term]
+    period = f"{academic_year} {words}"
+    table = pd.DataFrame(columns=["area", "period", "basis", "phase", "measure", "value_pct"])
+    if benchmarks is not None and not benchmarks.empty:
+        is_normal = {"measure", "value_pct", "period"} <= set(benchmarks.columns)
+        table = benchmarks if is_normal else normalise_benchmarks(benchmarks).table
+    groups = [(area, table[table["area"].astype(str).str.strip().str.lower() == area.strip().lower()])
+              for area in comparators]  # fmt: skip
+    if statistical_neighbours:
+        members = comparator_group(table, statistical_neighbours, neighbours_label)
+        groups.append((neighbours_label, members))
     rows = []
-    wanted_id = TIME_IDENTIFIER[term]
-    wanted_tp = _time_period(academic_year)
-    bench = benchmarks if benchmarks is not None else pd.DataFrame()
-    if not bench.empty:
-        bench = bench[_is_total(bench)].assign(_area=_area_names(bench))
-        bench = bench[bench["_area"].notna()]
-        bench = bench.assign(_key=bench["_area"].astype(str).str.strip().str.lower())
-    for area in comparators:
-        found = bench[bench["_key"] == area.strip().lower()] if not bench.empty else bench
-        if found.empty:
-            rows += [
-                {"area": area, "measure": m, "value_pct": np.nan, "basis": "", "period": "",
-                 "note": f"{area} is not in benchmarks.csv"}
-                for m in MEASURES
-            ]  # fmt: skip
-            continue
-        ident = found["time_identifier"].astype(str).str.strip().str.lower()
-        same_id = found[ident == wanted_id.lower()]
-        earlier = same_id[same_id["time_period"] <= wanted_tp]
-        if not earlier.empty:
-            row = earlier.sort_values("time_period").iloc[-1]
-            note = "" if row["time_period"] == wanted_tp else "latest published year"
+    for area, found in groups:
+        same = found[
+            (found["period"] == period) & (found["basis"] == basis) & (found["phase"] == phase)
+        ]
+        if same.empty:
+            have = sorted(set(found["period"] + " (" + found["basis"] + ")"))
+            note = (
+                f"no {basis} figure for {period} ({phase}); it has {', '.join(have)}"
+                if have
+                else f"{area} is not in the benchmarks"
+            )
+        elif "members" in same:
+            note = (
+                f"average of {int(same['members'].max())} statistical neighbours' published rates"
+            )
         else:
-            pool = found[found["time_period"] <= wanted_tp]
-            pool = pool if not pool.empty else found
-            row = pool.sort_values("time_period").iloc[-1]
-            note = f"no {wanted_id} figures: a different period"
-        basis = row.get("basis") if "basis" in row else None
-        basis = str(basis) if isinstance(basis, str) and basis else "not stated"
-        period = _period_words(row["time_period"], str(row["time_identifier"]))
+            note = ""
+        values = same.drop_duplicates("measure").set_index("measure")["value_pct"]
         for measure in MEASURES:
-            if measure == "attendance":
-                overall = row.get("sess_overall_percent", np.nan)
-                value = 100 - float(overall) if pd.notna(overall) else np.nan
-            else:
-                column = BENCHMARK_COLUMNS[measure]
-                value = float(row[column]) if column in row and pd.notna(row[column]) else np.nan
+            value = float(values[measure]) if measure in values.index else np.nan
             rows.append(
-                {"area": area, "measure": measure, "value_pct": value, "basis": basis,
-                 "period": period, "note": note}
+                {"area": area, "measure": measure, "value_pct": value,
+                 "basis": basis if not same.empty else "", "period": period if not same.empty else "",
+                 "note": note}
             )  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
