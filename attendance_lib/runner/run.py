@@ -157,6 +157,9 @@ def run_unit(
         loads = external_loads(page)
         if loads:
             problems.append(_findings_message("the page loads from other hosts", loads))
+        active = publish.active_content(page)
+        if active:
+            problems.append(_findings_message("the page holds active content (script)", active))
         if not spec.restricted:
             frames = {p["name"]: publish.table_frame(p) for p in publish.published_tables(nb)}
             found = check_report(page, frames)
