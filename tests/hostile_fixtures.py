@@ -29,16 +29,22 @@ FORMULA_PAYLOADS = (
     "\t=1+1",
     "\r=1+1",
 )
-#: A valid UPN and disguises of it that a shape-only regex misses.
-UPN = "A123456789012"
+#: A valid UPN (check letter, LA 380), a valid temporary UPN, and disguises of them that a
+#: shape-only regex misses.
+UPN = "C380200117001"
+TEMPORARY_UPN = "M38020011701Z"
 DISGUISED_UPNS = {
-    "spaced": "A123 4567 8901 2",
-    "glued to letters": "pupilA123456789012x",
-    "zero-width space": "A12345\u200b6789012",
-    "lower-case temporary": "a12345678901z",
-    "after a data: prefix": "data:A123456789012",
-    "hyphenated": "A-1234-5678-9012",
-    "full-width digits": "A１２３４５６７８９０１２",
+    "spaced": "C380 2001 1700 1",
+    "spaced singly": "C 3 8 0 2 0 0 1 1 7 0 0 1",
+    "glued to letters": "pupilC380200117001x",
+    "zero-width space": "C38020\u200b0117001",
+    "soft hyphen": "C380\u00ad200117001",
+    "lower-case temporary": "m38020011701z",
+    "lower-case temporary, spaced": "m380 2001 1701 z",
+    "after a data: prefix": "data:C380200117001",
+    "after a data:image prefix": "data:image/png;base64,C380200117001",
+    "hyphenated": "C-380-2001-1700-1",
+    "full-width": "Ｃ３８０２００１１７００１",
 }
 
 
