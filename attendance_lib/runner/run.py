@@ -12,8 +12,10 @@ failing unit does not stop the others.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -45,12 +47,16 @@ from attendance_lib.runner.params import (
     find_params_files,
     load_params,
 )
-from attendance_lib.runner.privacy import check_report
+from attendance_lib.runner.privacy import check_folder
 
 #: Where restricted reports go, under the reports folder.
 RESTRICTED_DIR = "restricted"
 #: Findings listed in a privacy or offline failure message.
 MAX_FINDINGS_SHOWN = 5
+#: Where a failed run's executed notebook and full record are kept: under the project root,
+#: outside every reports folder, never linked from the index, readable by the owner only
+#: (0700 folders, 0600 files). It may hold every UPN the report read.
+FAILED_RUNS_DIR = "failed-runs"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,55 @@ def default_out_dir(spec: ReportSpec, reports_dir: Path | None = None) -> Path:
     return reports_dir / RESTRICTED_DIR / spec.stem if spec.restricted else reports_dir / spec.stem
 
 
+def _portable(value: Any, root: Path) -> Any:
+    """An absolute path as published: relative to the project root, else the folder's name."""
+    if not isinstance(value, str) or not value or not Path(value).is_absolute():
+        return value
+    path = Path(value)
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return path.name
+
+
+def _private_paths(unit: Unit, staging: Path) -> dict[str, str]:
+    """Absolute paths of this machine that must not be published, and what replaces each."""
+    spec = unit.spec
+    paths = {str(v): _portable(str(v), spec.root) for v in unit.parameters.values()}
+    paths = {k: v for k, v in paths.items() if k != v and Path(k).is_absolute()}
+    if spec.data_dir is not None:
+        paths[str(spec.data_dir)] = _portable(str(spec.data_dir), spec.root)
+    paths[str(staging.resolve())] = "."
+    paths[str(unit.target.resolve())] = "."
+    paths[str(spec.root)] = "."
+    paths[sys.prefix] = "<python>"
+    paths[str(Path.home())] = "~"
+    return {k: v for k, v in paths.items() if Path(k).is_absolute() and len(Path(k).parts) > 1}
+
+
+def _scrub_notebook(path: Path, paths: dict[str, str]) -> None:
+    """Rewrite the executed notebook with every private path replaced (longest first)."""
+    text = path.read_text(encoding="utf-8")
+    for private in sorted(paths, key=len, reverse=True):
+        public = paths[private]
+        text = text.replace(json.dumps(private)[1:-1] + "/", "" if public == "." else public + "/")
+        text = text.replace(json.dumps(private)[1:-1], json.dumps(public)[1:-1])
+    json.loads(text)  # still a notebook
+    path.write_text(text, encoding="utf-8")
+
+
+def absolute_paths(folder: Path, paths: dict[str, str]) -> list[str]:
+    """Published text files under ``folder`` that still name one of ``paths``."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".xlsx"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for private in paths:
+            if private in text or json.dumps(private)[1:-1] in text:
+                found.append(f"{path.relative_to(folder).as_posix()}: an absolute path")
+                break
+    return found
+
+
 def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]) -> dict[str, Any]:
     spec = unit.spec
     try:
@@ -93,9 +148,9 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
         "started_at": started,
         "finished_at": _now(),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
-        "parameters": unit.parameters,
+        "parameters": {k: _portable(v, spec.root) for k, v in unit.parameters.items()},
         "inputs": {
-            "data_dir": str(spec.data_dir) if spec.data_dir else None,
+            "data_dir": _portable(str(spec.data_dir), spec.root) if spec.data_dir else None,
             **(unit.inputs or {}),
         },
         "library_version": attendance_lib.__version__,
@@ -105,18 +160,49 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
     }
 
 
+def _private_dir(folder: Path) -> None:
+    """Make ``folder`` and its contents readable by the owner only."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def _keep_failed(staging: Path, unit: Unit, record: dict[str, Any]) -> Path | None:
-    """Move the executed notebook and run.json into ``<target>/failed/``; drop the rest."""
+    """Keep a failed run's executed notebook where only its owner can read it.
+
+    The notebook and full ``run.json`` go to ``<project>/failed-runs/<label>/`` (private,
+    unlinked: it may hold every UPN); the report folder gets only ``failed/run.json``, saying
+    that the run failed and when, so the index shows it, with no notebook, no error text
+    and no link. Any earlier good report is left as it was.
+    """
     notebook = staging / f"{unit.spec.report}.ipynb"
     for item in staging.iterdir():
         if item != notebook:
             shutil.rmtree(item) if item.is_dir() else item.unlink()
     record["outputs"] = {"notebook": notebook.name} if notebook.exists() else {}
     publish.write_json(staging / "run.json", record)
-    unit.target.mkdir(parents=True, exist_ok=True)
+    kept_dir = unit.spec.root / FAILED_RUNS_DIR / unit.label
+    kept_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (unit.spec.root / FAILED_RUNS_DIR).chmod(0o700)
+    _private_dir(staging)
+    if kept_dir.exists():
+        shutil.rmtree(kept_dir)
+    shutil.move(staging, kept_dir)
+    public = {
+        k: record[k]
+        for k in ("report", "title", "label", "urn", "restricted", "started_at", "finished_at")
+    }
+    public |= {
+        "status": FAILED,
+        "outputs": {},
+        "error": {"message": f"the run failed; the details are kept in {FAILED_RUNS_DIR}/"},
+        "library_version": attendance_lib.__version__,
+    }
     failed_dir = unit.target / FAILED_DIR
-    publish.move_into_place(staging, failed_dir)
-    kept = failed_dir / notebook.name
+    stub = publish.staging_dir(unit.target)
+    publish.write_json(stub / "run.json", public)
+    unit.target.mkdir(parents=True, exist_ok=True)
+    publish.move_into_place(stub, failed_dir)
+    kept = kept_dir / notebook.name
     return kept if kept.exists() else None
 
 
@@ -153,6 +239,8 @@ def run_unit(
         nb = nbformat.read(executed, as_version=4)
         page = publish.export_html(nb, title=unit.title, restricted=spec.restricted)
         tables = publish.write_tables(nb, staging)
+        private = _private_paths(unit, staging)
+        _scrub_notebook(executed, private)
         problems = []
         loads = external_loads(page)
         if loads:
@@ -160,37 +248,40 @@ def run_unit(
         active = publish.active_content(page)
         if active:
             problems.append(_findings_message("the page holds active content (script)", active))
+        html_path = staging / f"{spec.report}.html"
+        html_path.write_text(page, encoding="utf-8")
+        seconds["publish"] = time.perf_counter() - publish_clock
+        seconds["total"] = time.perf_counter() - clock
+        record = _run_record(unit, OK, started, seconds)
+        prov = publish.provenance(nb)
+        if prov:
+            record["inputs"].update(
+                {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
+            )
+        record["outputs"] = {
+            "html": html_path.name,
+            "notebook": executed.name,
+            "tables": [str(p.relative_to(staging)) for p in tables],
+            "xlsx": "tables.xlsx" if tables else None,
+        }
+        publish.write_json(staging / "run.json", record)
+        leaks = absolute_paths(staging, private)
+        if leaks:
+            problems.append(_findings_message("published files name this machine's folders", leaks))
         if not spec.restricted:
-            frames = {p["name"]: publish.table_frame(p) for p in publish.published_tables(nb)}
-            found = check_report(page, frames)
+            found = check_folder(staging)
             if found:
                 problems.append(
                     _findings_message(
                         "privacy gate: pupil identifiers in a report not marked restricted", found
                     )
                 )
-        seconds["publish"] = time.perf_counter() - publish_clock
-        seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, OK if not problems else FAILED, started, seconds)
-        prov = publish.provenance(nb)
-        if prov:
-            record["inputs"].update(
-                {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
-            )
         if problems:
             outcome.message = "\n".join(problems)
+            record["status"] = FAILED
             record["error"] = {"message": outcome.message}
             outcome.failed_notebook = _keep_failed(staging, unit, record)
         else:
-            html_path = staging / f"{spec.report}.html"
-            html_path.write_text(page, encoding="utf-8")
-            record["outputs"] = {
-                "html": html_path.name,
-                "notebook": executed.name,
-                "tables": [str(p.relative_to(staging)) for p in tables],
-                "xlsx": "tables.xlsx" if tables else None,
-            }
-            publish.write_json(staging / "run.json", record)
             publish.move_into_place(staging, unit.target)
             outcome.status = OK
             outcome.html = unit.target / html_path.name
