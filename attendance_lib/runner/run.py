@@ -319,9 +319,12 @@ def _load_dataset(data_dir: Path):
 
 
 def _data_failure(spec: ReportSpec, target: Path, exc: Exception) -> UnitOutcome:
+    """The data folder failed validation: every problem (file, row, column), as ``validate``."""
     if isinstance(exc, DataError):
-        detail = "\n".join(str(p) for p in exc.problems[:MAX_FINDINGS_SHOWN])
-        message = f"{exc} in {spec.data_dir}:\n{detail}"
+        lines = [f"Invalid data: {exc} in {spec.data_dir}."]
+        lines += [f"  - {p}" for p in exc.problems]
+        lines += [f"  warning: {w}" for w in exc.warnings]
+        message = "\n".join(lines)
     else:
         message = f"cannot read {spec.data_dir}: {type(exc).__name__}: {exc}"
     return UnitOutcome(spec.stem, spec.title, FAILED, target, message=message)
@@ -335,7 +338,8 @@ def plan_units(
     """The units of one parameter file; a ``for_each: school`` file gives one per school.
 
     ``datasets`` caches loaded datasets by data folder across parameter files. Returns the
-    units to run and any failures found before running (a data folder that will not load).
+    units to run and any failures found before running: a data folder that does not load or
+    fails validation runs nothing, and its failure lists every problem.
     """
     dataset = None
     if spec.data_dir is not None:
@@ -345,14 +349,14 @@ def plan_units(
             except Exception as exc:
                 datasets[spec.data_dir] = exc
         dataset = datasets[spec.data_dir]
+    if isinstance(dataset, Exception):  # no notebook runs on data that fails validation
+        return [], [_data_failure(spec, target, dataset)]
     inputs = None
-    if dataset is not None and not isinstance(dataset, Exception):
+    if dataset is not None:
         inputs = {"fingerprint": dataset.fingerprint, "files": dict(dataset.files)}
     if spec.for_each != "school" or SCHOOL_PARAMETER in spec.parameters:
         label = spec.stem
         return [Unit(spec, target, dict(spec.parameters), label, spec.title, inputs=inputs)], []
-    if isinstance(dataset, Exception):
-        return [], [_data_failure(spec, target, dataset)]
     schools = dataset.schools.sort_values("urn")
     names = schools["school_name"] if "school_name" in schools else schools["urn"].astype(str)
     units = [
