@@ -1,9 +1,11 @@
 """Running reports: one parameter file (``run``) or a folder of them (``run-all``).
 
 Each report unit is executed into a temporary folder next to its target and moved into
-place only when it ran, published and passed the privacy gate and the offline check; a
-failed unit keeps its executed notebook in ``<target>/failed/`` and leaves any earlier good
-report untouched. Units run on a bounded pool of threads (about one kernel per core); by
+place only when it ran, published and passed the privacy gate, the offline check and the
+active-content check; a failed unit keeps its executed notebook in the private
+``<project>/failed-runs/<label>/`` and leaves any earlier good report untouched. A run locks
+its output folders, sweeps what a killed run left there and cleans up on SIGTERM
+(:mod:`attendance_lib.runner.guard`). Units run on a bounded pool of threads (about one kernel per core); by
 default each thread keeps one warm kernel and runs notebook after notebook in it
 (:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh papermill run. One
 failing unit does not stop the others.
@@ -30,7 +32,7 @@ from tqdm.auto import tqdm
 import attendance_lib
 from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import execute as executing
-from attendance_lib.runner import publish, warm_kernels
+from attendance_lib.runner import guard, publish, warm_kernels
 from attendance_lib.runner.index import FAILED_DIR, write_index
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.outcome import (
@@ -471,14 +473,17 @@ def run_report(
     ------
     UsageError
         For a bad parameter file, undeclared parameter or missing notebook.
+    OutputBusyError
+        When another run is writing to the same report folder (:mod:`.guard`).
     ReportError
         When a unit failed; ``str()`` is the printable summary and ``.outcome`` the RunOutcome.
     """
     clock = time.perf_counter()
     spec = load_params(params_path, overrides)
     target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-    units, failures = plan_units(spec, target, {})
-    results = failures + run_units(units, progress=progress, warm=warm)
+    with guard.guarded([target], [target]):
+        units, failures = plan_units(spec, target, {})
+        results = failures + run_units(units, progress=progress, warm=warm)
     outcome = _report_outcome(spec, results)
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
@@ -529,14 +534,16 @@ def run_all(
         ]
     reports_dir = Path(reports_dir)
     datasets: dict[Path, Any] = {}
-    planned = [plan_units(s, default_out_dir(s, reports_dir), datasets) for s in specs]
-    units = [u for unit_list, _ in planned for u in unit_list]
-    done = run_units(units, workers=workers, progress=progress, warm=warm)
-    by_label = {u.label: o for u, o in zip(units, done, strict=True)}
-    reports = []
-    for spec, (unit_list, failures) in zip(specs, planned, strict=True):
-        reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
-    outcome = RunAllOutcome(reports, index=write_index(reports_dir))
+    targets = [default_out_dir(s, reports_dir) for s in specs]
+    with guard.guarded([reports_dir, *targets], targets):
+        planned = [plan_units(s, t, datasets) for s, t in zip(specs, targets, strict=True)]
+        units = [u for unit_list, _ in planned for u in unit_list]
+        done = run_units(units, workers=workers, progress=progress, warm=warm)
+        by_label = {u.label: o for u, o in zip(units, done, strict=True)}
+        reports = []
+        for spec, (unit_list, failures) in zip(specs, planned, strict=True):
+            reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
+        outcome = RunAllOutcome(reports, index=write_index(reports_dir))
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
     return outcome
