@@ -340,8 +340,9 @@ def plan_units(
     """The units of one parameter file; a ``for_each: school`` file gives one per school.
 
     ``datasets`` caches loaded datasets by data folder across parameter files. Returns the
-    units to run and any failures found before running: a data folder that does not load or
-    fails validation runs nothing, and its failure lists every problem.
+    units to run and any failures found before running: a data folder that fails validation
+    runs nothing (its failure lists every problem), nor does a fan-out whose folder will not
+    load.
     """
     dataset = None
     if spec.data_dir is not None:
@@ -351,14 +352,16 @@ def plan_units(
             except Exception as exc:
                 datasets[spec.data_dir] = exc
         dataset = datasets[spec.data_dir]
-    if isinstance(dataset, Exception):  # no notebook runs on data that fails validation
+    if isinstance(dataset, DataError):  # no notebook runs on data that fails validation
         return [], [_data_failure(spec, target, dataset)]
     inputs = None
-    if dataset is not None:
+    if dataset is not None and not isinstance(dataset, Exception):
         inputs = {"fingerprint": dataset.fingerprint, "files": dict(dataset.files)}
     if spec.for_each != "school" or SCHOOL_PARAMETER in spec.parameters:
         label = spec.stem
         return [Unit(spec, target, dict(spec.parameters), label, spec.title, inputs=inputs)], []
+    if isinstance(dataset, Exception):
+        return [], [_data_failure(spec, target, dataset)]
     schools = dataset.schools.sort_values("urn")
     names = schools["school_name"] if "school_name" in schools else schools["urn"].astype(str)
     units = [
