@@ -23,6 +23,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import psutil
+
 from attendance_lib.core.errors import WorkbenchError
 
 #: Exit status after SIGTERM (128 + 15, as a shell reports it).
@@ -106,10 +108,6 @@ def sweep(folders: Iterable[Path]) -> list[Path]:
 
 def _stop_children() -> None:
     """Terminate this process's child processes (the kernels), then kill any that linger."""
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - psutil comes with jupyter_client
-        return
     children = psutil.Process().children(recursive=True)
     for child in children:
         with contextlib.suppress(psutil.Error):
