@@ -51,6 +51,7 @@ def test_only_an_images_own_data_is_skipped():
         "Total 1,200 5.25 7.85 40 123",
         "fingerprint aaf5d7db5f95e81e, marks.parquet 0123456789ab",
         "sha256 " + "0123456789abcdef" * 4,
+        "cell id ffffffa8-3533-7406-812f-ffffffffffff",  # joined: A835337406812, a valid UPN
     ],
 )
 def test_figures_and_hashes_are_not_upns(text):

@@ -47,8 +47,11 @@ NAME_COLUMN = re.compile(
 )
 #: An embedded image (only ever skipped as the ``src`` of an ``<img>``, where no data value goes).
 _DATA_IMAGE = re.compile(r"^\s*data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
-#: Lower-case hexadecimal runs of 12 or more: the data fingerprint and file hashes.
-_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{12,}(?![0-9A-Za-z])")
+#: Lower-case hexadecimal runs of 12 or more (the data fingerprint, file hashes) and UUIDs
+#: (cell and kernel ids): never identifiers, and joined they could look like one.
+_HEX_RUN = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-f]{12,}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?![0-9A-Za-z])"
+)
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 #: Unicode categories removed before scanning: format characters (zero-width space, joiners,
 #: soft hyphen, direction marks) and combining marks.
