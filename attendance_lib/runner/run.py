@@ -5,10 +5,10 @@ place only when it ran, published and passed the privacy gate, the offline check
 active-content check; a failed unit keeps its executed notebook in the private
 ``<project>/failed-runs/<label>/`` and leaves any earlier good report untouched. A run locks
 its output folders, sweeps what a killed run left there and cleans up on SIGTERM
-(:mod:`attendance_lib.runner.guard`). Units run on a bounded pool of threads (about one kernel per core); by
-default each thread keeps one warm kernel and runs notebook after notebook in it
-(:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh papermill run. One
-failing unit does not stop the others.
+(:mod:`attendance_lib.runner.guard`). Units run on a bounded pool of threads (about one
+kernel per core); by default each thread keeps one warm kernel and runs notebook after
+notebook in it (:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh
+papermill run. One failing unit does not stop the others.
 """
 
 from __future__ import annotations
@@ -110,13 +110,18 @@ def _private_paths(unit: Unit, staging: Path) -> dict[str, str]:
     return {k: v for k, v in paths.items() if Path(k).is_absolute() and len(Path(k).parts) > 1}
 
 
+def _in_json(text: str) -> str:
+    """``text`` as it appears inside a JSON string."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
 def _scrub_notebook(path: Path, paths: dict[str, str]) -> None:
     """Rewrite the executed notebook with every private path replaced (longest first)."""
     text = path.read_text(encoding="utf-8")
     for private in sorted(paths, key=len, reverse=True):
         public = paths[private]
-        text = text.replace(json.dumps(private)[1:-1] + "/", "" if public == "." else public + "/")
-        text = text.replace(json.dumps(private)[1:-1], json.dumps(public)[1:-1])
+        text = text.replace(_in_json(private) + "/", "" if public == "." else public + "/")
+        text = text.replace(_in_json(private), _in_json(public))
     json.loads(text)  # still a notebook
     path.write_text(text, encoding="utf-8")
 
@@ -127,7 +132,7 @@ def absolute_paths(folder: Path, paths: dict[str, str]) -> list[str]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".xlsx"):
         text = path.read_text(encoding="utf-8", errors="replace")
         for private in paths:
-            if private in text or json.dumps(private)[1:-1] in text:
+            if private in text or _in_json(private) in text:
                 found.append(f"{path.relative_to(folder).as_posix()}: an absolute path")
                 break
     return found
