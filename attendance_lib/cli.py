@@ -252,6 +252,23 @@ def add_import_parsers(sub) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="CSV file to write (default: print)")
     p.set_defaults(func=cmd_benchmarks)
+def cmd_cache(args: argparse.Namespace) -> int:
+    from attendance_lib.contract.dataset import cache_root, clear_cache
+
+    removed, freed = clear_cache(None if args.clear else args.older_than)
+    noun = "folder" if removed == 1 else "folders"
+    print(f"Removed {removed} cache {noun} ({freed / 1e6:,.1f} MB) from {cache_root()}")
+    return 0
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be zero or more days")
+    return value
 
 
 def _split_setting(text: str) -> tuple[str, str]:
@@ -357,6 +374,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a parameter in every report that declares it (e.g. data_dir=DIR)",
     )
     p.set_defaults(func=cmd_run_all)
+
+    p = sub.add_parser(
+        "cache",
+        help="remove cached derived tables (pupil level) from $ATTENDANCE_WORKBENCH_CACHE "
+        "or ~/.cache/attendance-workbench",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--clear", action="store_true", help="remove every cache folder")
+    which.add_argument(
+        "--older-than", type=_days, metavar="DAYS", help="remove folders unused for DAYS days"
+    )
+    p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser(
         "demo", help="validate the synthetic LA, print a summary and run every report"

@@ -99,3 +99,41 @@ def test_parse_override_rejects_wrong_type(text, type_name):
 def test_coerce_value_rejects_bool_for_int():
     with pytest.raises(UsageError):
         coerce_value(True, "int", "k")
+
+
+def _suppression_project(tmp_path: Path, restricted: bool, value) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cell = new_code_cell("suppress_below: int = 5  # counts below this are shown as c")
+    cell.metadata["tags"] = ["parameters"]
+    (tmp_path / "notebooks").mkdir(exist_ok=True)
+    nb = new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "notebooks" / "small.ipynb")
+    (tmp_path / "params").mkdir(exist_ok=True)
+    params = tmp_path / "params" / "small.yaml"
+    params.write_text(
+        f"report: small\nrestricted: {str(restricted).lower()}\n"
+        + (f"parameters:\n  suppress_below: {value}\n" if value is not None else "")
+    )
+    return params
+
+
+@pytest.mark.parametrize("value", [0, -1, 4])
+def test_a_public_report_cannot_lower_suppression(tmp_path, value):
+    params = _suppression_project(tmp_path, False, value)
+    with pytest.raises(UsageError, match=r"parameters\.suppress_below.*minimum of 5"):
+        load_params(params)
+    with pytest.raises(UsageError, match="suppress_below"):
+        load_params(_suppression_project(tmp_path, False, None), {"suppress_below": str(value)})
+
+
+@pytest.mark.parametrize("restricted, value", [(False, 5), (False, 10), (True, 0), (True, 3)])
+def test_suppression_at_or_above_the_minimum_or_restricted_is_accepted(tmp_path, restricted, value):
+    spec = load_params(_suppression_project(tmp_path, restricted, value))
+    assert spec.parameters["suppress_below"] == value

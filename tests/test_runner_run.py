@@ -79,12 +79,20 @@ def test_broken_notebook_fails_clearly_and_keeps_the_good_report(runner_project,
     assert "-->   3 | rate = total / groups" in text
     assert "ZeroDivisionError: division by zero" in text
     assert err.value.exit_code == 1 and not err.value.outcome.ok
-    # the earlier good report is untouched; the failed notebook is kept for inspection
+    # the earlier good report is untouched; the failed notebook is kept for inspection in a
+    # private folder outside the reports, and the report folder says only that it failed
     assert (out / "good.html").read_bytes() == before
     assert not (out / "broken.html").exists()
     failed = out / "failed"
-    assert {p.name for p in failed.iterdir()} == {"broken.ipynb", "run.json"}
-    assert json.loads((failed / "run.json").read_text())["status"] == "failed"
+    assert {p.name for p in failed.iterdir()} == {"run.json"}
+    stub = json.loads((failed / "run.json").read_text())
+    assert stub["status"] == "failed" and stub["outputs"] == {}
+    assert "ZeroDivision" not in json.dumps(stub)
+    kept = root / "failed-runs" / "broken"
+    assert err.value.outcome.units[0].failed_notebook == kept / "broken.ipynb"
+    assert {p.name for p in kept.iterdir()} == {"broken.ipynb", "run.json"}
+    for path in (root / "failed-runs", kept, kept / "broken.ipynb", kept / "run.json"):
+        assert path.stat().st_mode & 0o077 == 0, path  # owner only
     assert _no_staging_left(tmp_path)
 
 
@@ -113,7 +121,7 @@ def test_privacy_gate_blocks_unrestricted_pupil_list(runner_project, tmp_path): 
     with pytest.raises(ReportError, match="privacy gate") as err:
         run_report(root / "params" / "leak.yaml", out_dir=out, progress=False)
     assert "A123456789012" not in str(err.value)  # the message masks what it found
-    assert "name column 'forename'" in str(err.value)
+    assert "name column 'forename'" in str(err.value).lower()
     assert not (out / "leak.html").exists() and not (out / "tables").exists()
 
 
@@ -156,7 +164,8 @@ def test_run_all_fans_out_over_schools_and_one_failure_does_not_stop_others(runn
     assert index.count("<tr>") == 1 + 3
     assert "3 schools" in index and "2 ok" in index and "1 failed" in index
     assert 'href="school/100001/school.html"' in index
-    assert "school_fail/100002/failed/school.ipynb" in index
+    assert "failed/school.ipynb" not in index and "failed-runs" not in index
+    assert (root / "failed-runs" / "school_fail" / "100002" / "school.ipynb").is_file()
 
 
 def test_kernel_start_failure_is_retried_once(monkeypatch, tmp_path):

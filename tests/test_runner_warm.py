@@ -213,14 +213,14 @@ def test_kernel_pool_cancels_queued_work_when_the_block_raises():
 
 
 def _shown(notebook: Path) -> list[str]:
+    """The sentences (``present.say``) a notebook displayed."""
     nb = nbformat.read(notebook, as_version=4)
     return [
-        "".join(out["data"].get("text/markdown", ""))
+        "".join(out["data"]["text/html"])
         for cell in nb.cells
         for out in cell.get("outputs", [])
         if out.get("output_type") == "display_data"
-        and "text/markdown" in out["data"]
-        and "Run on" not in "".join(out["data"].get("text/markdown", ""))
+        and 'class="aw-say"' in "".join(out["data"].get("text/html", ""))
     ]
 
 

@@ -17,6 +17,9 @@ import functools
 import hashlib
 import json
 import os
+import re
+import shutil
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +85,56 @@ def cache_root() -> Path:
     """Where derived tables are cached: ``$ATTENDANCE_WORKBENCH_CACHE`` or ``~/.cache/attendance-workbench``."""
     env = os.environ.get("ATTENDANCE_WORKBENCH_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "attendance-workbench"
+
+
+#: A cache folder's name: 16 hex characters of fingerprint, a dash, 12 of code digest.
+_CACHE_FOLDER_NAME = re.compile(r"[0-9a-f]{16}-[0-9a-f]{12}")
+
+
+def private_cache_folder(fingerprint: str) -> Path:
+    """:func:`cache_folder`, created readable by its owner only (0700, and the cache root too).
+
+    The cache holds pupil-level tables (the code cube), so no other user may list or read it.
+    """
+    folder = cache_folder(fingerprint)
+    for path in (folder.parent, folder):
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            if path.stat().st_mode & 0o777 != 0o700:
+                path.chmod(0o700)
+        except OSError:
+            if path == folder:  # a shared root set by the user may belong to someone else
+                raise
+    return folder
+
+
+def _write_private(path: Path, write: Callable[[Path], object]) -> None:
+    """Write a cache file atomically, then make it readable by its owner only (0600)."""
+    write_atomically(path, write)
+    path.chmod(0o600)
+
+
+def clear_cache(older_than_days: float | None = None) -> tuple[int, int]:
+    """Remove cache folders: all of them, or those not used for ``older_than_days`` days.
+
+    Only folders named like a cache folder are touched. Returns (folders removed, bytes freed).
+    """
+    root = cache_root()
+    if not root.is_dir():
+        return 0, 0
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    removed = freed = 0
+    for folder in sorted(root.iterdir()):
+        if not folder.is_dir() or not _CACHE_FOLDER_NAME.fullmatch(folder.name):
+            continue
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        last_used = max((p.stat().st_mtime for p in files), default=folder.stat().st_mtime)
+        if cutoff is not None and last_used >= cutoff:
+            continue
+        freed += sum(p.stat().st_size for p in files)
+        shutil.rmtree(folder)
+        removed += 1
+    return removed, freed
 
 
 class _TableFiles:
@@ -239,9 +292,12 @@ class Dataset:
         """
         path = self.cache_dir / f"{name}.parquet"
         if path.is_file():
-            return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
+            os.utime(path)  # last used now: ``cache --older-than`` keeps what is in use
+            return frame
         frame = compute()
-        write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        private_cache_folder(self.fingerprint)
+        _write_private(path, lambda tmp: frame.to_parquet(tmp, index=False))
         return frame
 
 
@@ -366,10 +422,7 @@ def read_dataset(data_dir: str | Path, *, validate: bool = True, progress: bool 
     ds.warnings = log.warnings
     for name, frame in frames.items():
         tables.keep(name, frame)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(
-        json.dumps(
-            {"warnings": log.warnings, "files": files, "marks_as_stored": ds.marks_as_stored}
-        )
-    )
+    private_cache_folder(fingerprint)
+    remembered = {"warnings": log.warnings, "files": files, "marks_as_stored": ds.marks_as_stored}
+    _write_private(stamp, lambda tmp: tmp.write_text(json.dumps(remembered)))
     return ds

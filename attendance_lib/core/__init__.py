@@ -7,5 +7,6 @@
 - :mod:`~attendance_lib.core.numbers`: half-up rounding and the suppression symbol;
 - :mod:`~attendance_lib.core.marks_sql`: the one SQL definition of session counting;
 - :mod:`~attendance_lib.core.sql_engines`: DuckDB and Spark, which run that SQL;
-- :mod:`~attendance_lib.core.files`: atomic writes.
+- :mod:`~attendance_lib.core.files`: atomic writes;
+- :mod:`~attendance_lib.core.markup`: the safe markup of sentences (escaped text, ``strong``).
 """

@@ -2,7 +2,8 @@
 
 Notebooks use ``from attendance_lib import present`` and call ``present.say``,
 ``present.publish_table``, ``present.figure``, ``present.show_figure``,
-``present.report_header`` and ``present.provenance_footer``. Modules:
+``present.report_header`` and ``present.provenance_footer`` (``present.strong`` marks
+emphasis in a sentence). Modules:
 
 - :mod:`~attendance_lib.present.notebook`: those functions, and the MIME types that carry a
   published table or the provenance from the notebook to the runner;
@@ -10,6 +11,7 @@ Notebooks use ``from attendance_lib import present`` and call ``present.say``,
 - ``templates/``: the nbconvert template the runner exports HTML with.
 """
 
+from attendance_lib.core.markup import strong
 from attendance_lib.present.notebook import (
     OKABE_ITO,
     PROVENANCE_MIME,
@@ -32,4 +34,5 @@ __all__ = [
     "report_header",
     "say",
     "show_figure",
+    "strong",
 ]

@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 from matplotlib.figure import Figure
 
 import attendance_lib
+from attendance_lib.core import markup
 from attendance_lib.core.numbers import SUPPRESSED, round_half_up
 from attendance_lib.present.disclosure import DEFAULT_THRESHOLD, suppress
 
@@ -121,9 +122,20 @@ def report_header(title: str, parameters: Mapping[str, Any], *, restricted: bool
     display({"text/html": header_html(title, parameters, restricted=restricted)}, raw=True)
 
 
-def say(markdown: str) -> None:
-    """Show narrative text written in Markdown (indentation from triple quotes is removed)."""
-    display(Markdown(textwrap.dedent(markdown).strip()))
+def say_html(text: str) -> str:
+    """The HTML of :func:`say` (kept apart so it can be tested without a kernel)."""
+    return f'<div class="aw-say">{markup.to_html(textwrap.dedent(text))}</div>'
+
+
+def say(text: str) -> None:
+    """Show narrative text: always escaped, never read as HTML or Markdown.
+
+    Data values (school names, localities, officers, the LA's name) are shown exactly as
+    written. The only markup is the library's own (:mod:`attendance_lib.core.markup`):
+    :func:`~attendance_lib.core.markup.strong` (``present.strong``) for emphasis, a blank line between paragraphs, ``- `` at the start of a
+    line for a bulleted list. Indentation from triple quotes is removed.
+    """
+    display({"text/html": say_html(text), "text/plain": markup.to_text(text)}, raw=True)
 
 
 def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series:

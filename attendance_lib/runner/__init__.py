@@ -5,9 +5,12 @@
 
 - :mod:`~attendance_lib.runner.params`: load and check ``params/*.yaml`` against the notebook;
 - :mod:`~attendance_lib.runner.execute`: papermill, the kernel and its environment, retries;
-- :mod:`~attendance_lib.runner.publish`: HTML (our own nbconvert template), tables, atomic moves;
-- :mod:`~attendance_lib.runner.privacy`: the privacy gate (UPN shapes, name columns);
+- :mod:`~attendance_lib.runner.publish`: HTML (our own nbconvert template, a CSP, no active
+  content), spreadsheet-safe tables, atomic moves;
+- :mod:`~attendance_lib.runner.privacy`: the privacy gate (UPNs, disguised or not, and name
+  columns in every published file);
 - :mod:`~attendance_lib.runner.offline`: the check that a page loads nothing from other hosts;
+- :mod:`~attendance_lib.runner.guard`: one run per output folder, clean-up after SIGTERM;
 - :mod:`~attendance_lib.runner.index`: ``reports/index.html``;
 - :mod:`~attendance_lib.runner.run`: running units on a thread pool.
 """

@@ -27,6 +27,7 @@ import papermill
 import yaml
 
 from attendance_lib.core.errors import UsageError
+from attendance_lib.present.disclosure import DEFAULT_THRESHOLD
 
 #: Top-level keys a parameter file may hold.
 ALLOWED_KEYS = ("report", "title", "restricted", "for_each", "parameters")
@@ -40,6 +41,9 @@ DATA_DIR_PARAMETER = "data_dir"
 #: project root and injected as absolute paths (the kernel runs in notebooks/).
 PATH_PARAMETERS = (DATA_DIR_PARAMETER, "targets")
 PARAMETERS_TAG = "parameters"
+#: The parameter setting small-number suppression, and its floor in a report not restricted.
+SUPPRESSION_PARAMETER = "suppress_below"
+MIN_SUPPRESSION = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,23 @@ def _has_parameters_cell(notebook: Path) -> bool:
     return any(PARAMETERS_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells)
 
 
+def _check_suppression(
+    path: Path, restricted: bool, parameters: dict[str, Any], declared: dict[str, Any]
+) -> None:
+    """A report not marked restricted never lowers suppression below the library's minimum."""
+    if restricted or SUPPRESSION_PARAMETER not in declared:
+        return
+    value = parameters.get(
+        SUPPRESSION_PARAMETER, _notebook_default(declared, SUPPRESSION_PARAMETER)
+    )
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < MIN_SUPPRESSION:
+        raise UsageError(
+            f"{path}: key 'parameters.{SUPPRESSION_PARAMETER}': {value!r} is below the minimum "
+            f"of {MIN_SUPPRESSION} for a report not marked restricted (small numbers could "
+            "identify pupils); use restricted: true for a report that may identify them"
+        )
+
+
 def load_params(params_path: str | Path, overrides: dict[str, str] | None = None) -> ReportSpec:
     """Read and check one parameter file; apply ``--set`` overrides.
 
@@ -185,6 +206,7 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
     ------
     UsageError
         For an unknown key, a missing or malformed ``report``/``title``/``restricted``/``for_each``,
+        ``suppress_below`` under the library's minimum (5) in a report not marked restricted,
         a missing notebook, a notebook without a cell tagged ``parameters``, a parameter the
         notebook does not declare, or a value of the wrong type. The message names the file and key.
     """
@@ -234,6 +256,8 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
             )
         type_name = declared[name]["inferred_type_name"]
         parameters[name] = parse_override(text, type_name, f"--set {name}")
+
+    _check_suppression(path, restricted, parameters, declared)
 
     if for_each == "school":
         if SCHOOL_PARAMETER not in declared:

@@ -78,9 +78,10 @@ def write_tables(nb: nbformat.NotebookNode, folder: Path) -> list[Path]:
     with pd.ExcelWriter(folder / "tables.xlsx", engine="openpyxl") as xlsx:
         used: set[str] = set()
         for payload in payloads:
-            frame = table_frame(payload)
+            frame = spreadsheet_safe(table_frame(payload))
             path = tables_dir / f"{payload['name']}.csv"
-            frame.to_csv(path, index=False, encoding="utf-8")
+            # CRLF line ends (RFC 4180), so a field holding a bare CR is quoted too
+            frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
             paths.append(path)
             sheet = _SHEET_BAD.sub("_", payload["name"])[:31]
             n = 2
@@ -90,6 +91,33 @@ def write_tables(nb: nbformat.NotebookNode, folder: Path) -> list[Path]:
             used.add(sheet.lower())
             frame.to_excel(xlsx, sheet_name=sheet, index=False)
     return paths
+
+
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe_text(value: Any) -> Any:
+    """A text that a spreadsheet would evaluate, prefixed with ``'``; anything else unchanged.
+
+    Numbers are not text and stay numbers; a text that is just a number (``-3.5``) is left
+    as it is, since a spreadsheet reads it as that number and nothing more.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_TRIGGERS):
+        return value
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every formula-like text cell and header made inert (see above)."""
+    out = frame.rename(columns=spreadsheet_safe_text)
+    for n in range(out.shape[1]):
+        if not pd.api.types.is_numeric_dtype(out.dtypes.iloc[n]):
+            out.isetitem(n, out.iloc[:, n].map(spreadsheet_safe_text))
+    return out
 
 
 def _strip_for_html(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -152,7 +180,69 @@ def export_html(nb: nbformat.NotebookNode, *, title: str, restricted: bool) -> s
         embed_images=True,
     )
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return add_table_of_contents(html)
+    return add_content_security_policy(add_table_of_contents(html))
+
+
+#: The page's Content-Security-Policy: no script of any kind, nothing loaded from anywhere;
+#: only its own inline stylesheet and embedded (``data:``) images.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; style-src 'unsafe-inline'; img-src data:"
+)
+
+
+def add_content_security_policy(html: str) -> str:
+    """Put the :data:`CONTENT_SECURITY_POLICY` meta tag first in ``<head>`` (defence in depth)."""
+    soup = BeautifulSoup(html, "html.parser")
+    head = soup.find("head")
+    if head is None:
+        raise ValueError("the exported page has no <head> for its Content-Security-Policy")
+    meta = soup.new_tag(
+        "meta", attrs={"http-equiv": "Content-Security-Policy", "content": CONTENT_SECURITY_POLICY}
+    )
+    charset = head.find("meta", charset=True)
+    if charset is not None:
+        charset.insert_after(meta)
+    else:
+        head.insert(0, meta)
+    return str(soup)
+
+
+#: Elements that run or embed active content; never in a published page.
+ACTIVE_TAGS = ("script", "iframe", "object", "embed", "frame", "applet")
+#: URL schemes that run script when followed or loaded.
+_SCRIPT_URL = re.compile(r"^(?:javascript|vbscript|livescript):", re.IGNORECASE)
+_URL_ATTRS = frozenset({"href", "src", "xlink:href", "action", "formaction", "data", "poster"})
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")  # browsers ignore these inside a scheme
+
+
+def active_content(html: str) -> list[str]:
+    """Everything in ``html`` that could run script: the runner refuses a page with any.
+
+    A ``<script>`` (or ``iframe``, ``object``, ``embed``...), an event-handler attribute
+    (``on...``), a ``javascript:`` (or ``vbscript:``) URL in any attribute, or a ``data:`` URL
+    anywhere but an image's ``src``. Parsed with ``html.parser`` as a browser would read the tags.
+    """
+    found = []
+    for tag in BeautifulSoup(html, "html.parser").find_all(True):
+        if tag.name in ACTIVE_TAGS:
+            found.append(f"<{tag.name}> element")
+        for name, value in tag.attrs.items():
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            if name.lower().startswith("on"):
+                found.append(f"<{tag.name} {name}> event handler")
+            url = _URL_NOISE.sub("", text)
+            if _SCRIPT_URL.match(url):
+                found.append(f"<{tag.name} {name}> {url.split(':', 1)[0].lower()}: URL")
+            elif (
+                name.lower() in _URL_ATTRS
+                and url.lower().startswith("data:")
+                and not (
+                    tag.name == "img" and name == "src" and url.lower().startswith("data:image/")
+                )
+            ):
+                found.append(f"<{tag.name} {name}> data: URL")
+    return found
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -1,17 +1,20 @@
 """Running reports: one parameter file (``run``) or a folder of them (``run-all``).
 
 Each report unit is executed into a temporary folder next to its target and moved into
-place only when it ran, published and passed the privacy gate and the offline check; a
-failed unit keeps its executed notebook in ``<target>/failed/`` and leaves any earlier good
-report untouched. Units run on a bounded pool of threads (about one kernel per core); by
-default each thread keeps one warm kernel and runs notebook after notebook in it
-(:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh papermill run. One
-failing unit does not stop the others.
+place only when it ran, published and passed the privacy gate, the offline check and the
+active-content check; a failed unit keeps its executed notebook in the private
+``<project>/failed-runs/<label>/`` and leaves any earlier good report untouched. A run locks
+its output folders, sweeps what a killed run left there and cleans up on SIGTERM
+(:mod:`attendance_lib.runner.guard`). Units run on a bounded pool of threads (about one
+kernel per core); by default each thread keeps one warm kernel and runs notebook after
+notebook in it (:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh
+papermill run. One failing unit does not stop the others.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import sys
@@ -30,7 +33,7 @@ import attendance_lib
 from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import execute as executing
-from attendance_lib.runner import publish, warm_kernels
+from attendance_lib.runner import guard, publish, warm_kernels
 from attendance_lib.runner.index import FAILED_DIR, write_index
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.outcome import (
@@ -47,12 +50,16 @@ from attendance_lib.runner.params import (
     find_params_files,
     load_params,
 )
-from attendance_lib.runner.privacy import check_report
+from attendance_lib.runner.privacy import check_folder
 
 #: Where restricted reports go, under the reports folder.
 RESTRICTED_DIR = "restricted"
 #: Findings listed in a privacy or offline failure message.
 MAX_FINDINGS_SHOWN = 5
+#: Where a failed run's executed notebook and full record are kept: under the project root,
+#: outside every reports folder, never linked from the index, readable by the owner only
+#: (0700 folders, 0600 files). It may hold every UPN the report read.
+FAILED_RUNS_DIR = "failed-runs"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,60 @@ def default_out_dir(spec: ReportSpec, reports_dir: Path | None = None) -> Path:
     return reports_dir / RESTRICTED_DIR / spec.stem if spec.restricted else reports_dir / spec.stem
 
 
+def _portable(value: Any, root: Path) -> Any:
+    """An absolute path as published: relative to the project root, else the folder's name."""
+    if not isinstance(value, str) or not value or not Path(value).is_absolute():
+        return value
+    path = Path(value)
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return path.name
+
+
+def _private_paths(unit: Unit, staging: Path) -> dict[str, str]:
+    """Absolute paths of this machine that must not be published, and what replaces each."""
+    spec = unit.spec
+    paths = {str(v): _portable(str(v), spec.root) for v in unit.parameters.values()}
+    paths = {k: v for k, v in paths.items() if k != v and Path(k).is_absolute()}
+    if spec.data_dir is not None:
+        paths[str(spec.data_dir)] = _portable(str(spec.data_dir), spec.root)
+    paths[str(staging.resolve())] = "."
+    paths[str(unit.target.resolve())] = "."
+    paths[str(spec.root)] = "."
+    paths[sys.prefix] = "<python>"
+    paths[str(Path.home())] = "~"
+    return {k: v for k, v in paths.items() if Path(k).is_absolute() and len(Path(k).parts) > 1}
+
+
+def _in_json(text: str) -> str:
+    """``text`` as it appears inside a JSON string."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _scrub_notebook(path: Path, paths: dict[str, str]) -> None:
+    """Rewrite the executed notebook with every private path replaced (longest first)."""
+    text = path.read_text(encoding="utf-8")
+    for private in sorted(paths, key=len, reverse=True):
+        public = paths[private]
+        text = text.replace(_in_json(private) + "/", "" if public == "." else public + "/")
+        text = text.replace(_in_json(private), _in_json(public))
+    json.loads(text)  # still a notebook
+    path.write_text(text, encoding="utf-8")
+
+
+def absolute_paths(folder: Path, paths: dict[str, str]) -> list[str]:
+    """Published text files under ``folder`` that still name one of ``paths``."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".xlsx"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for private in paths:
+            if private in text or _in_json(private) in text:
+                found.append(f"{path.relative_to(folder).as_posix()}: an absolute path")
+                break
+    return found
+
+
 def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]) -> dict[str, Any]:
     spec = unit.spec
     try:
@@ -95,9 +156,9 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
         "started_at": started,
         "finished_at": _now(),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
-        "parameters": unit.parameters,
+        "parameters": {k: _portable(v, spec.root) for k, v in unit.parameters.items()},
         "inputs": {
-            "data_dir": str(spec.data_dir) if spec.data_dir else None,
+            "data_dir": _portable(str(spec.data_dir), spec.root) if spec.data_dir else None,
             **(unit.inputs or {}),
         },
         "library_version": attendance_lib.__version__,
@@ -107,18 +168,49 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
     }
 
 
+def _private_dir(folder: Path) -> None:
+    """Make ``folder`` and its contents readable by the owner only."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def _keep_failed(staging: Path, unit: Unit, record: dict[str, Any]) -> Path | None:
-    """Move the executed notebook and run.json into ``<target>/failed/``; drop the rest."""
+    """Keep a failed run's executed notebook where only its owner can read it.
+
+    The notebook and full ``run.json`` go to ``<project>/failed-runs/<label>/`` (private,
+    unlinked: it may hold every UPN); the report folder gets only ``failed/run.json``, saying
+    that the run failed and when, so the index shows it, with no notebook, no error text
+    and no link. Any earlier good report is left as it was.
+    """
     notebook = staging / f"{unit.spec.report}.ipynb"
     for item in staging.iterdir():
         if item != notebook:
             shutil.rmtree(item) if item.is_dir() else item.unlink()
     record["outputs"] = {"notebook": notebook.name} if notebook.exists() else {}
     publish.write_json(staging / "run.json", record)
-    unit.target.mkdir(parents=True, exist_ok=True)
+    kept_dir = unit.spec.root / FAILED_RUNS_DIR / unit.label
+    kept_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (unit.spec.root / FAILED_RUNS_DIR).chmod(0o700)
+    _private_dir(staging)
+    if kept_dir.exists():
+        shutil.rmtree(kept_dir)
+    shutil.move(staging, kept_dir)
+    public = {
+        k: record[k]
+        for k in ("report", "title", "label", "urn", "restricted", "started_at", "finished_at")
+    }
+    public |= {
+        "status": FAILED,
+        "outputs": {},
+        "error": {"message": f"the run failed; the details are kept in {FAILED_RUNS_DIR}/"},
+        "library_version": attendance_lib.__version__,
+    }
     failed_dir = unit.target / FAILED_DIR
-    publish.move_into_place(staging, failed_dir)
-    kept = failed_dir / notebook.name
+    stub = publish.staging_dir(unit.target)
+    publish.write_json(stub / "run.json", public)
+    unit.target.mkdir(parents=True, exist_ok=True)
+    publish.move_into_place(stub, failed_dir)
+    kept = kept_dir / notebook.name
     return kept if kept.exists() else None
 
 
@@ -155,41 +247,49 @@ def run_unit(
         nb = nbformat.read(executed, as_version=4)
         page = publish.export_html(nb, title=unit.title, restricted=spec.restricted)
         tables = publish.write_tables(nb, staging)
+        private = _private_paths(unit, staging)
+        _scrub_notebook(executed, private)
         problems = []
         loads = external_loads(page)
         if loads:
             problems.append(_findings_message("the page loads from other hosts", loads))
+        active = publish.active_content(page)
+        if active:
+            problems.append(_findings_message("the page holds active content (script)", active))
+        html_path = staging / f"{spec.report}.html"
+        html_path.write_text(page, encoding="utf-8")
+        seconds["publish"] = time.perf_counter() - publish_clock
+        seconds["total"] = time.perf_counter() - clock
+        record = _run_record(unit, OK, started, seconds)
+        prov = publish.provenance(nb)
+        if prov:
+            record["inputs"].update(
+                {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
+            )
+        record["outputs"] = {
+            "html": html_path.name,
+            "notebook": executed.name,
+            "tables": [str(p.relative_to(staging)) for p in tables],
+            "xlsx": "tables.xlsx" if tables else None,
+        }
+        publish.write_json(staging / "run.json", record)
+        leaks = absolute_paths(staging, private)
+        if leaks:
+            problems.append(_findings_message("published files name this machine's folders", leaks))
         if not spec.restricted:
-            frames = {p["name"]: publish.table_frame(p) for p in publish.published_tables(nb)}
-            found = check_report(page, frames)
+            found = check_folder(staging)
             if found:
                 problems.append(
                     _findings_message(
                         "privacy gate: pupil identifiers in a report not marked restricted", found
                     )
                 )
-        seconds["publish"] = time.perf_counter() - publish_clock
-        seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, OK if not problems else FAILED, started, seconds)
-        prov = publish.provenance(nb)
-        if prov:
-            record["inputs"].update(
-                {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
-            )
         if problems:
             outcome.message = "\n".join(problems)
+            record["status"] = FAILED
             record["error"] = {"message": outcome.message}
             outcome.failed_notebook = _keep_failed(staging, unit, record)
         else:
-            html_path = staging / f"{spec.report}.html"
-            html_path.write_text(page, encoding="utf-8")
-            record["outputs"] = {
-                "html": html_path.name,
-                "notebook": executed.name,
-                "tables": [str(p.relative_to(staging)) for p in tables],
-                "xlsx": "tables.xlsx" if tables else None,
-            }
-            publish.write_json(staging / "run.json", record)
             publish.move_into_place(staging, unit.target)
             outcome.status = OK
             outcome.html = unit.target / html_path.name
@@ -227,9 +327,12 @@ def _load_dataset(data_dir: Path):
 
 
 def _data_failure(spec: ReportSpec, target: Path, exc: Exception) -> UnitOutcome:
+    """The data folder failed validation: every problem (file, row, column), as ``validate``."""
     if isinstance(exc, DataError):
-        detail = "\n".join(str(p) for p in exc.problems[:MAX_FINDINGS_SHOWN])
-        message = f"{exc} in {spec.data_dir}:\n{detail}"
+        lines = [f"Invalid data: {exc} in {spec.data_dir}."]
+        lines += [f"  - {p}" for p in exc.problems]
+        lines += [f"  warning: {w}" for w in exc.warnings]
+        message = "\n".join(lines)
     else:
         message = f"cannot read {spec.data_dir}: {type(exc).__name__}: {exc}"
     return UnitOutcome(spec.stem, spec.title, FAILED, target, message=message)
@@ -243,7 +346,9 @@ def plan_units(
     """The units of one parameter file; a ``for_each: school`` file gives one per school.
 
     ``datasets`` caches loaded datasets by data folder across parameter files. Returns the
-    units to run and any failures found before running (a data folder that will not load).
+    units to run and any failures found before running: a data folder that fails validation
+    runs nothing (its failure lists every problem), nor does a fan-out whose folder will not
+    load.
     """
     dataset = None
     if spec.data_dir is not None:
@@ -253,6 +358,8 @@ def plan_units(
             except Exception as exc:
                 datasets[spec.data_dir] = exc
         dataset = datasets[spec.data_dir]
+    if isinstance(dataset, DataError):  # no notebook runs on data that fails validation
+        return [], [_data_failure(spec, target, dataset)]
     inputs = None
     if dataset is not None and not isinstance(dataset, Exception):
         inputs = {"fingerprint": dataset.fingerprint, "files": dict(dataset.files)}
@@ -424,14 +531,17 @@ def run_report(
     ------
     UsageError
         For a bad parameter file, undeclared parameter or missing notebook.
+    OutputBusyError
+        When another run is writing to the same report folder (:mod:`.guard`).
     ReportError
         When a unit failed; ``str()`` is the printable summary and ``.outcome`` the RunOutcome.
     """
     clock = time.perf_counter()
     spec = load_params(params_path, overrides)
     target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-    units, failures = plan_units(spec, target, {})
-    results = failures + run_units(units, progress=progress, warm=warm)
+    with guard.guarded([target], [target]):
+        units, failures = plan_units(spec, target, {})
+        results = failures + run_units(units, progress=progress, warm=warm)
     outcome = _report_outcome(spec, results)
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
@@ -482,14 +592,16 @@ def run_all(
         ]
     reports_dir = Path(reports_dir)
     datasets: dict[Path, Any] = {}
-    planned = [plan_units(s, default_out_dir(s, reports_dir), datasets) for s in specs]
-    units = [u for unit_list, _ in planned for u in unit_list]
-    done = run_units(units, workers=workers, progress=progress, warm=warm)
-    by_label = {u.label: o for u, o in zip(units, done, strict=True)}
-    reports = []
-    for spec, (unit_list, failures) in zip(specs, planned, strict=True):
-        reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
-    outcome = RunAllOutcome(reports, index=write_index(reports_dir))
+    targets = [default_out_dir(s, reports_dir) for s in specs]
+    with guard.guarded([reports_dir, *targets], targets):
+        planned = [plan_units(s, t, datasets) for s, t in zip(specs, targets, strict=True)]
+        units = [u for unit_list, _ in planned for u in unit_list]
+        done = run_units(units, workers=workers, progress=progress, warm=warm)
+        by_label = {u.label: o for u, o in zip(units, done, strict=True)}
+        reports = []
+        for spec, (unit_list, failures) in zip(specs, planned, strict=True):
+            reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
+        outcome = RunAllOutcome(reports, index=write_index(reports_dir))
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
     return outcome

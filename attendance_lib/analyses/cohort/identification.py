@@ -276,7 +276,7 @@ def officer_summary(cohort: Cohort, capacity_per_officer: int = DEFAULT_CAPACITY
 
 
 def describe_cohort(cohort: Cohort, capacity_per_officer: int = DEFAULT_CAPACITY) -> str:
-    """The cohort in words (Markdown): window, who was left out and why, allocation."""
+    """The cohort in words (two paragraphs): window, who was left out and why, allocation."""
     start, end = cohort.window
     pa = cohort.pa_pupils
     left = pa["left_out"].value_counts()

@@ -30,6 +30,7 @@ from attendance_lib.analyses.impact.windows import (
     window_counts,
 )
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
+from attendance_lib.core.markup import strong
 from attendance_lib.core.numbers import format_pct
 from attendance_lib.engine.stats import sign_test, wilson_interval
 
@@ -314,7 +315,7 @@ def sign_test_table(evaluated: pd.DataFrame) -> pd.DataFrame:
 
 
 def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
-    """The primary measures and the sign test in words (Markdown)."""
+    """The primary measures and the sign test in words (a ``- `` list, :mod:`~attendance_lib.core.markup`)."""
     lines = []
     names = {
         "improved_after_12_weeks": "had higher attendance after the review window",
@@ -335,7 +336,7 @@ def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
             f"- {r.count:,} of {r.n:,} ({format_pct(r.pct)}, 95% interval "
             f"{format_pct(r.ci_low)} to {format_pct(r.ci_high)}) {names[r.measure]}; the target "
             f"is {format_pct(r.target_pct, 0)}. "
-            f"Status: **{r.status}** (point estimate against the target); the interval {above} "
+            f"Status: {strong(r.status)} (point estimate against the target); the interval {above} "
             "the target."
         )
     s = signs.iloc[0]
@@ -459,7 +460,7 @@ def workload(
 
 
 def describe_evaluation(evaluated: pd.DataFrame, weeks: int = 12) -> str:
-    """How many interventions were evaluated, and what was left out and why (Markdown)."""
+    """How many interventions were evaluated, and what was left out and why, in words."""
     n = len(evaluated)
     ev = int(evaluated["evaluable"].sum())
     reasons = evaluated.loc[~evaluated["evaluable"], "not_evaluable_reason"].value_counts()

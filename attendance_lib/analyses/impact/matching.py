@@ -324,7 +324,7 @@ def matching_balance(
 
 def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluable: int) -> str:
     """The before/after and difference-in-differences estimates, and how much of the change
-    would have happened anyway, in words (Markdown)."""
+    would have happened anyway, in words."""
     ba = effect.iloc[0]
     text = (
         f"Before and after: attendance changed by {format_pct(ba.estimate_pp, sign=True, unit='')} percentage points on "

@@ -141,7 +141,7 @@ def narrative(
     last_term: str,
     comparators: list[str],
 ) -> str:
-    """The report's summary as a Markdown bullet list built from the tables' figures."""
+    """The report's summary as a bulleted list (``- `` lines, :mod:`~attendance_lib.core.markup`) built from the tables' figures."""
     sentences = [
         *headline_sentences(headline, la_name, period),
         *term_sentences(change, this_term, last_term),

@@ -1,0 +1,120 @@
+"""The privacy gate is hard to fool: disguised UPNs are found in every published file (issue 13)."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pandas as pd
+import pytest
+from hostile_fixtures import DISGUISED_UPNS, TEMPORARY_UPN, UPN
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from attendance_lib.present.notebook import say_html
+from attendance_lib.runner import privacy
+
+DISGUISES = pytest.mark.parametrize("text", DISGUISED_UPNS.values(), ids=DISGUISED_UPNS.keys())
+
+
+@DISGUISES
+def test_a_disguised_upn_in_a_value_is_found(text):
+    assert [f.kind for f in privacy.scan_text(f"Pupil {text} was absent", "t")] == ["upn"]
+
+
+@DISGUISES
+def test_a_disguised_upn_in_a_sentence_on_the_page_is_found(text):
+    page = say_html(f"The school {text} is open.")
+    assert [f.kind for f in privacy.scan_html(page)] == ["upn"]
+
+
+@DISGUISES
+def test_a_disguised_upn_in_a_table_cell_is_found(text):
+    frame = pd.DataFrame({"school_name": ["Moor Lane", text], "pupils": [10, 20]})
+    assert [f.kind for f in privacy.scan_table(frame, "tables/t.csv")] == ["upn"]
+
+
+def test_an_entity_encoded_upn_in_html_is_found():
+    assert [f.kind for f in privacy.scan_html("<p>&#67;380200117001</p>")] == ["upn"]
+    assert [f.kind for f in privacy.scan_html('<p title="&#67;380200117001">x</p>')] == ["upn"]
+
+
+def test_only_an_images_own_data_is_skipped():
+    image = f'<img src="data:image/png;base64,xx{UPN}yy" alt="chart">'
+    assert privacy.scan_html(image) == []
+    assert privacy.scan_html(f'<a href="data:image/png;base64,{UPN}">x</a>')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In 2023/24 100,001 pupils had 1,234,567 sessions",
+        "Total 1,200 5.25 7.85 40 123",
+        "fingerprint aaf5d7db5f95e81e, marks.parquet 0123456789ab",
+        "sha256 " + "0123456789abcdef" * 4,
+        "cell id ffffffa8-3533-7406-812f-ffffffffffff",  # joined: A835337406812, a valid UPN
+    ],
+)
+def test_figures_and_hashes_are_not_upns(text):
+    assert privacy.scan_text(text, "t") == []
+
+
+def test_the_check_letter():
+    assert privacy.has_upn_check_letter(UPN) and privacy.has_upn_check_letter(TEMPORARY_UPN)
+    assert not privacy.has_upn_check_letter("A" + UPN[1:])
+
+
+def test_a_mistyped_upn_standing_alone_is_still_found():
+    """The plain shape needs no valid check letter: a typo is still an identifier."""
+    assert privacy.find_upns("B380200117001") == ["B380200117001"]
+    assert privacy.find_upns("pupilB380200117001x") == []  # joined: the check letter decides
+
+
+def _write_report(folder, *, text="", cell="", header="school_name", sheet_value="", run=None):
+    (folder / "tables").mkdir(parents=True)
+    (folder / "r.html").write_text(f"<html><body><p>{text}</p></body></html>")
+    pd.DataFrame({header: ["Moor Lane", cell]}).to_csv(folder / "tables" / "t.csv", index=False)
+    book = openpyxl.Workbook()
+    book.active.title = "t"
+    book.active.append([header])
+    book.active.append([sheet_value])
+    book.save(folder / "tables.xlsx")
+    (folder / "run.json").write_text(json.dumps(run or {"title": "T"}))
+    return folder
+
+
+def test_check_folder_is_clean_on_a_clean_report(tmp_path):
+    assert privacy.check_folder(_write_report(tmp_path / "r")) == []
+
+
+@pytest.mark.parametrize(
+    "where, kwargs",
+    [
+        ("r.html", {"text": DISGUISED_UPNS["spaced"]}),
+        ("tables/t.csv", {"cell": DISGUISED_UPNS["zero-width space"]}),
+        ("tables.xlsx", {"sheet_value": DISGUISED_UPNS["glued to letters"]}),
+        ("run.json", {"run": {"parameters": {"la_name": DISGUISED_UPNS["hyphenated"]}}}),
+        ("tables/t.csv", {"header": "Forename"}),
+    ],
+)
+def test_check_folder_scans_every_published_file(tmp_path, where, kwargs):
+    found = privacy.check_folder(_write_report(tmp_path / "r", **kwargs))
+    assert any(f.where.startswith(where) for f in found), found
+
+
+def test_check_folder_scans_a_notebook_but_not_its_images(tmp_path):
+    cell = new_code_cell(f'upn = "{UPN}"')
+    cell.outputs = [
+        new_output("display_data", data={"image/png": "xxB380200117001yy"}),
+        new_output("stream", name="stdout", text=f"row 1  pupil{TEMPORARY_UPN}x\n"),
+    ]
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "r.ipynb").write_text(json.dumps(new_notebook(cells=[cell])))
+    found = privacy.check_folder(folder)
+    # the source and the printed output, not the image
+    assert {f.value for f in found} == {privacy.mask(UPN), privacy.mask(TEMPORARY_UPN)}
+
+
+def test_a_printed_table_does_not_join_neighbouring_figures():
+    text = "   band      pupils  rate\n5  Unmatched     20            40.68         55.0   25.0\n"
+    assert privacy.scan_blob(text, "t") == []
