@@ -252,6 +252,8 @@ def add_import_parsers(sub) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="CSV file to write (default: print)")
     p.set_defaults(func=cmd_benchmarks)
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     from attendance_lib.contract.dataset import cache_root, clear_cache
 
