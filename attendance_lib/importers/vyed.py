@@ -40,48 +40,10 @@ from attendance_lib.contract.reading import (
 from attendance_lib.contract.validation import check_calendar, upns_valid
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
 from attendance_lib.core.errors import DataError, UsageError
+from attendance_lib.core.vyed_layout import VYED_LAYOUT
 
 #: The columns of the download, as NCER documents the DfE layout.
-LAYOUT: tuple[str, ...] = (
-    "academic_term",
-    "upn",
-    "dob",
-    "sex",
-    "ethnicity",
-    "english_additional_language",
-    "compulsory_school_age",
-    "sen_support",
-    "free_school_meals",
-    "education_health_care_plan",
-    "primary_sen_type",
-    "secondary_sen_type",
-    "looked_after_child",
-    "previously_looked_after_child",
-    "child_in_need",
-    "child_protection_plan",
-    "persistently_absent",
-    "severely_absent",
-    "unique_reference_number",
-    "year_group",
-    "school_local_authority_ukprn",
-    "school_local_authority_name",
-    "home_local_authority_ukprn",
-    "home_local_authority_name",
-    "learning_provider_ukprn",
-    "school_name",
-    "phase",
-    "pupil_surname",
-    "pupil_forename",
-    "admission_date",
-    "leaving_date",
-    "full_days_missed",
-    "possible_sessions",
-    "absent_sessions",
-    "present_sessions",
-    "approved_educational_activity_sessions",
-    "authorised_absent_sessions",
-    "unauthorised_absent_sessions",
-)
+LAYOUT: tuple[str, ...] = VYED_LAYOUT
 #: VYED session columns and the contract's count columns they become.
 SESSION_COLUMNS: dict[str, str] = {
     "possible_sessions": "sessions_possible",

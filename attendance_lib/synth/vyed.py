@@ -25,6 +25,7 @@ from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of, age_on_31_august
 from attendance_lib.core.codes import Group
 from attendance_lib.core.sql_engines import run_sql
+from attendance_lib.core.vyed_layout import VYED_LAYOUT
 
 #: The synthetic LA's UKPRN (in every file name) and name.
 LA_UKPRN = 10099999
@@ -227,47 +228,4 @@ def _file_rows(
     frame["approved_educational_activity_sessions"] = aea
     frame["authorised_absent_sessions"] = authorised
     frame["unauthorised_absent_sessions"] = unauthorised
-    return frame[list(_COLUMN_ORDER)]
-
-
-#: The DfE layout's column order (as NCER documents it; the importer's ``vyed.LAYOUT``).
-_COLUMN_ORDER = (
-    "academic_term",
-    "upn",
-    "dob",
-    "sex",
-    "ethnicity",
-    "english_additional_language",
-    "compulsory_school_age",
-    "sen_support",
-    "free_school_meals",
-    "education_health_care_plan",
-    "primary_sen_type",
-    "secondary_sen_type",
-    "looked_after_child",
-    "previously_looked_after_child",
-    "child_in_need",
-    "child_protection_plan",
-    "persistently_absent",
-    "severely_absent",
-    "unique_reference_number",
-    "year_group",
-    "school_local_authority_ukprn",
-    "school_local_authority_name",
-    "home_local_authority_ukprn",
-    "home_local_authority_name",
-    "learning_provider_ukprn",
-    "school_name",
-    "phase",
-    "pupil_surname",
-    "pupil_forename",
-    "admission_date",
-    "leaving_date",
-    "full_days_missed",
-    "possible_sessions",
-    "absent_sessions",
-    "present_sessions",
-    "approved_educational_activity_sessions",
-    "authorised_absent_sessions",
-    "unauthorised_absent_sessions",
-)
+    return frame[list(VYED_LAYOUT)]
