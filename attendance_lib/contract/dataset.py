@@ -25,14 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.dataset as pads
 
 from attendance_lib.contract.reading import (
     TABLES,
     ProblemLog,
+    filter_marks,
     find_table_file,
     missing_required_tables,
     read_marks,
@@ -235,36 +234,18 @@ class Dataset:
         """Marks for some schools, pupils or dates (both ends inclusive), read with filters.
 
         Parquet files are filtered while reading, so one school's marks do not need the
-        whole file in memory. Identical duplicate rows are collapsed as in validation.
+        whole file in memory. Identical duplicate rows are collapsed as in validation. The
+        columns have their canonical types whatever the file stores
+        (:func:`~attendance_lib.contract.reading.read_marks`): text or time-zone-aware dates
+        come back as naive ``datetime64[s]`` midnights, URNs as int32.
         """
         if self.marks_path is None:
             return None
+        selection = {"urns": urns, "upns": upns, "start": start, "end": end}
         if self._marks is not None:
-            frame = self._marks
-            mask = np.ones(len(frame), dtype=bool)
-            if urns is not None:
-                mask &= frame["urn"].isin(list(urns)).to_numpy()
-            if upns is not None:
-                mask &= frame["upn"].isin(list(upns)).to_numpy()
-            if start is not None:
-                mask &= (frame["date"] >= pd.Timestamp(start)).to_numpy()
-            if end is not None:
-                mask &= (frame["date"] <= pd.Timestamp(end)).to_numpy()
-            return frame[mask].reset_index(drop=True)
-        expr = None
-        parts = []
-        if urns is not None:
-            parts.append(pads.field("urn").isin([int(u) for u in urns]))
-        if upns is not None:
-            parts.append(pads.field("upn").isin([str(u) for u in upns]))
-        if start is not None:
-            parts.append(pads.field("date") >= pa.scalar(pd.Timestamp(start).date()))
-        if end is not None:
-            parts.append(pads.field("date") <= pa.scalar(pd.Timestamp(end).date()))
-        for p in parts:
-            expr = p if expr is None else expr & p
+            return filter_marks(self._marks, **selection)
         log = ProblemLog()
-        frame = read_marks(self.marks_path, log, filter_expression=expr)
+        frame = read_marks(self.marks_path, log, **selection)
         if log.problems or frame is None:
             raise DataError(log.problems)
         frame, _ = collapse_duplicate_marks(frame, self.marks_path.name, ProblemLog())

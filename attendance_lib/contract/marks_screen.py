@@ -9,11 +9,14 @@ one pass, on every core:
   calendar.csv, whose first day then numbers the (date, session) slots;
 - per enrolment (upn + urn): how many marks, how many have a date, how many have a code
   missing from the code table, how many a session other than AM or PM, and the set of slots
-  used, as a bit string (``bitstring_agg``). An enrolment with fewer distinct slots than
-  marks has a duplicate mark (same upn, urn, date, session);
+  used, as a bit string (``bitstring_agg``), and the set of slots with a possible mark. An
+  enrolment with fewer distinct slots than marks has a duplicate mark (same upn, urn, date,
+  session); a pupil whose enrolments' possible slots overlap was marked possible at two
+  schools in the same session;
 - from those rows: the distinct pupils (each must be in pupils.csv), the distinct schools
   (each in schools.csv), and the union of slots, i.e. every date used (each inside a half
-  term of calendar.csv).
+  term of calendar.csv, none on a Saturday or Sunday, which the detailed checks count in a
+  warning).
 
 :func:`screen_parquet_marks` returns ``None`` when the file passes every rule the mark-level
 checks apply, or a short reason when it does not (or cannot be screened, e.g. text URNs).
@@ -31,10 +34,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as pads
 
+from attendance_lib.contract.reading import (
+    is_text_type,
+    normalise_name,
+    open_marks_dataset,
+    value_type,
+)
 from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import DataError
 from attendance_lib.core.sql_engines import duckdb_connection
 
 
@@ -54,7 +63,9 @@ SELECT
   count(*) FILTER (WHERE c.code IS NULL) AS unknown_codes,
   count(*) FILTER (WHERE m.session IS DISTINCT FROM 'AM' AND m.session IS DISTINCT FROM 'PM')
     AS bad_sessions,
-  bitstring_agg(CAST({slot} AS INTEGER), 0, {slots - 1}) AS slots
+  bitstring_agg(CAST({slot} AS INTEGER), 0, {slots - 1}) AS slots,
+  bitstring_agg(CAST({slot} AS INTEGER), 0, {slots - 1})
+    FILTER (WHERE c.grp IN ({marks_sql.POSSIBLE_GROUPS})) AS possible_slots
 FROM marks m LEFT JOIN codes c ON CAST(m.code AS VARCHAR) = c.code
 GROUP BY ALL
 """
@@ -68,6 +79,14 @@ FROM enrolments
 """
 
 _UNLINKED_SQL = "SELECT count(*) FROM enrolments WHERE {key} NOT IN (SELECT {key} FROM {table})"
+
+#: Pupils with possible marks at two schools in the same session (slots counted twice).
+_DUAL_SQL = """
+SELECT count(*) FROM (
+  SELECT upn FROM enrolments WHERE possible_slots IS NOT NULL GROUP BY upn
+  HAVING count(*) > 1 AND sum(bit_count(possible_slots)) > bit_count(bit_or(possible_slots))
+)
+"""
 
 _USED_SQL = "SELECT CAST(bit_or(slots) AS VARCHAR) AS used FROM enrolments"
 
@@ -95,7 +114,10 @@ def screen_parquet_marks(
         the same upn, urn, date and session. Otherwise a short reason, for a progress line;
         the detailed checks then find and report the rows.
     """
-    untyped = _untyped_columns(path)
+    try:
+        untyped = _untyped_columns(path)
+    except DataError:  # unreadable, a symbolic link, a column twice: read_marks says which
+        return "could not be read"
     if untyped:
         return f"columns not stored as the contract's types: {', '.join(untyped)}"
     terms = calendar.table
@@ -129,9 +151,13 @@ def screen_parquet_marks(
             return "some upns are not in pupils.csv"
         if con.execute(_UNLINKED_SQL.format(key="urn", table="schools")).fetchone()[0]:
             return "some urns are not in schools.csv"
+        if con.execute(_DUAL_SQL).fetchone()[0]:
+            return "a pupil has possible marks at two schools in the same session"
         used = _used_dates(con.execute(_USED_SQL).fetchone()[0], first_day)
         if not calendar.in_calendar(used).all():
             return "some dates are outside calendar.csv"
+        if (pd.DatetimeIndex(used).day_of_week >= 5).any():
+            return "some marks are on a Saturday or Sunday"
     finally:
         con.close()
     return None
@@ -142,25 +168,22 @@ def _no_marks(con) -> bool:
 
 
 def _untyped_columns(path: Path) -> list[str]:
-    """Contract columns whose Parquet type is not the one the screen's SQL relies on."""
-    schema = pads.dataset(path, format="parquet", partitioning="hive").schema
-    types = {name.strip().lower(): _value_type(schema.field(name).type) for name in schema.names}
+    """Contract columns whose Parquet type is not the one the screen's SQL relies on.
+
+    Dates must be dates or time-zone-naive timestamps: SQL's cast of a zoned timestamp to a
+    date depends on the session's zone, so those are typed by
+    :func:`~attendance_lib.contract.reading.read_marks`, the one place that knows the rule.
+    """
+    schema = open_marks_dataset(path).schema
+    types = {normalise_name(name): value_type(schema.field(name).type) for name in schema.names}
     wanted = {
-        "upn": _is_text,
+        "upn": is_text_type,
         "urn": pa.types.is_integer,
-        "date": lambda t: pa.types.is_date(t) or pa.types.is_timestamp(t),
-        "session": _is_text,
-        "code": _is_text,
+        "date": lambda t: pa.types.is_date(t) or (pa.types.is_timestamp(t) and t.tz is None),
+        "session": is_text_type,
+        "code": is_text_type,
     }
     return [name for name, ok in wanted.items() if name not in types or not ok(types[name])]
-
-
-def _is_text(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
-
-def _value_type(t: pa.DataType) -> pa.DataType:
-    return t.value_type if pa.types.is_dictionary(t) else t
 
 
 def _used_dates(used: str, first_day: pd.Timestamp) -> np.ndarray:

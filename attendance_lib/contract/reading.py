@@ -12,6 +12,9 @@ fit its type is reported with file, row (1 = first data row) and column, many at
 
 from __future__ import annotations
 
+import csv
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from attendance_lib.core.errors import DataError, Problem, UsageError
+from attendance_lib.core.errors import DataError, Problem
 
 #: How many rows of one kind of problem are listed one by one before they are summarised.
 MAX_ROWS_LISTED = 10
@@ -39,6 +42,10 @@ class Column:
     ``kind`` is one of text, int, float, bool, date, academic_year, year_group.
     ``required``: the column must be present. ``nullable``: empty cells are allowed.
     ``allowed``: the values a text column may take (exact match after trimming).
+    ``low`` and ``high``: the range (both ends included) of an int or float column. Every int
+    column is also held to :data:`INT_LIMIT` and every float column to finite values, and
+    both are checked before any narrowing cast, so an out-of-range value is reported with its
+    row rather than wrapped to a different number.
     """
 
     name: str
@@ -46,6 +53,8 @@ class Column:
     required: bool = True
     nullable: bool = False
     allowed: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,24 @@ def _opt(name: str, kind: str = "text", **kw) -> Column:
     return Column(name, kind, required=False, nullable=True, **kw)
 
 
+#: The largest URN the workbench holds (it stores URNs as 32-bit integers). URNs have six
+#: digits; anything above this is refused before it could wrap to another school's URN.
+URN_MAX = 2**31 - 1
+#: Bounds for any whole-number column without its own range (exact in a float64).
+INT_LIMIT = 2**53
+
+
+def _urn(**kw) -> Column:
+    return Column("urn", "int", low=1, high=URN_MAX, **kw)
+
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         Table(
             "schools",
             (
-                Column("urn", "int"),
+                _urn(),
                 Column("school_name"),
                 Column(
                     "phase",
@@ -94,7 +114,7 @@ TABLES: dict[str, Table] = {
             (
                 Column("upn"),
                 Column("academic_year", "academic_year"),
-                Column("urn", "int"),
+                _urn(),
                 Column("year_group", "year_group"),
                 _opt("date_of_birth", "date"),
                 Column("sex", allowed=("F", "M")),
@@ -120,7 +140,7 @@ TABLES: dict[str, Table] = {
             "marks",
             (
                 Column("upn"),
-                Column("urn", "int"),
+                _urn(),
                 Column("date", "date"),
                 Column("session", allowed=("AM", "PM")),
                 Column("code"),
@@ -131,7 +151,7 @@ TABLES: dict[str, Table] = {
             "weekly",
             (
                 Column("upn"),
-                Column("urn", "int"),
+                _urn(),
                 Column("week_start", "date"),
                 Column("week_end", "date"),
                 Column("sessions_possible", "int"),
@@ -147,7 +167,7 @@ TABLES: dict[str, Table] = {
             "absence_terms",
             (
                 Column("upn"),
-                Column("urn", "int"),
+                _urn(),
                 Column("academic_year", "academic_year"),
                 Column("term", allowed=("autumn", "spring", "summer")),
                 Column("sessions_possible", "int"),
@@ -167,9 +187,9 @@ TABLES: dict[str, Table] = {
                 Column("writ_expected", "bool", nullable=True),
                 Column("mat_expected", "bool", nullable=True),
                 _opt("rwm_higher", "bool"),
-                _opt("read_scaled", "int"),
-                _opt("mat_scaled", "int"),
-                _opt("ks1_prior", "float"),
+                _opt("read_scaled", "int", low=80, high=120),
+                _opt("mat_scaled", "int", low=80, high=120),
+                _opt("ks1_prior", "float", low=0, high=27),
             ),
             key=("upn", "academic_year"),
             required=False,
@@ -179,10 +199,10 @@ TABLES: dict[str, Table] = {
             (
                 Column("upn"),
                 Column("academic_year", "academic_year"),
-                Column("attainment8", "float", nullable=True),
+                Column("attainment8", "float", nullable=True, low=0, high=90),
                 Column("em_4plus", "bool", nullable=True),
                 Column("em_5plus", "bool", nullable=True),
-                _opt("ks2_prior", "float"),
+                _opt("ks2_prior", "float", low=0, high=120),
             ),
             key=("upn", "academic_year"),
             required=False,
@@ -230,11 +250,11 @@ TABLES: dict[str, Table] = {
                 _opt("area_name"),
                 _opt("education_phase"),
                 _opt("school_type"),
-                _opt("sess_overall_percent", "float"),
-                _opt("sess_authorised_percent", "float"),
-                _opt("sess_unauthorised_percent", "float"),
-                _opt("enrolments_pa_10_exact_percent", "float"),
-                _opt("enrolments_pa_50_exact_percent", "float"),
+                _opt("sess_overall_percent", "float", low=0, high=100),
+                _opt("sess_authorised_percent", "float", low=0, high=100),
+                _opt("sess_unauthorised_percent", "float", low=0, high=100),
+                _opt("enrolments_pa_10_exact_percent", "float", low=0, high=100),
+                _opt("enrolments_pa_50_exact_percent", "float", low=0, high=100),
                 _opt("basis", allowed=("census", "daily")),
             ),
             required=False,
@@ -309,14 +329,86 @@ def find_table_file(root: Path, name: str) -> Path | None:
     return None
 
 
-def _normalise_names(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.rename(columns=lambda c: str(c).strip().lower())
+#: The largest CSV table read (256 MB). A bigger table (or a huge file of empty lines) would
+#: need many times its size in memory as text; store it as Parquet instead (for marks:
+#: ``attendance-workbench partition-marks marks.csv marks.parquet``).
+MAX_CSV_BYTES = 256 * 2**20
+
+
+def normalise_name(name) -> str:
+    """A column name as matched: trimmed and in lower case."""
+    return str(name).strip().lower()
+
+
+def check_header(names, file: str) -> None:
+    """Raise :class:`DataError` when a column appears twice, also after trimming and case folding.
+
+    Reading would otherwise take one of them silently (``school_name,...,school_name``) or fail
+    on the pair (``School_Name`` and ``school_name ``).
+    """
+    seen: dict[str, list[str]] = {}
+    for name in names:
+        seen.setdefault(normalise_name(name), []).append(str(name))
+    problems = [
+        Problem(
+            file,
+            None,
+            key,
+            f"appears {len(spellings)} times in the header "
+            f"({', '.join(repr(s) for s in spellings)}); each column must appear once",
+        )
+        for key, spellings in seen.items()
+        if len(spellings) > 1
+    ]
+    if problems:
+        raise DataError(problems)
+
+
+def _arrow_problem(file: str, exc: Exception) -> DataError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError([Problem(file, None, None, f"is not a readable Parquet file ({first})")])
+
+
+def _check_csv_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        advice = (
+            "convert it with `attendance-workbench partition-marks marks.csv marks.parquet`"
+            if path.stem == "marks"
+            else f"store it as {path.stem}.parquet"
+        )
+        raise DataError(
+            [
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    f"is {size / 2**20:,.0f} MB, more than the {MAX_CSV_BYTES // 2**20} MB a CSV "
+                    f"table may have; {advice}",
+                )
+            ]
+        )
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row of a CSV, read on its own (a bounded read, whatever the file's size)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        line = fh.readline(1 << 20)
+    return next(csv.reader([line]), [])
 
 
 def _read_raw(path: Path) -> pd.DataFrame:
+    """One table's cells with normalised column names; a :class:`DataError` if it cannot be read."""
     if path.suffix == ".parquet":
-        return _normalise_names(pq.read_table(path).to_pandas())
+        try:
+            check_header(pq.read_schema(path).names, path.name)
+            frame = pq.read_table(path).to_pandas()
+        except (pa.ArrowException, OSError) as exc:
+            raise _arrow_problem(path.name, exc) from None
+        return frame.rename(columns=normalise_name)
+    _check_csv_size(path)
     try:
+        check_header(_csv_header(path), path.name)
         frame = pd.read_csv(
             path,
             dtype=str,
@@ -329,11 +421,11 @@ def _read_raw(path: Path) -> pd.DataFrame:
         raise DataError(
             [Problem(path.name, None, None, f"is not UTF-8 text ({exc.reason})")]
         ) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         raise DataError([Problem(path.name, None, None, f"is not a readable CSV: {exc}")]) from None
     except pd.errors.EmptyDataError:
         raise DataError([Problem(path.name, None, None, "is empty (no header row)")]) from None
-    return _normalise_names(frame)
+    return frame.rename(columns=normalise_name)
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -345,27 +437,30 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def coerce_column(series: pd.Series, col: Column, file: str, log: ProblemLog) -> pd.Series:
-    """Convert one column to its contract type, reporting values that do not fit."""
+    """Convert one column to its contract type, reporting values that do not fit.
+
+    Numbers are checked for range (:attr:`Column.low`, :attr:`Column.high`, :data:`INT_LIMIT`)
+    and finiteness before they are cast, so nothing out of range is ever narrowed. Dates
+    come out as time-zone-naive midnights (:func:`canonical_dates`).
+    """
     rows = np.arange(1, len(series) + 1)
     kind = col.kind
     if kind == "date" and pd.api.types.is_datetime64_any_dtype(series):
-        out = series.dt.normalize()
-        bad = np.zeros(len(series), dtype=bool)
+        out = canonical_dates(series)
         missing = out.isna().to_numpy()
     elif kind == "int" and pd.api.types.is_integer_dtype(series):
-        out = series.astype("Int64")
-        bad = np.zeros(len(series), dtype=bool)
-        missing = out.isna().to_numpy()
+        missing = series.isna().to_numpy()
+        out = _whole_numbers(
+            series.astype("float64"), series.astype("string"), col, file, log, missing
+        )
     elif kind == "bool" and pd.api.types.is_bool_dtype(series):
         out = series.astype("boolean")
-        bad = np.zeros(len(series), dtype=bool)
         missing = out.isna().to_numpy()
     else:
         text = _as_text(series)
         missing = text.isna().to_numpy()
         if kind == "text":
             out = text.astype(object).where(~missing, None)
-            bad = np.zeros(len(series), dtype=bool)
             if col.allowed is not None:
                 bad = ~missing & ~text.isin(col.allowed).fillna(False).to_numpy()
                 log.rows(
@@ -375,17 +470,12 @@ def coerce_column(series: pd.Series, col: Column, file: str, log: ProblemLog) ->
                     lambda v: f"{v!r} is not allowed; expected one of {', '.join(col.allowed)}",
                     text[bad].to_numpy(),
                 )
-                bad = np.zeros(len(series), dtype=bool)
         elif kind == "int":
-            num = pd.to_numeric(text, errors="coerce")
-            bad = ~missing & (num.isna() | (num % 1 != 0)).to_numpy()
-            out = num.where(~bad).astype("Float64").round().astype("Int64")
-            _report_bad(log, file, col.name, rows, bad, text, "a whole number")
+            num = pd.to_numeric(text, errors="coerce").astype("float64")
+            out = _whole_numbers(num, text, col, file, log, missing)
         elif kind == "float":
-            num = pd.to_numeric(text, errors="coerce")
-            bad = ~missing & num.isna().to_numpy()
-            out = num.astype("float64")
-            _report_bad(log, file, col.name, rows, bad, text, "a number")
+            num = pd.to_numeric(text, errors="coerce").astype("float64")
+            out = _finite_numbers(num, text, col, file, log, missing)
         elif kind == "bool":
             low = text.str.lower()
             is_t = low.isin(_TRUE).fillna(False).to_numpy()
@@ -396,11 +486,9 @@ def coerce_column(series: pd.Series, col: Column, file: str, log: ProblemLog) ->
             out = pd.Series(out, index=series.index)
             _report_bad(log, file, col.name, rows, bad, text, "true/false, 1/0 or Y/N")
         elif kind == "date":
-            iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy()
-            parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
-            bad = ~missing & parsed.isna().to_numpy()
-            out = parsed
-            _report_bad(log, file, col.name, rows, bad, text, "a date as YYYY-MM-DD")
+            out = parse_iso_dates(text)
+            bad = ~missing & out.isna().to_numpy()
+            log.rows(file, col.name, rows[bad], _date_message, text[bad].to_numpy())
         elif kind == "academic_year":
             ok = text.str.fullmatch(r"\d{4}/\d{2}").fillna(False).to_numpy()
             first = pd.to_numeric(text.str[:4], errors="coerce")
@@ -425,9 +513,107 @@ def _report_bad(log, file, column, rows, bad, text, expected):
     log.rows(file, column, rows[bad], lambda v: f"{v!r} is not {expected}", text[bad].to_numpy())
 
 
+def _range_text(col: Column, default: float | None = None) -> str:
+    low = col.low if col.low is not None else -default if default else None
+    high = col.high if col.high is not None else default
+    if low is None and high is None:
+        return ""
+    return f" from {low:,g} to {high:,g}" if low is not None else f" up to {high:,g}"
+
+
+def _whole_numbers(
+    num: pd.Series, text: pd.Series, col: Column, file: str, log: ProblemLog, missing: np.ndarray
+) -> pd.Series:
+    """``Int64`` from float64 values, refusing non-numbers, fractions and values out of range.
+
+    The range (the column's own, else :data:`INT_LIMIT`) is checked on the float values, before
+    any cast, so a value too big for the type is reported, never wrapped.
+    """
+    rows = np.arange(1, len(num) + 1)
+    values = num.to_numpy(dtype="float64", na_value=np.nan)
+    low = col.low if col.low is not None else -INT_LIMIT
+    high = col.high if col.high is not None else INT_LIMIT
+    with np.errstate(invalid="ignore"):
+        not_number = ~missing & np.isnan(values)
+        fraction = ~missing & ~not_number & (np.mod(values, 1) != 0)
+        outside = ~missing & ~not_number & ~fraction & ((values < low) | (values > high))
+    where = _range_text(col, INT_LIMIT)
+    _report_bad(log, file, col.name, rows, not_number | fraction, text, "a whole number")
+    _report_bad(log, file, col.name, rows, outside, text, f"a whole number{where}")
+    ok = ~(missing | not_number | fraction | outside)
+    return (
+        pd.Series(np.where(ok, values, np.nan), index=num.index).astype("Float64").astype("Int64")
+    )
+
+
+def _finite_numbers(
+    num: pd.Series, text: pd.Series, col: Column, file: str, log: ProblemLog, missing: np.ndarray
+) -> pd.Series:
+    """float64 values, refusing non-numbers, infinities and values outside the column's range."""
+    rows = np.arange(1, len(num) + 1)
+    values = num.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        not_number = ~missing & np.isnan(values)
+        infinite = ~missing & np.isinf(values)
+        outside = np.zeros(len(values), dtype=bool)
+        if col.low is not None:
+            outside |= values < col.low
+        if col.high is not None:
+            outside |= values > col.high
+        outside &= ~missing & ~not_number & ~infinite
+    _report_bad(log, file, col.name, rows, not_number, text, "a number")
+    _report_bad(log, file, col.name, rows, infinite, text, "a finite number")
+    _report_bad(log, file, col.name, rows, outside, text, f"a number{_range_text(col)}")
+    ok = ~(missing | not_number | infinite | outside)
+    return pd.Series(np.where(ok, values, np.nan), index=num.index, dtype="float64")
+
+
+#: A date written day first (dd/mm/yyyy), which the contract does not read; named in the error.
+_DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def _date_message(value) -> str:
+    text = f"{value!r} is not a date as YYYY-MM-DD"
+    m = _DAY_FIRST.fullmatch(str(value))
+    if m:
+        day, month, year = (int(g) for g in m.groups())
+        text += (
+            f" (dates written dd/mm/yyyy are not read: if this is day {day} of month {month},"
+            f" write {year:04d}-{month:02d}-{day:02d})"
+        )
+    return text
+
+
+def parse_iso_dates(text: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` text (trimmed) as ``datetime64[s]`` midnights; anything else NaT."""
+    text = text.astype("string").str.strip()
+    iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy()
+    parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
+    return parsed.astype("datetime64[s]")
+
+
+def canonical_dates(series: pd.Series) -> pd.Series:
+    """Datetimes as the contract's dates: time-zone-naive midnights, ``datetime64[s]``.
+
+    A time-zone-aware timestamp keeps its own local calendar day (midnight in London, stored
+    as 23:00 UTC the day before, is still that day); a time of day is dropped.
+    """
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_localize(None)
+    return series.dt.normalize().astype("datetime64[s]")
+
+
 def read_table(path: Path, spec: Table, log: ProblemLog) -> pd.DataFrame | None:
-    """Read and type one table; problems go to ``log``. None when a required column is missing."""
-    raw = _read_raw(path)
+    """Read and type one table; problems go to ``log``.
+
+    None when the file cannot be read (empty, not Parquet, a column twice, too big a CSV) or
+    a required column is missing.
+    """
+    try:
+        raw = _read_raw(path)
+    except DataError as exc:
+        log.problems.extend(exc.problems)
+        return None
     file = path.name
     missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
     for name in missing:
@@ -459,45 +645,155 @@ def _empty_dtype(kind: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def is_text_type(t: pa.DataType) -> bool:
+    """Whether an Arrow type holds text (string, large string or string view)."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def value_type(t: pa.DataType) -> pa.DataType:
+    """The type of the values: a dictionary's value type, else the type itself."""
+    return t.value_type if pa.types.is_dictionary(t) else t
+
+
+def symlinks_under(folder: Path) -> list[Path]:
+    """Every symbolic link inside ``folder`` (not followed, so a link loop cannot trap the walk)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        found += [
+            Path(dirpath, n) for n in (*dirnames, *filenames) if Path(dirpath, n).is_symlink()
+        ]
+    return sorted(found)
+
+
+def open_marks_dataset(path: Path) -> pads.Dataset:
+    """The marks (one Parquet file or a hive-partitioned folder) as an Arrow dataset.
+
+    Raises :class:`DataError`, naming the file, when the folder holds a symbolic link (a link
+    can make marks count twice or, in a loop, forty times), when a file is empty or not
+    Parquet, or when a column appears twice in the header.
+    """
+    if path.is_dir():
+        links = symlinks_under(path)
+        if links:
+            raise DataError(
+                [
+                    Problem(
+                        f"{path.name}/{link.relative_to(path).as_posix()}",
+                        None,
+                        None,
+                        "is a symbolic link; a partitioned marks folder must hold plain folders "
+                        "and files (a link can make marks count twice)",
+                    )
+                    for link in links[:MAX_ROWS_LISTED]
+                ]
+            )
+    try:
+        dataset = pads.dataset(path, format="parquet", partitioning="hive")
+    except (pa.ArrowException, OSError) as exc:
+        raise _arrow_problem(path.name, exc) from None
+    check_header(dataset.schema.names, path.name)
+    return dataset
+
+
 def read_marks(
     path: Path,
     log: ProblemLog,
     *,
-    filter_expression: pads.Expression | None = None,
+    urns=None,
+    upns=None,
+    start=None,
+    end=None,
 ) -> pd.DataFrame | None:
-    """Read register marks into compact columns.
+    """Read register marks into compact columns, optionally for some schools, pupils or dates.
 
-    Returns columns upn (category), urn (int32), date (datetime64), session (category) and
-    code (category), in file order, with a ``row`` column (1-based data row) kept only when
-    problems need reporting. Parquet is read through Arrow without building Python strings.
+    Returns columns upn (category), urn (int32), date (``datetime64[s]``, naive midnights),
+    session (category) and code (category), in file order, whatever types the file stores
+    (text, dates, timestamps with or without a time zone): this is the one place marks get
+    their canonical types. Parquet is read through Arrow without building Python strings.
+    ``urns``, ``upns``, ``start`` and ``end`` (both dates included) select marks; they are
+    pushed down to the Parquet reader where the stored types allow, and applied to the
+    typed marks in any case. Problems go to ``log`` (rows count from the first row read);
+    None when the marks cannot be read at all.
     """
     spec = TABLES["marks"]
     file = path.name
+    selection = {"urns": urns, "upns": upns, "start": start, "end": end}
     if path.suffix != ".parquet":
         frame = read_table(path, spec, log)
         if frame is None:
             return None
-        if filter_expression is not None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            frame = table.filter(filter_expression).to_pandas()
-        return _compact_marks(frame, file, log)
-    dataset = pads.dataset(path, format="parquet", partitioning="hive")
-    names = {n.strip().lower(): n for n in dataset.schema.names}
+        return filter_marks(_compact_marks(frame, file, log), **selection)
+    try:
+        dataset = open_marks_dataset(path)
+    except DataError as exc:
+        log.problems.extend(exc.problems)
+        return None
+    names = {normalise_name(n): n for n in dataset.schema.names}
     missing = [c.name for c in spec.columns if c.name not in names]
     for name in missing:
         log.add(file, None, name, "required column is missing")
     if missing:
         return None
     cols = {c.name: pads.field(names[c.name]) for c in spec.columns}
-    table = dataset.to_table(columns=cols, filter=_rename_filter(filter_expression, names))
-    return _compact_marks_arrow(table, file, log)
+    try:
+        table = dataset.to_table(columns=cols, filter=_pushdown(dataset.schema, names, **selection))
+    except (pa.ArrowException, OSError) as exc:
+        log.problems.extend(_arrow_problem(file, exc).problems)
+        return None
+    return filter_marks(_compact_marks_arrow(table, file, log), **selection)
 
 
-def _rename_filter(expr, names):
-    # Filters are written with contract names; the file's own spelling may differ in case.
-    if expr is None or all(k == v for k, v in names.items()):
-        return expr
-    raise UsageError("filtered reads need marks.parquet columns spelled in lower case")
+def _pushdown(schema: pa.Schema, names: dict[str, str], *, urns, upns, start, end):
+    """The part of a selection the Parquet reader can apply to the types the file stores."""
+
+    def stored(column: str) -> pa.DataType:
+        return value_type(schema.field(names[column]).type)
+
+    parts = []
+    if urns is not None and pa.types.is_integer(stored("urn")):
+        parts.append(pads.field(names["urn"]).isin([int(u) for u in urns]))
+    if upns is not None and is_text_type(stored("upn")):
+        parts.append(pads.field(names["upn"]).isin([str(u) for u in upns]))
+    date_type, field = stored("date"), pads.field(names["date"])
+    if pa.types.is_date(date_type):
+        if start is not None:
+            parts.append(field >= pa.scalar(pd.Timestamp(start).date(), type=date_type))
+        if end is not None:
+            parts.append(field <= pa.scalar(pd.Timestamp(end).date(), type=date_type))
+    elif pa.types.is_timestamp(date_type) and date_type.tz is None:
+
+        def midnight(value) -> pa.Scalar:
+            return pa.scalar(pd.Timestamp(value).normalize().to_pydatetime(), type=date_type)
+
+        if start is not None:
+            parts.append(field >= midnight(start))
+        if end is not None:
+            parts.append(field < midnight(pd.Timestamp(end) + pd.Timedelta(days=1)))
+    # text or time-zone-aware dates are selected once typed, by filter_marks
+    expr = None
+    for part in parts:
+        expr = part if expr is None else expr & part
+    return expr
+
+
+def filter_marks(
+    frame: pd.DataFrame, *, urns=None, upns=None, start=None, end=None
+) -> pd.DataFrame:
+    """The typed marks of some schools, pupils or dates (both ends included)."""
+    if urns is None and upns is None and start is None and end is None:
+        return frame
+    mask = np.ones(len(frame), dtype=bool)
+    if urns is not None:
+        mask &= frame["urn"].isin([int(u) for u in urns]).to_numpy()
+    if upns is not None:
+        mask &= frame["upn"].isin([str(u) for u in upns]).to_numpy()
+    if start is not None:
+        mask &= (frame["date"] >= pd.Timestamp(start).normalize()).to_numpy()
+    if end is not None:
+        mask &= (frame["date"] <= pd.Timestamp(end).normalize()).to_numpy()
+    if mask.all():
+        return frame
+    return frame[mask].reset_index(drop=True)
 
 
 def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.DataFrame:
@@ -514,33 +810,11 @@ def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.Data
         out[name] = col.to_pandas()
         if not isinstance(out[name].dtype, pd.CategoricalDtype):  # pragma: no cover
             out[name] = out[name].astype("category")
-    urn = table.column("urn")
-    if pa.types.is_integer(urn.type):
-        out["urn"] = urn.to_numpy(zero_copy_only=False)
-        bad_urn = np.zeros(table.num_rows, dtype=bool)
-        if urn.null_count:
-            bad_urn = pd.isna(urn.to_pandas()).to_numpy()
-            out["urn"] = urn.fill_null(-1).to_numpy()
-    else:
-        num = pd.to_numeric(urn.to_pandas().astype("string").str.strip(), errors="coerce")
-        bad_urn = num.isna().to_numpy()
-        out["urn"] = num.fillna(-1).to_numpy()
-    log.rows(file, "urn", rows_where(bad_urn), "is not a whole number")
-    date = table.column("date")
-    if pa.types.is_date(date.type):
-        d = date.cast(pa.timestamp("s")).to_pandas()
-    elif pa.types.is_timestamp(date.type):
-        d = date.cast(pa.timestamp("s")).to_pandas().dt.normalize()
-    else:
-        d = pd.to_datetime(
-            date.to_pandas().astype("string").str.strip(), format="%Y-%m-%d", errors="coerce"
-        )
-    log.rows(file, "date", rows_where(d.isna().to_numpy()), "is not a date as YYYY-MM-DD")
     frame = pd.DataFrame(
         {
             "upn": out["upn"],
-            "urn": out["urn"].astype(np.int32),
-            "date": d,
+            "urn": _marks_urns(table.column("urn"), file, log),
+            "date": _marks_dates(table.column("date"), file, log),
             "session": out["session"],
             "code": out["code"],
         }
@@ -549,12 +823,59 @@ def _compact_marks_arrow(table: pa.Table, file: str, log: ProblemLog) -> pd.Data
     return frame
 
 
+def _marks_urns(urn: pa.ChunkedArray, file: str, log: ProblemLog) -> np.ndarray:
+    """URNs as int32, range-checked first (:data:`URN_MAX`); a bad URN is reported and held as -1."""
+    col = TABLES["marks"].column("urn")
+    if pa.types.is_dictionary(urn.type):
+        urn = urn.cast(urn.type.value_type)
+    if pa.types.is_integer(urn.type) and len(urn):
+        lo_hi = pc.min_max(urn).as_py()
+        if urn.null_count == 0 and lo_hi["min"] >= col.low and lo_hi["max"] <= col.high:
+            return urn.to_numpy().astype(np.int32)  # the common case: nothing to report
+    if pa.types.is_integer(urn.type) or pa.types.is_floating(urn.type):
+        num = pd.Series(urn.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
+        text = pd.Series(urn.cast(pa.string()).to_numpy(zero_copy_only=False), dtype="string")
+    else:
+        text = pd.Series(
+            pc.utf8_trim_whitespace(urn.cast(pa.string())).to_numpy(zero_copy_only=False),
+            dtype="string",
+        )
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+    missing = text.isna().to_numpy() | (text == "").fillna(False).to_numpy()
+    ints = _whole_numbers(num, text, col, file, log, missing)
+    log.rows(file, "urn", rows_where(missing), "is empty; a value is required")
+    return ints.fillna(-1).to_numpy(dtype=np.int64).astype(np.int32)
+
+
+def _marks_dates(date: pa.ChunkedArray, file: str, log: ProblemLog) -> pd.Series:
+    """Dates as ``datetime64[s]`` naive midnights from date, timestamp (any zone) or ISO text."""
+    if pa.types.is_dictionary(date.type):
+        date = date.cast(date.type.value_type)
+    if pa.types.is_date(date.type):
+        out = date.cast(pa.timestamp("s")).to_pandas().astype("datetime64[s]")
+    elif pa.types.is_timestamp(date.type):
+        out = canonical_dates(date.to_pandas())
+    else:
+        text = pd.Series(date.cast(pa.string()).to_numpy(zero_copy_only=False), dtype="string")
+        out = parse_iso_dates(text)
+        bad = out.isna().to_numpy() & text.notna().to_numpy()
+        log.rows(file, "date", rows_where(bad), _date_message, text[bad].to_numpy())
+    log.rows(
+        file,
+        "date",
+        rows_where(date.is_null().to_numpy(zero_copy_only=False)),
+        "is empty; a value is required",
+    )
+    return out.reset_index(drop=True)
+
+
 def _compact_marks(frame: pd.DataFrame, file: str, log: ProblemLog) -> pd.DataFrame:
+    # read_table checked and range-checked every column: a bad urn is NA here, never wrapped.
     out = pd.DataFrame(
         {
             "upn": frame["upn"].astype("category"),
             "urn": frame["urn"].fillna(-1).astype(np.int32),
-            "date": pd.to_datetime(frame["date"]),
+            "date": frame["date"].astype("datetime64[s]"),
             "session": frame["session"].astype("category"),
             "code": _as_text(frame["code"]).astype("category"),
         }

@@ -11,7 +11,12 @@ naming the file, the 1-based row and the column, and saying what was expected:
 - census totals: authorised + unauthorised <= possible, no negative counts;
 - services end on or after they start; calendar half terms run 1..6 forwards without overlap;
 - identical duplicate marks are collapsed with a warning that counts them; duplicates that
-  disagree on the code are errors listing the rows.
+  disagree on the code are errors listing the rows;
+- a pupil has a possible mark (present, approved activity or absent) at one school at most in
+  each session: a dual-registered pupil's other school records ``D`` (DfE, "School attendance:
+  guidance for schools", dual registration), so possible sessions never exceed the calendar's;
+- marks on a Saturday or Sunday are counted in a warning (they still count: a school may
+  open on a weekend, but usually a date is wrong).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from tqdm.auto import tqdm
 from attendance_lib.contract.marks_screen import screen_parquet_marks
 from attendance_lib.contract.reading import TABLES, ProblemLog, read_marks, rows_where
 from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.codes import Group, group_lookup
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ def _validate(tables, paths, log: ProblemLog, bar: tqdm) -> CheckedMarks | None:
     bar.set_postfix_str("mark dates")
     if calendar is not None:
         check_mark_dates(marks, calendar, file, log)
+    check_weekend_marks(marks, file, log)
+    check_dual_registration(marks, file, log)
     bar.update()
     bar.set_postfix_str("duplicate marks")
     marks, _ = collapse_duplicate_marks(marks, file, log)
@@ -367,6 +375,69 @@ def check_mark_dates(marks: pd.DataFrame, calendar: Calendar, file: str, log: Pr
             lambda v: f"{str(v)[:10]} is not inside any half term in calendar.csv",
             dates[bad],
         )
+
+
+def check_weekend_marks(marks: pd.DataFrame, file: str, log: ProblemLog) -> None:
+    """Marks dated on a Saturday or Sunday are counted in a warning naming the first rows.
+
+    A warning, not an error: some schools open on a weekend (a Saturday school, a catch-up
+    day) and their sessions count. More often a date is wrong, so validation says how many.
+    """
+    weekend = (marks["date"].dt.day_of_week >= 5).fillna(False).to_numpy()
+    if weekend.any():
+        rows = rows_where(weekend)
+        first = ", ".join(str(r) for r in rows[:5])
+        log.warnings.append(
+            f"{file}: {rows.size:,} marks are on a Saturday or Sunday (rows {first}"
+            f"{', ...' if rows.size > 5 else ''}); they count as the code says: check the dates"
+        )
+
+
+def check_dual_registration(marks: pd.DataFrame, file: str, log: ProblemLog) -> None:
+    """A pupil has a possible mark at one school at most in each session (date + AM/PM).
+
+    A dual-registered pupil is on two schools' registers, but only the school the pupil is
+    at records attendance or absence for a session; the other records ``D`` (not a possible
+    session). The DfE counts each session once, at the main registration's school for
+    absence. Possible marks for the same pupil and session at two schools would count the
+    session twice (140 possible sessions in a 37-day half term), so each such row after the
+    first is an error naming the row and the other school.
+    """
+    groups = group_lookup(marks["code"].cat.categories)
+    code_ids = marks["code"].cat.codes.to_numpy()
+    possible = (code_ids >= 0) & (groups[np.clip(code_ids, 0, None)] < int(Group.NOT_POSSIBLE))
+    possible &= marks["upn"].cat.codes.to_numpy() >= 0
+    possible &= ~marks["date"].isna().to_numpy()
+    idx = np.flatnonzero(possible)
+    if idx.size < 2:
+        return
+    upn = marks["upn"].cat.codes.to_numpy()[idx].astype(np.int64)
+    days = marks["date"].to_numpy()[idx].astype("datetime64[D]").astype(np.int64)
+    days -= days.min()
+    pm = (marks["session"].astype(object).to_numpy()[idx] == "PM").astype(np.int64)
+    slot = (upn * (int(days.max()) + 1) + days) * 2 + pm
+    urn = marks["urn"].to_numpy()[idx]
+    order = np.lexsort((idx, urn, slot))
+    slot, urn, idx = slot[order], urn[order], idx[order]
+    same_slot = np.r_[False, slot[1:] == slot[:-1]]
+    group_start = np.maximum.accumulate(np.where(same_slot, 0, np.arange(slot.size)))
+    other_school = same_slot & (urn != urn[group_start])
+    if not other_school.any():
+        return
+    bad = idx[other_school]
+    first = idx[group_start][other_school]
+    order = np.argsort(bad, kind="stable")
+    log.rows(
+        file,
+        "urn",
+        bad[order] + 1,
+        lambda pair: (
+            f"the same pupil, date and session has a possible mark at URN {pair[0]} in row "
+            f"{pair[1]}: a pupil counts at one school per session (a dual-registered pupil's "
+            "other school records D)"
+        ),
+        list(zip(marks["urn"].to_numpy()[first[order]], first[order] + 1, strict=True)),
+    )
 
 
 def mark_keys(marks: pd.DataFrame) -> np.ndarray:

@@ -146,6 +146,9 @@ class Calendar:
         Vectorised with a sorted search over the half terms' start dates.
         """
         d = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[ns]")
+        if self.table.empty:
+            none = pd.array([pd.NA] * len(d), dtype="Int64")
+            return pd.DataFrame({"academic_year": [None] * len(d), "half_term": none})
         starts = self.table["start_date"].to_numpy(dtype="datetime64[ns]")
         ends = self.table["end_date"].to_numpy(dtype="datetime64[ns]")
         idx = np.searchsorted(starts, d, side="right") - 1
@@ -158,7 +161,9 @@ class Calendar:
         ).assign(half_term=lambda f: f["half_term"].mask(~ok))
 
     def in_calendar(self, dates: np.ndarray) -> np.ndarray:
-        """Boolean array: each date lies inside some half term."""
+        """Boolean array: each date lies inside some half term (none does in an empty calendar)."""
+        if self.table.empty:
+            return np.zeros(np.shape(dates), dtype=bool)
         starts = self.table["start_date"].to_numpy(dtype="datetime64[ns]")
         ends = self.table["end_date"].to_numpy(dtype="datetime64[ns]")
         d = np.asarray(dates, dtype="datetime64[ns]")

@@ -18,7 +18,7 @@ from attendance_lib.core.codes import CODE_GROUP, Group
 
 _G = {g: int(g) for g in Group}
 #: The groups whose sessions are possible ones, as an SQL list of group numbers.
-_POSSIBLE = ", ".join(
+POSSIBLE_GROUPS = ", ".join(
     str(_G[g]) for g in (Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED)
 )
 
@@ -54,7 +54,7 @@ def _session_sums() -> str:
     # COUNT of a CASE that is NULL otherwise: BIGINT in both engines (SUM gives DuckDB a
     # DECIMAL(38), which reaches pandas as Python objects).
     return f"""
-    COUNT(CASE WHEN c.grp IN ({_POSSIBLE}) THEN 1 END) AS sessions_possible,
+    COUNT(CASE WHEN c.grp IN ({POSSIBLE_GROUPS}) THEN 1 END) AS sessions_possible,
     COUNT(CASE WHEN c.grp = {_G[Group.PRESENT]} THEN 1 END) AS sessions_present,
     COUNT(CASE WHEN c.grp = {_G[Group.AEA]} THEN 1 END) AS sessions_aea,
     COUNT(CASE WHEN c.grp = {_G[Group.AUTHORISED]} THEN 1 END) AS sessions_authorised,
@@ -92,7 +92,7 @@ def daily_sql() -> str:
     return f"""
 SELECT {UPN} AS upn, {DATE} AS date, c.grp AS grp, COUNT(*) AS sessions
 FROM marks m LEFT JOIN codes c ON {CODE} = c.code
-WHERE c.grp IS NULL OR c.grp IN ({_POSSIBLE})
+WHERE c.grp IS NULL OR c.grp IN ({POSSIBLE_GROUPS})
 GROUP BY {UPN}, {DATE}, c.grp
 """
 
