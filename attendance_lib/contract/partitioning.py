@@ -14,6 +14,8 @@ through in batches, so memory stays bounded whatever the size of the input.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
+from attendance_lib.contract.reading import open_marks_dataset
 from attendance_lib.core.academic_calendar import format_academic_year
-from attendance_lib.core.errors import UsageError
+from attendance_lib.core.errors import DataError, Problem, UsageError
 
 #: The partition keys used unless told otherwise.
 DEFAULT_BY = ("academic_year", "urn")
@@ -54,10 +57,12 @@ def academic_years(dates: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedAr
 
 
 def _as_dates(column: pa.Array) -> pa.Array:
-    """A date column as Arrow ``date32`` (from a timestamp, a date or ISO ``YYYY-MM-DD`` text)."""
+    """A date column as Arrow ``date32`` (from a timestamp, zoned or not, a date or ISO text)."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = pc.strptime(column, format="%Y-%m-%d", unit="s")
     if pa.types.is_timestamp(column.type):
+        if column.type.tz is not None:  # the day in the timestamp's own zone, as read_marks does
+            column = pc.local_timestamp(column)
         day = column.cast(pa.date32())
         if pc.all(pc.equal(day.cast(column.type), column)).as_py() is False:
             raise UsageError("marks dates must be whole days (a time of day was found)")
@@ -66,14 +71,28 @@ def _as_dates(column: pa.Array) -> pa.Array:
 
 
 def _source(marks: pd.DataFrame | str | Path) -> pads.Dataset:
+    """The marks to partition as an Arrow dataset (streamed, never read whole).
+
+    A folder holding a symbolic link is refused (:func:`open_marks_dataset`): a link loop
+    would otherwise be read, and written, dozens of times over.
+    """
     if isinstance(marks, pd.DataFrame):
         return pads.dataset(pa.Table.from_pandas(marks, preserve_index=False))
     path = Path(marks)
     if not path.exists():
         raise UsageError(f"no marks at {path}")
     if path.suffix == ".csv":
-        return pads.dataset(path, format="csv")
-    return pads.dataset(path, format="parquet", partitioning="hive")
+        try:
+            return pads.dataset(path, format="csv")
+        except (pa.ArrowException, OSError) as exc:
+            raise _unreadable(path, exc) from None
+    return open_marks_dataset(path)
+
+
+def _unreadable(path: Path, exc: Exception) -> DataError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    kind = "CSV" if path.suffix == ".csv" else "Parquet"
+    return DataError([Problem(path.name, None, None, f"could not be read as {kind} ({text})")])
 
 
 def _batches(source: pads.Dataset, with_year: bool) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -147,24 +166,44 @@ def write_partitioned_marks(
     """
     out = Path(out_dir)
     by = list(by)
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    replace_in_place = out.exists() and any(out.iterdir())
+    if replace_in_place and not overwrite:
         raise UsageError(f"{out} is not empty; pass overwrite=True to replace its files")
     source = _source(marks)
-    schema, batches = _batches(source, with_year="academic_year" in by)
-    missing = [k for k in by if k not in schema.names]
-    if missing:
-        raise UsageError(f"cannot partition by {', '.join(missing)}: not a column of the marks")
     written: list[str] = []
     rows = [0]
+    # A new folder is written beside its final name and renamed into place, so a failure
+    # (a bad row in the middle of a CSV) leaves nothing half-written.
+    target = out if replace_in_place else out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        schema, batches = _batches(source, with_year="academic_year" in by)
+        missing = [k for k in by if k not in schema.names]
+        if missing:
+            raise UsageError(f"cannot partition by {', '.join(missing)}: not a column of the marks")
 
-    def counted() -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            rows[0] += batch.num_rows
-            yield batch
+        def counted() -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                rows[0] += batch.num_rows
+                yield batch
 
+        _write(counted(), target, schema, by, overwrite, min_rows_per_group, written)
+        if not replace_in_place:
+            if out.exists():
+                out.rmdir()  # empty, checked above
+            target.rename(out)
+    except pa.ArrowException as exc:  # a row the CSV reader cannot parse, a corrupt file
+        name = Path("marks") if isinstance(marks, pd.DataFrame) else Path(marks)
+        raise _unreadable(name, exc) from None
+    finally:
+        if target != out:
+            shutil.rmtree(target, ignore_errors=True)
+    return PartitionedMarks(path=out, marks=rows[0], files=len(written))
+
+
+def _write(batches, target, schema, by, overwrite, min_rows_per_group, written) -> None:
     pads.write_dataset(
-        counted(),
-        out,
+        batches,
+        target,
         schema=schema,
         format="parquet",
         partitioning=pads.partitioning(pa.schema([schema.field(k) for k in by]), flavor="hive"),
@@ -175,4 +214,3 @@ def write_partitioned_marks(
         max_rows_per_group=max(min_rows_per_group, 1 << 20),
         file_visitor=lambda f: written.append(f.path),
     )
-    return PartitionedMarks(path=out, marks=rows[0], files=len(written))

@@ -170,6 +170,11 @@ def _notebook_default(declared: dict[str, Any], name: str) -> Any:
         return None
 
 
+def _kernel_name(notebook: Path) -> str | None:
+    nb = papermill.iorw.load_notebook_node(str(notebook))
+    return (nb.metadata.get("kernelspec") or {}).get("name")
+
+
 def _has_parameters_cell(notebook: Path) -> bool:
     nb = papermill.iorw.load_notebook_node(str(notebook))
     return any(PARAMETERS_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells)
@@ -237,6 +242,11 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
         raise UsageError(f"{path}: key 'report': notebook {notebook} not found")
     if not _has_parameters_cell(notebook):
         raise UsageError(f"{notebook}: no cell tagged '{PARAMETERS_TAG}'")
+    if not _kernel_name(notebook):
+        raise UsageError(
+            f"{notebook}: the notebook's metadata names no kernel (kernelspec); "
+            "save it from Jupyter with the Python 3 kernel"
+        )
     declared = papermill.inspect_notebook(str(notebook))
 
     parameters: dict[str, Any] = {}
