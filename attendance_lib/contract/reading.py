@@ -518,7 +518,13 @@ def _range_text(col: Column, default: float | None = None) -> str:
     high = col.high if col.high is not None else default
     if low is None and high is None:
         return ""
-    return f" from {low:,g} to {high:,g}" if low is not None else f" up to {high:,g}"
+    if low is None:
+        return f" up to {_number(high)}"
+    return f" from {_number(low)} to {_number(high)}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
 
 
 def _whole_numbers(
@@ -538,7 +544,8 @@ def _whole_numbers(
         fraction = ~missing & ~not_number & (np.mod(values, 1) != 0)
         outside = ~missing & ~not_number & ~fraction & ((values < low) | (values > high))
     where = _range_text(col, INT_LIMIT)
-    _report_bad(log, file, col.name, rows, not_number | fraction, text, "a whole number")
+    own = _range_text(col)
+    _report_bad(log, file, col.name, rows, not_number | fraction, text, f"a whole number{own}")
     _report_bad(log, file, col.name, rows, outside, text, f"a whole number{where}")
     ok = ~(missing | not_number | fraction | outside)
     return (

@@ -388,7 +388,8 @@ def check_weekend_marks(marks: pd.DataFrame, file: str, log: ProblemLog) -> None
         rows = rows_where(weekend)
         first = ", ".join(str(r) for r in rows[:5])
         log.warnings.append(
-            f"{file}: {rows.size:,} marks are on a Saturday or Sunday (rows {first}"
+            f"{file}: {rows.size:,} {'mark is' if rows.size == 1 else 'marks are'} on a Saturday"
+            f" or Sunday (row{'s' if rows.size > 1 else ''} {first}"
             f"{', ...' if rows.size > 5 else ''}); they count as the code says: check the dates"
         )
 
