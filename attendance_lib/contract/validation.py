@@ -90,7 +90,10 @@ def _validate(tables, paths, log: ProblemLog, bar: tqdm) -> CheckedMarks | None:
     calendar = None
     if calendar_table is not None:
         check_calendar(calendar_table, paths["calendar"].name, log)
-        calendar = Calendar(calendar_table.dropna(subset=["start_date", "end_date"]))
+        # A calendar with unreadable dates (already reported, e.g. written dd/mm/yyyy) is not
+        # used to check mark dates: every mark would be reported outside it.
+        if calendar_table[["start_date", "end_date"]].notna().all().all():
+            calendar = Calendar(calendar_table)
     if tables.get("absence_terms") is not None:
         check_census_totals(tables["absence_terms"], paths["absence_terms"].name, log)
     if tables.get("services") is not None:
