@@ -103,9 +103,7 @@ def test_huge_marks_urn_in_csv_is_refused_not_wrapped(tmp_path, capsys, command)
     marks = base_marks()
     marks[2] = marks[2] | {"urn": HUGE_URN}
     data = folder(tmp_path, schools=schools_with_wrap_target(), marks=marks)
-    assert_refused(
-        capsys, tmp_path, data, command, "marks.csv, row 3, column 'urn'", str(HUGE_URN)
-    )
+    assert_refused(capsys, tmp_path, data, command, "marks.csv, row 3, column 'urn'", str(HUGE_URN))
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -188,7 +186,9 @@ def test_dual_registration_with_d_at_the_other_school_is_valid(tmp_path, capsys)
 
 def ks2_row(upn: str, **values) -> dict:
     base = {"upn": upn, "academic_year": "2023/24", "rwm_expected": "true"}
-    return base | {"read_expected": "true", "writ_expected": "true", "mat_expected": "true"} | values
+    return (
+        base | {"read_expected": "true", "writ_expected": "true", "mat_expected": "true"} | values
+    )
 
 
 def ks4_row(upn: str, attainment8: str) -> dict:
