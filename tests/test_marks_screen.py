@@ -46,6 +46,12 @@ def test_dual_registration_is_not_a_duplicate(tmp_path):
     assert screen(parquet_folder(tmp_path, marks)) is None
 
 
+def test_possible_marks_at_two_schools_go_to_the_detailed_checks(tmp_path):
+    marks = sessions(P1, URN_A, ["/", "D"]) + sessions(P1, URN_B, ["/", "I"])
+    found = screen(parquet_folder(tmp_path, marks))
+    assert found is not None and "two schools" in found
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -68,6 +74,8 @@ def test_dual_registration_is_not_a_duplicate(tmp_path):
         (lambda m: m.assign(date=[m.date[0], "2023-09-01", m.date[2], m.date[3]]), "calendar"),
         (lambda m: m.assign(date=[m.date[0], "2031-09-01", m.date[2], m.date[3]]), "calendar"),
         (lambda m: m.assign(date=[m.date[0], "1850-01-07", m.date[2], m.date[3]]), "calendar"),
+        (lambda m: m.assign(date=[m.date[0], "2023-09-09", m.date[2], m.date[3]]), "Saturday"),
+        (lambda m: m.assign(urn=[URN_A, URN_A, URN_B, URN_B], date=m.date[0]), "two schools"),
     ],
 )
 def test_every_kind_of_bad_file_goes_to_the_detailed_checks(tmp_path, change, reason):
@@ -92,6 +100,7 @@ def test_every_kind_of_bad_file_goes_to_the_detailed_checks(tmp_path, change, re
         (lambda m: m.assign(urn=m.urn.astype(str)), "urn"),
         (lambda m: m.assign(date=m.date.dt.strftime("%Y-%m-%d")), "date"),
         (lambda m: m.drop(columns="session"), "session"),
+        (lambda m: m.assign(date=m.date.dt.tz_localize("Europe/London")), "date"),
     ],
 )
 def test_columns_of_other_types_are_left_to_the_detailed_checks(tmp_path, change, column):
@@ -133,7 +142,7 @@ def test_a_partitioned_directory_is_screened_too(tmp_path):
 
 # The screen and the mark-by-mark checks agree on random small files: clean rows (which may
 # repeat a key, so duplicates happen) with up to two faults of any kind injected.
-DATES = ["2023-09-04", "2023-09-05", "2023-09-06", "2023-10-20", "2023-10-30", "2024-07-19"]
+DATES = ["2023-09-04", "2023-09-05", "2023-09-09", "2023-10-20", "2023-10-30", "2024-07-19"]
 FAULTS = {
     "upn": [P3],
     "urn": [999999],

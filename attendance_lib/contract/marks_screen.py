@@ -9,10 +9,10 @@ one pass, on every core:
   calendar.csv, whose first day then numbers the (date, session) slots;
 - per enrolment (upn + urn): how many marks, how many have a date, how many have a code
   missing from the code table, how many a session other than AM or PM, and the set of slots
-  used, as a bit string (``bitstring_agg``), and the set of slots with a possible mark. An
-  enrolment with fewer distinct slots than marks has a duplicate mark (same upn, urn, date,
-  session); a pupil whose enrolments' possible slots overlap was marked possible at two
-  schools in the same session;
+  used, as a bit string (``bitstring_agg``). An enrolment with fewer distinct slots than
+  marks has a duplicate mark (same upn, urn, date, session). The (few) slots with a
+  not-possible mark such as ``D`` are kept apart too: a pupil whose enrolments' other slots
+  overlap has possible marks at two schools in the same session;
 - from those rows: the distinct pupils (each must be in pupils.csv), the distinct schools
   (each in schools.csv), and the union of slots, i.e. every date used (each inside a half
   term of calendar.csv, none on a Saturday or Sunday, which the detailed checks count in a
@@ -43,6 +43,7 @@ from attendance_lib.contract.reading import (
 )
 from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.codes import Group
 from attendance_lib.core.errors import DataError
 from attendance_lib.core.sql_engines import duckdb_connection
 
@@ -65,7 +66,7 @@ SELECT
     AS bad_sessions,
   bitstring_agg(CAST({slot} AS INTEGER), 0, {slots - 1}) AS slots,
   bitstring_agg(CAST({slot} AS INTEGER), 0, {slots - 1})
-    FILTER (WHERE c.grp IN ({marks_sql.POSSIBLE_GROUPS})) AS possible_slots
+    FILTER (WHERE c.grp = {int(Group.NOT_POSSIBLE)}) AS not_possible_slots
 FROM marks m LEFT JOIN codes c ON CAST(m.code AS VARCHAR) = c.code
 GROUP BY ALL
 """
@@ -80,11 +81,17 @@ FROM enrolments
 
 _UNLINKED_SQL = "SELECT count(*) FROM enrolments WHERE {key} NOT IN (SELECT {key} FROM {table})"
 
-#: Pupils with possible marks at two schools in the same session (slots counted twice).
+#: Pupils with possible marks at two schools in the same session: their enrolments' slots
+#: of possible marks (all slots but the few not-possible ones, such as ``D``) overlap.
 _DUAL_SQL = """
+WITH possible AS (
+  SELECT upn, CASE WHEN not_possible_slots IS NULL THEN slots
+                   ELSE slots & ~not_possible_slots END AS slots
+  FROM enrolments
+)
 SELECT count(*) FROM (
-  SELECT upn FROM enrolments WHERE possible_slots IS NOT NULL GROUP BY upn
-  HAVING count(*) > 1 AND sum(bit_count(possible_slots)) > bit_count(bit_or(possible_slots))
+  SELECT upn FROM possible GROUP BY upn
+  HAVING count(*) > 1 AND sum(bit_count(slots)) > bit_count(bit_or(slots))
 )
 """
 
