@@ -477,3 +477,16 @@ def test_ks_report_runs_on_parquet_marks_with_text_dates(tmp_path):
     assert outcome.ok
     assert list(out.glob("*.html"))
     shutil.rmtree(data)
+
+
+def test_zoned_timestamps_in_other_parquet_tables(tmp_path, capsys):
+    data = folder(tmp_path)
+    calendar = pd.DataFrame(CALENDAR_2023_24)
+    for column in ("start_date", "end_date"):
+        calendar[column] = pd.to_datetime(calendar[column]).dt.tz_localize("Europe/London")
+    calendar.to_parquet(data / "calendar.parquet", index=False)
+    (data / "calendar.csv").unlink()
+    assert main(["validate", str(data)]) == 0, capsys.readouterr().err
+    table = read_dataset(data).calendar
+    assert table["start_date"].dtype == np.dtype("datetime64[s]")
+    assert table["start_date"].iloc[0] == pd.Timestamp("2023-09-04")

@@ -98,3 +98,15 @@ def test_unknown_partition_column_and_times_of_day_are_refused(tmp_path):
     timed = _marks().assign(date=lambda f: f["date"] + pd.Timedelta(hours=9))
     with pytest.raises(UsageError, match="whole days"):
         write_partitioned_marks(timed, tmp_path / "b")
+
+
+def test_zoned_timestamps_keep_their_own_day(tmp_path):
+    """Midnight in London (23:00 UTC the day before in summer time) is still that day."""
+    upn = make_upn(1)
+    frame = pd.DataFrame([mark(upn, URN_A, "2023-09-04", "AM", "/")]).assign(
+        date=lambda m: pd.to_datetime(m["date"]).dt.tz_localize("Europe/London")
+    )
+    out = write_partitioned_marks(frame, tmp_path / "marks.parquet").path
+    assert pads.dataset(out, partitioning="hive").to_table()["date"].to_pylist() == [
+        date(2023, 9, 4)
+    ]

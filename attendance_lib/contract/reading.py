@@ -581,9 +581,9 @@ _DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 def _date_message(value) -> str:
     text = f"{value!r} is not a date as YYYY-MM-DD"
-    m = _DAY_FIRST.fullmatch(str(value))
-    if m:
-        day, month, year = (int(g) for g in m.groups())
+    m = _DAY_FIRST.fullmatch(str(value).strip())
+    day, month, year = (int(g) for g in m.groups()) if m else (0, 0, 0)
+    if m and 1 <= month <= 12 and 1 <= day <= pd.Timestamp(year, month, 1).days_in_month:
         text += (
             f" (dates written dd/mm/yyyy are not read: if this is day {day} of month {month},"
             f" write {year:04d}-{month:02d}-{day:02d})"

@@ -353,6 +353,7 @@ def check_marks_links(
         )
     if schools is not None:
         urns = pd.unique(marks["urn"])
+        urns = urns[urns >= 0]  # -1 holds a urn already reported as not a valid number
         missing = np.setdiff1d(urns, schools["urn"].dropna().to_numpy().astype(np.int64))
         if missing.size:
             bad = np.isin(marks["urn"].to_numpy(), missing)
