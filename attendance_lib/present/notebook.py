@@ -408,15 +408,19 @@ def show_figure(fig: Figure, alt: str) -> None:
 
 
 def provenance_html(fingerprint: str, files: Mapping[str, str], version: str, when: str) -> str:
-    """The HTML of :func:`provenance_footer`."""
-    listing = ", ".join(f"{html.escape(n)} ({h[:12]})" for n, h in sorted(files.items()))
+    """The HTML of :func:`provenance_footer`: the data fingerprint, run date and version.
+
+    The input files are named only in the audit record (``run.json``), not to readers: the
+    fingerprint identifies the data.
+    """
+    count = len(files)
+    inputs = f" from {count} input file{'s' if count != 1 else ''}" if count else ""
     return (
         '<footer class="aw-footer"><p>'
-        f"Data fingerprint <code>{html.escape(fingerprint)}</code>"
+        f"Data fingerprint <code>{html.escape(fingerprint)}</code>{inputs}"
         f" &middot; run on {html.escape(when)}"
         f" &middot; attendance-workbench {html.escape(version)}</p>"
-        + (f"<p>Input files: {listing}</p>" if listing else "")
-        + "</footer>"
+        "</footer>"
     )
 
 

@@ -36,6 +36,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "present" / "templates"
 TEMPLATE_NAME = "workbench"
 #: Headings that go into the table of contents.
 TOC_LEVELS = ("h2", "h3")
+#: Tables with this many columns or more are set smaller (class ``aw-wide``).
+WIDE_TABLE_COLUMNS = 12
 
 __all__ = ["METADATA_NAME", "WORKBOOK_NAME", "ReportContext"]
 
@@ -159,12 +161,23 @@ def _strip_for_html(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def add_table_of_contents(html: str) -> str:
-    """Fill the template's ``<nav id="aw-toc">`` with links to the h2/h3 headings."""
+    """Fill the template's ``<nav id="aw-toc">`` with links to the h2/h3 headings.
+
+    The contents are moved into ``<main>``, just after the cell showing the report's title
+    (``report_header``), so a reader meets the title first, then the contents.
+    """
     soup = BeautifulSoup(html, "html.parser")
     nav = soup.find("nav", id="aw-toc")
-    headings = soup.find("main").find_all(TOC_LEVELS) if soup.find("main") else []
+    main = soup.find("main")
+    headings = main.find_all(TOC_LEVELS) if main else []
     if nav is None or len(headings) < 2:
         return str(soup)
+    title = main.find("h1")
+    header_cell = title.find_parent(class_="jp-Cell") if title else None
+    if header_cell is not None:
+        header_cell.insert_after(nav.extract())
+    else:
+        main.insert(0, nav.extract())
     title = soup.new_tag("h2")
     title.string = "Contents"
     nav.append(title)
@@ -189,6 +202,9 @@ def label_table_regions(html: str) -> str:
     On a narrow screen a wide table scrolls inside its wrapper (see the stylesheet); a
     keyboard user can then focus it and scroll with the arrow keys, and a screen reader
     names it by the table's caption.
+
+    A table of :data:`WIDE_TABLE_COLUMNS` columns or more is marked ``aw-wide`` (smaller type
+    and padding, so it still fits the reading column and an A4 sheet).
     """
     soup = BeautifulSoup(html, "html.parser")
     for n, wrap in enumerate(soup.select("div.aw-table-wrap"), 1):
@@ -197,6 +213,10 @@ def label_table_regions(html: str) -> str:
         wrap["role"] = "region"
         wrap["aria-label"] = f"Table: {label}"
         wrap["tabindex"] = "0"
+        table = wrap.find("table")
+        header = table.find("tr") if table else None
+        if header is not None and len(header.find_all(["th", "td"])) >= WIDE_TABLE_COLUMNS:
+            table["class"] = [*table.get("class", []), "aw-wide"]
     return str(soup)
 
 
