@@ -33,7 +33,7 @@ def _notebook(*html: str, table: dict | None = None):
 
 
 def test_the_page_carries_a_content_security_policy_that_forbids_script():
-    page = publish.export_html(_notebook("<p>Hello</p>"), title="T", restricted=False)
+    page = publish.export_html(_notebook("<p>Hello</p>"), title="T", audience="public")
     head = BeautifulSoup(page, "html.parser").find("head")
     meta = head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
     assert meta is not None and meta["content"] == publish.CONTENT_SECURITY_POLICY
@@ -50,7 +50,7 @@ def test_sentences_with_payloads_export_without_active_content(script_payload): 
     page = publish.export_html(
         _notebook(say_html(f"School {script_payload} and {script_payload}.")),
         title=script_payload,
-        restricted=False,
+        audience="public",
     )
     assert publish.active_content(page) == []
     assert "<img" not in page.split("<main", 1)[1] and "<svg" not in page
@@ -125,7 +125,9 @@ def test_tables_csv_and_xlsx_hold_no_live_formula(tmp_path):
     assert names[: len(FORMULA_PAYLOADS)] == [f"'{p}" for p in FORMULA_PAYLOADS]
     assert names[len(FORMULA_PAYLOADS) :] == list(SCRIPT_PAYLOADS)
     assert csv["change_pp"].iloc[0] == "-1.5"  # negative numbers stay numbers
-    sheet = openpyxl.load_workbook(tmp_path / "tables.xlsx")["schools"]
+    book = openpyxl.load_workbook(tmp_path / "tables.xlsx")
+    assert book.sheetnames == ["Notes", "Schools"]
+    sheet = book["Schools"]
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     numbers = [c.value for c in cells if c.column == 2 and c.row > 1]

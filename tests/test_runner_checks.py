@@ -5,12 +5,13 @@ from __future__ import annotations
 import nbformat
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.privacy import check_report, is_name_column, scan_html, scan_table
-from attendance_lib.runner.publish import export_html
+from attendance_lib.runner.publish import export_html, label_table_regions
 
 # ---------------------------------------------------------------- privacy
 
@@ -135,7 +136,7 @@ def test_nbconvert_lab_template_would_fail_the_check():
 
 
 def test_our_template_is_offline_code_free_and_has_contents():
-    html = export_html(_notebook_with_outputs(), title="T", restricted=False)
+    html = export_html(_notebook_with_outputs(), title="T", audience="public")
     assert external_loads(html) == []
     assert "<script" not in html
     assert "x = 1" not in html  # no code
@@ -147,5 +148,40 @@ def test_our_template_is_offline_code_free_and_has_contents():
 
 
 def test_restricted_page_is_marked():
-    html = export_html(_notebook_with_outputs(), title="T", restricted=True)
-    assert html.count("OFFICIAL-SENSITIVE") == 2  # top and bottom of the page
+    html = export_html(_notebook_with_outputs(), title="T", audience="restricted")
+    assert html.count("OFFICIAL-SENSITIVE") == 2  # top and bottom of the page (every sheet)
+    assert 'class="aw-audience-restricted aw-marked"' in html
+
+
+def test_school_pack_is_marked_official_and_public_page_is_not_marked():
+    html = export_html(_notebook_with_outputs(), title="T", audience="school")
+    assert html.count(">OFFICIAL<") == 2 and "OFFICIAL-SENSITIVE" not in html
+    public = export_html(_notebook_with_outputs(), title="T", audience="public")
+    assert "aw-marking" not in public.split("</style>", 1)[1]
+
+
+def test_markdown_cells_are_published_and_only_code_input_is_hidden():
+    """nbconvert renders Markdown inside .jp-InputArea: the stylesheet must not hide it."""
+    html = export_html(_notebook_with_outputs(), title="T", audience="public")
+    soup = BeautifulSoup(html, "html.parser")
+    heading = soup.find("h2", id="Section-two")
+    assert heading is not None and heading.find_parent(class_="jp-MarkdownCell") is not None
+    css = soup.find("style").get_text()
+    hidden = [
+        rule.split("{")[0].strip()
+        for rule in css.split("}")
+        if "display: none" in rule.split("{")[-1] and "InputArea" in rule.split("{")[0]
+    ]
+    assert hidden and all(".jp-CodeCell .jp-InputArea" in rule for rule in hidden), hidden
+
+
+def test_table_wrappers_are_labelled_focusable_regions():
+    html = export_html(_notebook_with_outputs(), title="T", audience="public")
+    wrap = (
+        '<div class="aw-table-wrap"><table class="aw-table"><caption>Pupils &amp; groups</caption>'
+    )
+    page = label_table_regions(f"<main>{wrap}</table></div></main>")
+    region = BeautifulSoup(page, "html.parser").find("div")
+    assert region["role"] == "region" and region["tabindex"] == "0"
+    assert region["aria-label"] == "Table: Pupils & groups"
+    assert "aw-print-frame" in html

@@ -37,12 +37,13 @@ def test_a_report_on_hostile_names_is_inert_and_names_no_folder(runner_project, 
     csv = pd.read_csv(out / "tables" / "schools.csv", dtype=str)
     assert f"'{FORMULA_PAYLOADS[0]}" in csv["locality"].tolist()
     assert f"'{FORMULA_PAYLOADS[1]}" in csv["officer"].tolist()
-    sheet = openpyxl.load_workbook(out / "tables.xlsx")["schools"]
+    sheet = openpyxl.load_workbook(out / "tables.xlsx")["Schools"]
     assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     # no absolute path in anything published
-    run = json.loads((out / "run.json").read_text())
+    audit = tmp_path / "_runs" / "out"
+    run = json.loads((audit / "run.json").read_text())
     assert run["inputs"]["data_dir"] == "data/la" and run["parameters"]["data_dir"] == "data/la"
-    for path in out.rglob("*"):
+    for path in [*out.rglob("*"), *audit.rglob("*")]:
         if path.is_file() and path.suffix != ".xlsx":
             body = path.read_text()
             assert str(root) not in body and str(tmp_path) not in body, path
@@ -60,5 +61,6 @@ def test_a_disguised_upn_in_a_school_name_fails_the_gate(runner_project, tmp_pat
         run_report(root / "params" / "hostile.yaml", out_dir=out, progress=False)
     assert "C380200117001" not in str(err.value)
     assert not (out / "hostile.html").exists()
-    assert not (out / "hostile.ipynb").exists() and not list(out.rglob("*.ipynb"))
+    folders = [out, tmp_path / "_runs" / "out"]  # neither the report nor the audit folder
+    assert not [p for f in folders if f.exists() for p in f.rglob("*.ipynb")]
     assert (root / "failed-runs" / "hostile" / "hostile.ipynb").is_file()

@@ -35,7 +35,7 @@ def test_good_params_file_is_typed_and_located(runner_project):  # noqa: F811
     assert spec.notebook == root.resolve() / "notebooks" / "good.ipynb"
     assert spec.parameters == {"academic_year": "2023/24", "rows": 3}
     assert spec.title == "Fixture report, 2023/24"
-    assert spec.restricted is False and spec.for_each is None
+    assert spec.audience == "public" and spec.restricted is False and spec.for_each is None
     # the notebook's own default data_dir is relative to notebooks/
     assert spec.data_dir == (root / "data" / "none").resolve()
 
@@ -101,7 +101,7 @@ def test_coerce_value_rejects_bool_for_int():
         coerce_value(True, "int", "k")
 
 
-def _suppression_project(tmp_path: Path, restricted: bool, value) -> Path:
+def _suppression_project(tmp_path: Path, audience: str, value) -> Path:
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
@@ -118,7 +118,7 @@ def _suppression_project(tmp_path: Path, restricted: bool, value) -> Path:
     (tmp_path / "params").mkdir(exist_ok=True)
     params = tmp_path / "params" / "small.yaml"
     params.write_text(
-        f"report: small\nrestricted: {str(restricted).lower()}\n"
+        f"report: small\naudience: {audience}\n"
         + (f"parameters:\n  suppress_below: {value}\n" if value is not None else "")
     )
     return params
@@ -126,14 +126,90 @@ def _suppression_project(tmp_path: Path, restricted: bool, value) -> Path:
 
 @pytest.mark.parametrize("value", [0, -1, 4])
 def test_a_public_report_cannot_lower_suppression(tmp_path, value):
-    params = _suppression_project(tmp_path, False, value)
+    params = _suppression_project(tmp_path, "public", value)
     with pytest.raises(UsageError, match=r"parameters\.suppress_below.*minimum of 5"):
         load_params(params)
     with pytest.raises(UsageError, match="suppress_below"):
-        load_params(_suppression_project(tmp_path, False, None), {"suppress_below": str(value)})
+        load_params(_suppression_project(tmp_path, "public", None), {"suppress_below": str(value)})
 
 
-@pytest.mark.parametrize("restricted, value", [(False, 5), (False, 10), (True, 0), (True, 3)])
-def test_suppression_at_or_above_the_minimum_or_restricted_is_accepted(tmp_path, restricted, value):
-    spec = load_params(_suppression_project(tmp_path, restricted, value))
+@pytest.mark.parametrize(
+    "audience, value",
+    [("public", 5), ("public", 10), ("restricted", 0), ("restricted", 3), ("school", 3)],
+)
+def test_suppression_at_or_above_the_minimum_or_not_public_is_accepted(tmp_path, audience, value):
+    spec = load_params(_suppression_project(tmp_path, audience, value))
     assert spec.parameters["suppress_below"] == value
+
+
+def _audience_project(tmp_path: Path, header: str, declares: str = "audience") -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    line = {
+        "audience": 'audience: str = "public"  # public, school or restricted',
+        "restricted": "restricted: bool = False  # the retired parameter",
+    }[declares]
+    cell = new_code_cell(line)
+    cell.metadata["tags"] = ["parameters"]
+    (tmp_path / "notebooks").mkdir(exist_ok=True)
+    nb = new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "notebooks" / "small.ipynb")
+    (tmp_path / "params").mkdir(exist_ok=True)
+    params = tmp_path / "params" / "small.yaml"
+    params.write_text("report: small\n" + header)
+    return params
+
+
+@pytest.mark.parametrize("audience", ["public", "school", "restricted"])
+def test_one_audience_key_drives_the_runner_and_the_notebook(tmp_path, audience):
+    spec = load_params(_audience_project(tmp_path, f"audience: {audience}\n"))
+    assert spec.audience == audience and spec.parameters["audience"] == audience
+    assert spec.restricted is (audience == "restricted")
+
+
+def test_audience_defaults_to_public_and_description_is_one_line(tmp_path):
+    spec = load_params(_audience_project(tmp_path, "description: |\n  Two\n  lines\n"))
+    assert spec.audience == "public" and spec.parameters["audience"] == "public"
+    assert spec.description == "Two lines"
+
+
+@pytest.mark.parametrize(
+    ("header", "declares", "expected"),
+    [
+        ("restricted: true\n", "audience", "key 'restricted' is replaced by 'audience'.*"
+         "audience: restricted"),
+        ("restricted: false\n", "audience", "write 'audience: public'"),
+        ("audience: secret\n", "audience", "must be one of public, school, restricted"),
+        ("parameters:\n  audience: restricted\n", "audience", "set once, by the top-level"),
+        ("audience: restricted\n", "restricted", "parameter 'restricted' is replaced by"),
+        ("description: [a, b]\n", "audience", "'description' must be one line"),
+    ],
+)  # fmt: skip
+def test_the_retired_restricted_key_and_bad_audiences_are_clear_errors(
+    tmp_path, header, declares, expected
+):
+    with pytest.raises(UsageError, match=expected) as err:
+        load_params(_audience_project(tmp_path, header, declares))
+    assert err.value.exit_code == 2
+
+
+def test_audience_cannot_be_overridden_with_set(tmp_path):
+    with pytest.raises(UsageError, match="set once"):
+        load_params(_audience_project(tmp_path, "audience: public\n"), {"audience": "restricted"})
+
+
+def test_every_project_params_file_declares_its_audience_and_description():
+    from runner_fixtures import PROJECT_PARAMS_DIR
+
+    for path in sorted(PROJECT_PARAMS_DIR.glob("*.yaml")):
+        spec = load_params(path)
+        assert spec.description and "_" not in spec.description, path.name
+        assert spec.parameters["audience"] == spec.audience, path.name
+    assert load_params(PROJECT_PARAMS_DIR / "school_tsm_pack.yaml").audience == "school"
+    assert load_params(PROJECT_PARAMS_DIR / "school_tsm_pack_pupils.yaml").restricted

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 from papermill.exceptions import PapermillExecutionError
 from runner_fixtures import (  # noqa: F401  (fixtures)
     PROJECT_PARAMS_DIR,
@@ -34,24 +35,33 @@ def test_run_publishes_html_tables_notebook_and_run_json(runner_project, tmp_pat
     out = tmp_path / "out"
     outcome = run_report(root / "params" / "good.yaml", out_dir=out, progress=False)
     assert outcome.ok and [u.label for u in outcome.units] == ["good"]
-    assert {p.name for p in out.iterdir()} == {
-        "good.html", "good.ipynb", "run.json", "tables", "tables.xlsx",
-    }  # fmt: skip
+    # the report folder holds only what readers read; the notebook and run.json are audit
+    assert {p.name for p in out.iterdir()} == {"good.html", "tables", "tables.xlsx"}
+    audit = tmp_path / "_runs" / "out"
+    assert {p.name for p in audit.iterdir()} == {"good.ipynb", "run.json"}
+    assert outcome.units[0].notebook == audit / "good.ipynb"
     csv = pd.read_csv(out / "tables" / "groups.csv", dtype=str)
     assert csv.to_dict("list") == {
         "group": ["A", "B", "C"], "pupils": ["1200", "c", "40"], "absence_pct": ["5.25", "c", "7.85"],
     }  # fmt: skip
+    meta = pd.read_csv(out / "tables" / "metadata.csv", dtype=str)
+    assert meta["col_name"].tolist() == ["group", "pupils", "absence_pct"]
+    assert meta["label"].tolist() == ["Group", "Pupils", "Absence (%)"]
     xlsx = pd.read_excel(out / "tables.xlsx", sheet_name=None)
-    assert list(xlsx) == ["groups"] and len(xlsx["groups"]) == 3
+    assert list(xlsx) == ["Notes", "Groups"] and len(xlsx["Groups"]) == 3
+    assert list(xlsx["Groups"].columns) == ["Group", "Pupils", "Absence (%)"]
     html = (out / "good.html").read_text()
     assert "<title>Fixture report, 2023/24</title>" in html
     assert "1,200" in html and "5.3" in html  # GSS formatting reached the page
     assert "stray" not in html  # warnings, logging and stderr dropped
     assert "present.publish_table" not in html  # no code
     assert external_loads(html) == [] and check_report(html, {"groups": csv}) == []
-    run = json.loads((out / "run.json").read_text())
+    run = json.loads((audit / "run.json").read_text())
     assert run["status"] == "ok" and run["parameters"] == {"academic_year": "2023/24", "rows": 3}
-    assert run["outputs"]["tables"] == ["tables/groups.csv"]
+    assert run["audience"] == "public"
+    # paths relative to the project (the report went outside it here)
+    assert run["outputs"]["tables"] == ["../out/tables/groups.csv"]
+    assert run["outputs"]["notebook"] == "../_runs/out/good.ipynb"
     assert run["library_version"] and run["seconds"]["execute"] > 0
     assert "ok      good" in format_outcome(outcome)
     assert _no_staging_left(tmp_path)
@@ -63,7 +73,8 @@ def test_set_override_reaches_the_notebook(runner_project, tmp_path):  # noqa: F
     out = tmp_path / "out"
     run_report(root / "params" / "good.yaml", out_dir=out, overrides={"rows": "1"}, progress=False)
     assert len(pd.read_csv(out / "tables" / "groups.csv")) == 1
-    assert json.loads((out / "run.json").read_text())["parameters"]["rows"] == 1
+    run = json.loads((tmp_path / "_runs" / "out" / "run.json").read_text())
+    assert run["parameters"]["rows"] == 1
 
 
 @slow
@@ -83,8 +94,9 @@ def test_broken_notebook_fails_clearly_and_keeps_the_good_report(runner_project,
     # private folder outside the reports, and the report folder says only that it failed
     assert (out / "good.html").read_bytes() == before
     assert not (out / "broken.html").exists()
-    failed = out / "failed"
+    failed = tmp_path / "_runs" / "out" / "failed"
     assert {p.name for p in failed.iterdir()} == {"run.json"}
+    assert not (out / "failed").exists()  # the report folder holds only the last good report
     stub = json.loads((failed / "run.json").read_text())
     assert stub["status"] == "failed" and stub["outputs"] == {}
     assert "ZeroDivision" not in json.dumps(stub)
@@ -101,7 +113,7 @@ def test_failure_while_publishing_leaves_no_partial_report(runner_project, tmp_p
     root = runner_project("good")
     out = tmp_path / "out"
 
-    def boom(nb, folder):
+    def boom(nb, folder, **kwargs):
         (folder / "tables").mkdir()
         (folder / "tables" / "half.csv").write_text("half,written\n")
         raise OSError("disk full")
@@ -109,8 +121,9 @@ def test_failure_while_publishing_leaves_no_partial_report(runner_project, tmp_p
     monkeypatch.setattr(publish, "write_tables", boom)
     with pytest.raises(ReportError, match="OSError: disk full"):
         run_report(root / "params" / "good.yaml", out_dir=out, progress=False)
-    assert {p.name for p in out.iterdir()} == {"failed"}
-    assert not list(out.rglob("*.csv")) and not list(out.rglob("*.html"))
+    assert not out.exists()
+    assert {p.name for p in (tmp_path / "_runs" / "out").iterdir()} == {"failed"}
+    assert not list(tmp_path.rglob("*.csv")) and not list(tmp_path.rglob("*.html"))
     assert _no_staging_left(tmp_path)
 
 
@@ -133,6 +146,9 @@ def test_restricted_report_is_published_under_restricted_and_marked(runner_proje
     assert outcome.units[0].html == html_path
     html = html_path.read_text()
     assert html.index("OFFICIAL-SENSITIVE") < html.index("<main")
+    audit = root / "reports" / "restricted" / "_runs" / "leak_restricted"
+    assert (audit / "run.json").is_file() and (audit / "leak.ipynb").is_file()
+    assert not list((root / "reports").glob("_runs"))  # nothing restricted outside restricted/
 
 
 @slow
@@ -155,15 +171,18 @@ def test_run_all_fans_out_over_schools_and_one_failure_does_not_stop_others(runn
     }
     assert f"deliberate failure for school {TINY_LA_URNS[1]}" in str(err.value)
     assert "7 reports: 6 ok, 1 failed" in str(err.value)
-    run = json.loads((reports / "school" / "100001" / "run.json").read_text())
+    run = json.loads((reports / "_runs" / "school" / "100001" / "run.json").read_text())
     assert run["parameters"]["urn"] == 100001 and run["title"].endswith("Moor Lane Primary")
     assert len(run["inputs"]["fingerprint"]) == 16  # the dataset loaded once in the parent
     index = (reports / "index.html").read_text()
     assert external_loads(index) == []
     # header + one row per report: the good report, and each fan-out as one row
     assert index.count("<tr>") == 1 + 3
-    assert "3 schools" in index and "2 ok" in index and "1 failed" in index
+    assert "3 schools" in index and "1 failed" in index
     assert 'href="school/100001/school.html"' in index
+    shown = BeautifulSoup(index, "html.parser").get_text()
+    assert ".html" not in shown and "school_fail" not in shown  # no file or params-file names
+    assert "_runs" not in index
     assert "failed/school.ipynb" not in index and "failed-runs" not in index
     assert (root / "failed-runs" / "school_fail" / "100002" / "school.ipynb").is_file()
 
@@ -206,6 +225,7 @@ def test_cell_errors_are_not_retried(monkeypatch, tmp_path):
 
 
 PROJECT_PARAMS = sorted(PROJECT_PARAMS_DIR.glob("*.yaml"))
+PROJECT_ROOT = PROJECT_PARAMS_DIR.parent
 
 
 @slow
@@ -224,10 +244,12 @@ def test_project_params_run_end_to_end(params_file, project_reports):
         assert frames, f"{unit.label} published no tables"
         if not report.restricted:
             assert check_report(html, frames) == []
-        run = json.loads((unit.out_dir / "run.json").read_text())
-        assert sorted(run["outputs"]["tables"]) == sorted(
-            str(p.relative_to(unit.out_dir)) for p in unit.tables
+        run = json.loads((unit.notebook.parent / "run.json").read_text())
+        assert unit.notebook.parent.parent.name == "_runs"
+        assert sorted((PROJECT_ROOT / t).resolve() for t in run["outputs"]["tables"]) == sorted(
+            p.resolve() for p in unit.tables
         )
+        assert run["audience"] == report.audience and run["period"], unit.label
 
 
 def test_workers_are_bounded_by_memory(monkeypatch) -> None:

@@ -2,7 +2,8 @@
 
 Notebooks use ``from attendance_lib import present`` and call ``present.say``,
 ``present.publish_table``, ``present.figure``, ``present.show_figure``,
-``present.report_header`` and ``present.provenance_footer`` (``present.strong`` marks
+``present.report_header`` (``present.period_between`` words a period) and
+``present.provenance_footer`` (``present.strong`` marks
 emphasis in a sentence). Modules:
 
 - :mod:`~attendance_lib.present.notebook`: those functions, and the MIME types that carry a
@@ -13,10 +14,12 @@ emphasis in a sentence). Modules:
 
 from attendance_lib.core.markup import strong
 from attendance_lib.present.notebook import (
+    HEADER_MIME,
     OKABE_ITO,
     PROVENANCE_MIME,
     TABLE_MIME,
     figure,
+    period_between,
     provenance_footer,
     publish_table,
     report_header,
@@ -25,10 +28,12 @@ from attendance_lib.present.notebook import (
 )
 
 __all__ = [
+    "HEADER_MIME",
     "OKABE_ITO",
     "PROVENANCE_MIME",
     "TABLE_MIME",
     "figure",
+    "period_between",
     "provenance_footer",
     "publish_table",
     "report_header",

@@ -34,6 +34,8 @@ from attendance_lib.present.disclosure import DEFAULT_THRESHOLD, suppress
 
 TABLE_MIME = "application/vnd.attendance-workbench.table+json"
 PROVENANCE_MIME = "application/vnd.attendance-workbench.provenance+json"
+#: What the report says about itself (title, period, audience), read by the runner for the index.
+HEADER_MIME = "application/vnd.attendance-workbench.header+json"
 #: Okabe & Ito (2008) colour-blind-safe palette, black left out (used for text).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 #: GSS symbol for a value that is not available.
@@ -41,6 +43,15 @@ NOT_AVAILABLE = "x"
 FIGURE_SIZE = (8.0, 4.5)
 FIGURE_DPI = 110
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
+#: The protective marking of each audience (Government Security Classifications); public: none.
+MARKINGS = {"public": "", "school": "OFFICIAL", "restricted": RESTRICTED_MARKING}
+#: The banner under the marking, saying who may read the report.
+_AUDIENCE_NOTES = {
+    "school": "this pack is for the school and the local authority. It shows small numbers "
+    "for the school's own pupils but names no pupil. Do not publish it.",
+    "restricted": "this report may identify pupils. Share it only with people who need it "
+    "for their work.",
+}
 
 
 #: Words shown in capitals in headings (column and parameter names).
@@ -98,16 +109,39 @@ def run_date(today: dt.date | None = None) -> str:
     return f"{today.day} {today:%B %Y}"
 
 
-def header_html(title: str, parameters: Mapping[str, Any], *, restricted: bool = False) -> str:
+def period_between(start: Any, end: Any) -> str:
+    """Two dates as a period the GOV.UK way: ``4 September 2023 to 20 March 2025``."""
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    return f"{run_date(first.date())} to {run_date(last.date())}"
+
+
+def _audience(audience: str, restricted: bool | None) -> str:
+    if restricted is not None:  # the retired keyword: audience is the one way to say it
+        audience = "restricted" if restricted else audience
+    if audience not in MARKINGS:
+        raise ValueError(f"audience must be one of {', '.join(MARKINGS)}, not {audience!r}")
+    return audience
+
+
+def header_html(
+    title: str,
+    parameters: Mapping[str, Any],
+    *,
+    audience: str = "public",
+    period: str | None = None,
+    restricted: bool | None = None,
+) -> str:
     """The HTML of :func:`report_header` (kept apart so it can be tested without a kernel)."""
+    audience = _audience(audience, restricted)
     parts = []
-    if restricted:
+    if MARKINGS[audience]:
         parts.append(
-            f'<div class="aw-banner" role="note"><strong>{RESTRICTED_MARKING}</strong>: this '
-            "report may identify pupils. Share it only with people who need it for their work.</div>"
+            f'<div class="aw-banner" role="note"><strong>{MARKINGS[audience]}</strong>: '
+            f"{_AUDIENCE_NOTES[audience]}</div>"
         )
     parts.append(f"<h1>{html.escape(title)}</h1>")
-    parts.append(f'<p class="aw-meta">Run on {run_date()}</p>')
+    when = f"Period: {html.escape(period)}. " if period else ""
+    parts.append(f'<p class="aw-meta">{when}Run on {run_date()}</p>')
     if parameters:
         rows = "".join(
             f"<dt>{html.escape(_words(k))}</dt><dd>{html.escape(_value_words(v, k))}</dd>"
@@ -117,9 +151,32 @@ def header_html(title: str, parameters: Mapping[str, Any], *, restricted: bool =
     return "\n".join(parts)
 
 
-def report_header(title: str, parameters: Mapping[str, Any], *, restricted: bool = False) -> None:
-    """Show the report's title, run date and parameters in words (and a banner if restricted)."""
-    display({"text/html": header_html(title, parameters, restricted=restricted)}, raw=True)
+def report_header(
+    title: str,
+    parameters: Mapping[str, Any],
+    *,
+    audience: str = "public",
+    period: str | None = None,
+    restricted: bool | None = None,
+) -> None:
+    """Show the report's title, period, run date and parameters in words.
+
+    ``audience`` is the notebook parameter the runner sets from the params file (``public``,
+    ``school`` or ``restricted``): a school pack or restricted report gets a banner with its
+    marking (the runner also marks every printed page). ``period`` says, in words, which
+    data the figures cover (``2024/25 to the end of the spring term``); the runner shows it
+    in the index ("Not stated" when a report gives none). ``restricted=True`` is the retired
+    spelling of ``audience="restricted"``, kept only while notebooks move over.
+    """
+    audience = _audience(audience, restricted)
+    display(
+        {
+            "text/html": header_html(title, parameters, audience=audience, period=period),
+            "text/plain": title,
+            HEADER_MIME: {"title": title, "period": period, "audience": audience},
+        },
+        raw=True,
+    )
 
 
 def say_html(text: str) -> str:
@@ -283,6 +340,7 @@ def publish_table(
         "name": name,
         "caption": caption,
         "columns": list(published.columns),
+        "kinds": kinds,  # count, rate, mean or number: the workbook's number formats
         "records": [
             {k: _json_value(v) for k, v in row.items()}
             for row in published.to_dict(orient="records")
@@ -350,15 +408,19 @@ def show_figure(fig: Figure, alt: str) -> None:
 
 
 def provenance_html(fingerprint: str, files: Mapping[str, str], version: str, when: str) -> str:
-    """The HTML of :func:`provenance_footer`."""
-    listing = ", ".join(f"{html.escape(n)} ({h[:12]})" for n, h in sorted(files.items()))
+    """The HTML of :func:`provenance_footer`: the data fingerprint, run date and version.
+
+    The input files are named only in the audit record (``run.json``), not to readers: the
+    fingerprint identifies the data.
+    """
+    count = len(files)
+    inputs = f" from {count} input file{'s' if count != 1 else ''}" if count else ""
     return (
         '<footer class="aw-footer"><p>'
-        f"Data fingerprint <code>{html.escape(fingerprint)}</code>"
+        f"Data fingerprint <code>{html.escape(fingerprint)}</code>{inputs}"
         f" &middot; run on {html.escape(when)}"
         f" &middot; attendance-workbench {html.escape(version)}</p>"
-        + (f"<p>Input files: {listing}</p>" if listing else "")
-        + "</footer>"
+        "</footer>"
     )
 
 

@@ -62,6 +62,7 @@ class RunOutcome:
     restricted: bool
     units: list[UnitOutcome]
     seconds: float = 0.0
+    audience: str = "public"
 
     @property
     def ok(self) -> bool:

@@ -5,7 +5,8 @@ tagged ``parameters``::
 
     report: ks_attainment_by_attendance   # notebooks/<report>.ipynb
     title: KS2 outcomes by attendance band, 2023/24
-    restricted: false                     # true allows pupil identifiers in the output
+    description: How KS2 results fall with attendance, by attendance band   # the index's line
+    audience: public                      # public | school | restricted
     for_each: null                        # or: school -> one report per school (parameter urn)
     parameters:
       data_dir: data/demo
@@ -13,6 +14,12 @@ tagged ``parameters``::
 
 Papermill only warns about a parameter the notebook does not declare; here it is an error
 (:class:`~attendance_lib.core.errors.UsageError`) naming the key, as is any unknown top-level key.
+
+``audience`` is declared once, at the top: the runner decides from it where the report goes
+and what it checks, and injects it as the notebook parameter ``audience`` (a ``str``) when
+the notebook declares one. The old top-level ``restricted: true|false`` (and a notebook
+parameter ``restricted``) is refused with a message saying what to write instead, so an old
+file can never run as a different audience than meant.
 """
 
 from __future__ import annotations
@@ -30,7 +37,22 @@ from attendance_lib.core.errors import UsageError
 from attendance_lib.present.disclosure import DEFAULT_THRESHOLD
 
 #: Top-level keys a parameter file may hold.
-ALLOWED_KEYS = ("report", "title", "restricted", "for_each", "parameters")
+ALLOWED_KEYS = ("report", "title", "description", "audience", "for_each", "parameters")
+#: Who a report is for. ``public``: anyone (full disclosure control, no pupil identifiers);
+#: ``school``: one school's own pack (no pupil identifiers, marked OFFICIAL on every page);
+#: ``restricted``: pupil identifiers (written only under ``reports/restricted/``, marked
+#: OFFICIAL-SENSITIVE on every page, never linked from the public index).
+AUDIENCES = ("public", "school", "restricted")
+#: Who each audience is, in readers' words (the index and the workbook's notes).
+AUDIENCE_WORDS = {
+    "public": "Anyone",
+    "school": "The school and the local authority (OFFICIAL)",
+    "restricted": "Named staff only: identifies pupils (OFFICIAL-SENSITIVE)",
+}
+#: The notebook parameter the runner sets from the top-level ``audience`` key.
+AUDIENCE_PARAMETER = "audience"
+#: The retired key (top level and notebook parameter) that ``audience`` replaces.
+RETIRED_RESTRICTED_KEY = "restricted"
 #: Values ``for_each`` may take (``None`` = one report).
 FOR_EACH_VALUES = (None, "school")
 #: The parameter the runner sets for each school when ``for_each: school``.
@@ -41,7 +63,7 @@ DATA_DIR_PARAMETER = "data_dir"
 #: project root and injected as absolute paths (the kernel runs in notebooks/).
 PATH_PARAMETERS = (DATA_DIR_PARAMETER, "targets")
 PARAMETERS_TAG = "parameters"
-#: The parameter setting small-number suppression, and its floor in a report not restricted.
+#: The parameter setting small-number suppression, and its floor in a public report.
 SUPPRESSION_PARAMETER = "suppress_below"
 MIN_SUPPRESSION = DEFAULT_THRESHOLD
 
@@ -73,12 +95,18 @@ class ReportSpec:
     root: Path
     report: str
     title: str
-    restricted: bool
+    audience: str
     for_each: str | None
     notebook: Path
     parameters: dict[str, Any]
     declared: dict[str, dict[str, Any]] = field(repr=False)
     data_dir: Path | None = None
+    description: str = ""
+
+    @property
+    def restricted(self) -> bool:
+        """The report may hold pupil identifiers (``audience: restricted``)."""
+        return self.audience == "restricted"
 
 
 def find_project_root(params_path: Path, report: str) -> Path:
@@ -181,10 +209,10 @@ def _has_parameters_cell(notebook: Path) -> bool:
 
 
 def _check_suppression(
-    path: Path, restricted: bool, parameters: dict[str, Any], declared: dict[str, Any]
+    path: Path, audience: str, parameters: dict[str, Any], declared: dict[str, Any]
 ) -> None:
-    """A report not marked restricted never lowers suppression below the library's minimum."""
-    if restricted or SUPPRESSION_PARAMETER not in declared:
+    """A public report never lowers suppression below the library's minimum."""
+    if audience != "public" or SUPPRESSION_PARAMETER not in declared:
         return
     value = parameters.get(
         SUPPRESSION_PARAMETER, _notebook_default(declared, SUPPRESSION_PARAMETER)
@@ -192,8 +220,8 @@ def _check_suppression(
     if isinstance(value, int | float) and not isinstance(value, bool) and value < MIN_SUPPRESSION:
         raise UsageError(
             f"{path}: key 'parameters.{SUPPRESSION_PARAMETER}': {value!r} is below the minimum "
-            f"of {MIN_SUPPRESSION} for a report not marked restricted (small numbers could "
-            "identify pupils); use restricted: true for a report that may identify them"
+            f"of {MIN_SUPPRESSION} for a public report (small numbers could identify pupils); "
+            "use audience: school or audience: restricted for a report that may show them"
         )
 
 
@@ -210,13 +238,23 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
     Raises
     ------
     UsageError
-        For an unknown key, a missing or malformed ``report``/``title``/``restricted``/``for_each``,
-        ``suppress_below`` under the library's minimum (5) in a report not marked restricted,
+        For an unknown key, a missing or malformed ``report``/``title``/``description``/
+        ``audience``/``for_each``, the retired ``restricted`` key, ``parameters.audience``
+        (set by the top-level key), ``suppress_below`` under the library's minimum (5) in a
+        public report,
         a missing notebook, a notebook without a cell tagged ``parameters``, a parameter the
         notebook does not declare, or a value of the wrong type. The message names the file and key.
     """
     path = Path(params_path)
     data = _read_yaml(path)
+    if RETIRED_RESTRICTED_KEY in data:
+        was = data[RETIRED_RESTRICTED_KEY]
+        raise UsageError(
+            f"{path}: key 'restricted' is replaced by 'audience' (public, school or "
+            f"restricted): write 'audience: {'restricted' if was is True else 'public'}' "
+            "(or 'audience: school' for a school's own pack) and remove 'restricted' here "
+            "and under parameters"
+        )
     unknown = [k for k in data if k not in ALLOWED_KEYS]
     if unknown:
         raise UsageError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(ALLOWED_KEYS)})")
@@ -226,9 +264,15 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
     title = data.get("title", report.replace("_", " ").capitalize())
     if not isinstance(title, str) or not title.strip():
         raise UsageError(f"{path}: key 'title' must be a non-empty text")
-    restricted = data.get("restricted", False)
-    if not isinstance(restricted, bool):
-        raise UsageError(f"{path}: key 'restricted' must be true or false")
+    audience = data.get("audience", "public")
+    if audience not in AUDIENCES:
+        raise UsageError(
+            f"{path}: key 'audience' must be one of {', '.join(AUDIENCES)}, not {audience!r}"
+        )
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise UsageError(f"{path}: key 'description' must be one line of text")
+    description = " ".join(description.split())
     for_each = data.get("for_each")
     if for_each not in FOR_EACH_VALUES:
         raise UsageError(f"{path}: key 'for_each' must be null or 'school', not {for_each!r}")
@@ -249,7 +293,20 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
         )
     declared = papermill.inspect_notebook(str(notebook))
 
+    for name in (AUDIENCE_PARAMETER, RETIRED_RESTRICTED_KEY):
+        if name in given or name in (overrides or {}):
+            raise UsageError(
+                f"{path}: key 'parameters.{name}': the audience is set once, by the top-level "
+                f"key 'audience' (public, school or restricted), and passed to the notebook"
+            )
+    if RETIRED_RESTRICTED_KEY in declared:
+        raise UsageError(
+            f"{notebook}: parameter 'restricted' is replaced by 'audience: str = \"public\"' "
+            "(the runner sets it from the params file's 'audience')"
+        )
     parameters: dict[str, Any] = {}
+    if AUDIENCE_PARAMETER in declared:
+        parameters[AUDIENCE_PARAMETER] = audience
     for name, value in given.items():
         if name not in declared:
             raise UsageError(
@@ -267,7 +324,7 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
         type_name = declared[name]["inferred_type_name"]
         parameters[name] = parse_override(text, type_name, f"--set {name}")
 
-    _check_suppression(path, restricted, parameters, declared)
+    _check_suppression(path, audience, parameters, declared)
 
     if for_each == "school":
         if SCHOOL_PARAMETER not in declared:
@@ -300,12 +357,13 @@ def load_params(params_path: str | Path, overrides: dict[str, str] | None = None
         root=root,
         report=report,
         title=title.strip(),
-        restricted=restricted,
+        audience=audience,
         for_each=for_each,
         notebook=notebook,
         parameters=parameters,
         declared=declared,
         data_dir=data_dir,
+        description=description,
     )
 
 

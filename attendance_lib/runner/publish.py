@@ -23,13 +23,23 @@ import pandas as pd
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from attendance_lib.present.notebook import PROVENANCE_MIME, TABLE_MIME
+from attendance_lib.present.notebook import HEADER_MIME, MARKINGS, PROVENANCE_MIME, TABLE_MIME
+from attendance_lib.runner.workbook import (
+    METADATA_NAME,
+    WORKBOOK_NAME,
+    ReportContext,
+    write_metadata,
+    write_workbook,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "present" / "templates"
 TEMPLATE_NAME = "workbench"
 #: Headings that go into the table of contents.
 TOC_LEVELS = ("h2", "h3")
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+#: Tables with this many columns or more are set smaller (class ``aw-wide``).
+WIDE_TABLE_COLUMNS = 12
+
+__all__ = ["METADATA_NAME", "WORKBOOK_NAME", "ReportContext"]
 
 
 def published_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
@@ -41,6 +51,15 @@ def published_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
         for out in cell.get("outputs", [])
         if TABLE_MIME in out.get("data", {})
     ]
+
+
+def report_header(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
+    """The first header payload (title, period, audience) emitted by ``report_header``, if any."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if HEADER_MIME in out.get("data", {}):
+                return out["data"][HEADER_MIME]
+    return None
 
 
 def provenance(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
@@ -60,10 +79,14 @@ def table_frame(payload: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame.from_records(payload["records"], columns=payload["columns"])
 
 
-def write_tables(nb: nbformat.NotebookNode, folder: Path) -> list[Path]:
-    """Write ``tables/<name>.csv`` for every published table and one ``tables.xlsx``.
+def write_tables(
+    nb: nbformat.NotebookNode, folder: Path, *, context: ReportContext | None = None
+) -> list[Path]:
+    """Write ``tables/<name>.csv`` for every published table, ``tables/metadata.csv`` and
+    ``tables.xlsx`` (:mod:`attendance_lib.runner.workbook`).
 
-    Returns the CSV paths. Table names must be unique within a report.
+    Returns the CSV paths of the tables (not the metadata file). Table names must be unique
+    within a report, and no table may be called ``metadata``.
     """
     payloads = published_tables(nb)
     if not payloads:
@@ -72,24 +95,20 @@ def write_tables(nb: nbformat.NotebookNode, folder: Path) -> list[Path]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"table name(s) published twice: {', '.join(dupes)}")
+    if f"{METADATA_NAME.removesuffix('.csv')}" in names:
+        raise ValueError(f"a table may not be called {METADATA_NAME.removesuffix('.csv')!r}")
     tables_dir = folder / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    with pd.ExcelWriter(folder / "tables.xlsx", engine="openpyxl") as xlsx:
-        used: set[str] = set()
-        for payload in payloads:
-            frame = spreadsheet_safe(table_frame(payload))
-            path = tables_dir / f"{payload['name']}.csv"
-            # CRLF line ends (RFC 4180), so a field holding a bare CR is quoted too
-            frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
-            paths.append(path)
-            sheet = _SHEET_BAD.sub("_", payload["name"])[:31]
-            n = 2
-            while sheet.lower() in used:
-                sheet = f"{sheet[:28]}_{n}"
-                n += 1
-            used.add(sheet.lower())
-            frame.to_excel(xlsx, sheet_name=sheet, index=False)
+    for payload in payloads:
+        frame = spreadsheet_safe(table_frame(payload))
+        path = tables_dir / f"{payload['name']}.csv"
+        # CRLF line ends (RFC 4180), so a field holding a bare CR is quoted too
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
+        paths.append(path)
+    write_metadata(payloads, tables_dir / METADATA_NAME, spreadsheet_safe_text)
+    context = context or ReportContext(title=str(nb.metadata.get("title", "")), audience="public")
+    write_workbook(payloads, folder / WORKBOOK_NAME, context, spreadsheet_safe_text)
     return paths
 
 
@@ -142,12 +161,23 @@ def _strip_for_html(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def add_table_of_contents(html: str) -> str:
-    """Fill the template's ``<nav id="aw-toc">`` with links to the h2/h3 headings."""
+    """Fill the template's ``<nav id="aw-toc">`` with links to the h2/h3 headings.
+
+    The contents are moved into ``<main>``, just after the cell showing the report's title
+    (``report_header``), so a reader meets the title first, then the contents.
+    """
     soup = BeautifulSoup(html, "html.parser")
     nav = soup.find("nav", id="aw-toc")
-    headings = soup.find("main").find_all(TOC_LEVELS) if soup.find("main") else []
+    main = soup.find("main")
+    headings = main.find_all(TOC_LEVELS) if main else []
     if nav is None or len(headings) < 2:
         return str(soup)
+    title = main.find("h1")
+    header_cell = title.find_parent(class_="jp-Cell") if title else None
+    if header_cell is not None:
+        header_cell.insert_after(nav.extract())
+    else:
+        main.insert(0, nav.extract())
     title = soup.new_tag("h2")
     title.string = "Contents"
     nav.append(title)
@@ -166,11 +196,41 @@ def add_table_of_contents(html: str) -> str:
     return str(soup)
 
 
-def export_html(nb: nbformat.NotebookNode, *, title: str, restricted: bool) -> str:
-    """Render the executed notebook as the published, self-contained HTML page."""
+def label_table_regions(html: str) -> str:
+    """Make each table's wrapper a labelled, keyboard-focusable region.
+
+    On a narrow screen a wide table scrolls inside its wrapper (see the stylesheet); a
+    keyboard user can then focus it and scroll with the arrow keys, and a screen reader
+    names it by the table's caption.
+
+    A table of :data:`WIDE_TABLE_COLUMNS` columns or more is marked ``aw-wide`` (smaller type
+    and padding, so it still fits the reading column and an A4 sheet).
+    """
+    soup = BeautifulSoup(html, "html.parser")
+    for n, wrap in enumerate(soup.select("div.aw-table-wrap"), 1):
+        caption = wrap.find("caption")
+        label = caption.get_text(" ", strip=True) if caption else f"Table {n}"
+        wrap["role"] = "region"
+        wrap["aria-label"] = f"Table: {label}"
+        wrap["tabindex"] = "0"
+        table = wrap.find("table")
+        header = table.find("tr") if table else None
+        if header is not None and len(header.find_all(["th", "td"])) >= WIDE_TABLE_COLUMNS:
+            table["class"] = [*table.get("class", []), "aw-wide"]
+    return str(soup)
+
+
+def export_html(nb: nbformat.NotebookNode, *, title: str, audience: str) -> str:
+    """Render the executed notebook as the published, self-contained HTML page.
+
+    ``audience`` (``public``, ``school`` or ``restricted``) sets the marking repeated at the
+    top and foot of the page and of every printed page (OFFICIAL, OFFICIAL-SENSITIVE).
+    """
+    if audience not in MARKINGS:
+        raise ValueError(f"audience must be one of {', '.join(MARKINGS)}, not {audience!r}")
     nb = _strip_for_html(nb)
     nb.metadata["title"] = title
-    nb.metadata["attendance_workbench"] = {"restricted": restricted}
+    nb.metadata["attendance_workbench"] = {"audience": audience, "marking": MARKINGS[audience]}
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
@@ -180,7 +240,7 @@ def export_html(nb: nbformat.NotebookNode, *, title: str, restricted: bool) -> s
         embed_images=True,
     )
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return add_content_security_policy(add_table_of_contents(html))
+    return add_content_security_policy(add_table_of_contents(label_table_regions(html)))
 
 
 #: The page's Content-Security-Policy: no script of any kind, nothing loaded from anywhere;

@@ -1,9 +1,13 @@
 """Running reports: one parameter file (``run``) or a folder of them (``run-all``).
 
-Each report unit is executed into a temporary folder next to its target and moved into
+Each report unit is executed into temporary folders next to its targets and moved into
 place only when it ran, published and passed the privacy gate, the offline check and the
-active-content check; a failed unit keeps its executed notebook in the private
-``<project>/failed-runs/<label>/`` and leaves any earlier good report untouched. A run locks
+active-content check. The report folder (``reports/<stem>/``) gets only what readers read:
+the page, ``tables/`` and ``tables.xlsx``. The executed notebook and ``run.json`` go to the
+audit folder beside it (``reports/_runs/<stem>/``; restricted reports
+``reports/restricted/_runs/<stem>/``), with paths relative to the project. A failed unit
+keeps its executed notebook in the private ``<project>/failed-runs/<label>/`` and leaves any
+earlier good report untouched. A run locks
 its output folders, sweeps what a killed run left there and cleans up on SIGTERM
 (:mod:`attendance_lib.runner.guard`). Units run on a bounded pool of threads (about one
 kernel per core); by default each thread keeps one warm kernel and runs notebook after
@@ -34,7 +38,7 @@ from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import execute as executing
 from attendance_lib.runner import guard, publish, warm_kernels
-from attendance_lib.runner.index import FAILED_DIR, write_index
+from attendance_lib.runner.index import AUDIT_DIR, FAILED_DIR, RESTRICTED_DIR, write_index
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.outcome import (
     FAILED,
@@ -52,8 +56,6 @@ from attendance_lib.runner.params import (
 )
 from attendance_lib.runner.privacy import check_folder
 
-#: Where restricted reports go, under the reports folder.
-RESTRICTED_DIR = "restricted"
 #: Findings listed in a privacy or offline failure message.
 MAX_FINDINGS_SHOWN = 5
 #: Where a failed run's executed notebook and full record are kept: under the project root,
@@ -73,6 +75,11 @@ class Unit:
     title: str
     urn: int | None = None
     inputs: dict[str, Any] | None = None  # fingerprint and files, when the parent loaded the data
+    audit: Path | None = None  # the audit folder: executed notebook and run.json
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.audit if self.audit is not None else audit_dir_for(self.target)
 
 
 def _now() -> str:
@@ -83,6 +90,24 @@ def default_out_dir(spec: ReportSpec, reports_dir: Path | None = None) -> Path:
     """``reports/<stem>/``, or ``reports/restricted/<stem>/`` for a restricted report."""
     reports_dir = reports_dir if reports_dir is not None else spec.root / "reports"
     return reports_dir / RESTRICTED_DIR / spec.stem if spec.restricted else reports_dir / spec.stem
+
+
+def audit_dir_for(target: Path) -> Path:
+    """The audit folder of a report folder: ``<parent>/_runs/<name>/`` beside it.
+
+    ``reports/termly/`` -> ``reports/_runs/termly/``; ``reports/restricted/pack/`` ->
+    ``reports/restricted/_runs/pack/``. Not a reader's folder: it holds the executed notebook
+    and ``run.json``, from which the index is written.
+    """
+    return target.parent / AUDIT_DIR / target.name
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to the project root (``..`` where it lies outside it), never absolute."""
+    try:
+        return Path(os.path.relpath(path.resolve(), root)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.name
 
 
 def _portable(value: Any, root: Path) -> Any:
@@ -105,6 +130,7 @@ def _private_paths(unit: Unit, staging: Path) -> dict[str, str]:
         paths[str(spec.data_dir)] = _portable(str(spec.data_dir), spec.root)
     paths[str(staging.resolve())] = "."
     paths[str(unit.target.resolve())] = "."
+    paths[str(unit.audit_dir.resolve())] = "."
     paths[str(spec.root)] = "."
     paths[sys.prefix] = "<python>"
     paths[str(Path.home())] = "~"
@@ -151,7 +177,9 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
         "label": unit.label,
         "params_file": params_file,
         "urn": unit.urn,
-        "restricted": spec.restricted,
+        "audience": spec.audience,
+        "description": spec.description,
+        "period": None,
         "status": status,
         "started_at": started,
         "finished_at": _now(),
@@ -178,7 +206,7 @@ def _keep_failed(staging: Path, unit: Unit, record: dict[str, Any]) -> Path | No
     """Keep a failed run's executed notebook where only its owner can read it.
 
     The notebook and full ``run.json`` go to ``<project>/failed-runs/<label>/`` (private,
-    unlinked: it may hold every UPN); the report folder gets only ``failed/run.json``, saying
+    unlinked: it may hold every UPN); the audit folder gets only ``failed/run.json``, saying
     that the run failed and when, so the index shows it, with no notebook, no error text
     and no link. Any earlier good report is left as it was.
     """
@@ -197,7 +225,16 @@ def _keep_failed(staging: Path, unit: Unit, record: dict[str, Any]) -> Path | No
     shutil.move(staging, kept_dir)
     public = {
         k: record[k]
-        for k in ("report", "title", "label", "urn", "restricted", "started_at", "finished_at")
+        for k in (
+            "report",
+            "title",
+            "label",
+            "urn",
+            "audience",
+            "description",
+            "started_at",
+            "finished_at",
+        )  # fmt: skip
     }
     public |= {
         "status": FAILED,
@@ -205,13 +242,21 @@ def _keep_failed(staging: Path, unit: Unit, record: dict[str, Any]) -> Path | No
         "error": {"message": f"the run failed; the details are kept in {FAILED_RUNS_DIR}/"},
         "library_version": attendance_lib.__version__,
     }
-    failed_dir = unit.target / FAILED_DIR
-    stub = publish.staging_dir(unit.target)
+    failed_dir = unit.audit_dir / FAILED_DIR
+    stub = publish.staging_dir(unit.audit_dir)
     publish.write_json(stub / "run.json", public)
-    unit.target.mkdir(parents=True, exist_ok=True)
+    unit.audit_dir.mkdir(parents=True, exist_ok=True)
     publish.move_into_place(stub, failed_dir)
     kept = kept_dir / notebook.name
     return kept if kept.exists() else None
+
+
+def _source(prov: dict[str, Any] | None) -> str:
+    """Where a report's figures come from, in words, for the workbook's notes."""
+    text = "The local authority's attendance extract"
+    if prov and prov.get("fingerprint"):
+        text += f" (data fingerprint {prov['fingerprint']})"
+    return f"{text}, analysed with attendance-workbench {attendance_lib.__version__}"
 
 
 def _findings_message(kind: str, findings: list[Any]) -> str:
@@ -237,7 +282,8 @@ def run_unit(
     started, clock = _now(), time.perf_counter()
     outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
     staging = publish.staging_dir(unit.target)
-    executed = staging / f"{spec.report}.ipynb"
+    audit = publish.staging_dir(unit.audit_dir)
+    executed = audit / f"{spec.report}.ipynb"
     seconds: dict[str, float] = {}
     try:
         seconds["execute"] = execute(
@@ -245,9 +291,19 @@ def run_unit(
         )
         publish_clock = time.perf_counter()
         nb = nbformat.read(executed, as_version=4)
-        page = publish.export_html(nb, title=unit.title, restricted=spec.restricted)
-        tables = publish.write_tables(nb, staging)
+        prov = publish.provenance(nb)
+        period = (publish.report_header(nb) or {}).get("period") or None
+        context = publish.ReportContext(
+            title=unit.title,
+            audience=spec.audience,
+            period=period,
+            description=spec.description,
+            source=_source(prov),
+        )
+        page = publish.export_html(nb, title=unit.title, audience=spec.audience)
+        tables = publish.write_tables(nb, staging, context=context)
         private = _private_paths(unit, staging)
+        private[str(audit.resolve())] = "."
         _scrub_notebook(executed, private)
         problems = []
         loads = external_loads(page)
@@ -261,39 +317,42 @@ def run_unit(
         seconds["publish"] = time.perf_counter() - publish_clock
         seconds["total"] = time.perf_counter() - clock
         record = _run_record(unit, OK, started, seconds)
-        prov = publish.provenance(nb)
+        record["period"] = period
         if prov:
             record["inputs"].update(
                 {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
             )
+        root = spec.root
         record["outputs"] = {
-            "html": html_path.name,
-            "notebook": executed.name,
-            "tables": [str(p.relative_to(staging)) for p in tables],
-            "xlsx": "tables.xlsx" if tables else None,
+            "html": _relative(unit.target / html_path.name, root),
+            "tables": [_relative(unit.target / p.relative_to(staging), root) for p in tables],
+            "xlsx": _relative(unit.target / publish.WORKBOOK_NAME, root) if tables else None,
+            "notebook": _relative(unit.audit_dir / executed.name, root),
         }
-        publish.write_json(staging / "run.json", record)
-        leaks = absolute_paths(staging, private)
+        publish.write_json(audit / "run.json", record)
+        leaks = absolute_paths(staging, private) + absolute_paths(audit, private)
         if leaks:
             problems.append(_findings_message("published files name this machine's folders", leaks))
         if not spec.restricted:
-            found = check_folder(staging)
+            found = check_folder(staging) + check_folder(audit)
             if found:
                 problems.append(
                     _findings_message(
-                        "privacy gate: pupil identifiers in a report not marked restricted", found
+                        f"privacy gate: pupil identifiers in a report for audience {spec.audience}",
+                        found,
                     )
                 )
         if problems:
             outcome.message = "\n".join(problems)
             record["status"] = FAILED
             record["error"] = {"message": outcome.message}
-            outcome.failed_notebook = _keep_failed(staging, unit, record)
+            outcome.failed_notebook = _keep_failed(audit, unit, record)
         else:
             publish.move_into_place(staging, unit.target)
+            publish.move_into_place(audit, unit.audit_dir)
             outcome.status = OK
             outcome.html = unit.target / html_path.name
-            outcome.notebook = unit.target / executed.name
+            outcome.notebook = unit.audit_dir / executed.name
             outcome.tables = [unit.target / p.relative_to(staging) for p in tables]
     except PapermillExecutionError as exc:
         outcome.failure = executing.describe_failure(exc)
@@ -305,16 +364,17 @@ def run_unit(
             "excerpt": outcome.failure.excerpt,
             "error": outcome.failure.error,
         }
-        outcome.failed_notebook = _keep_failed(staging, unit, record)
+        outcome.failed_notebook = _keep_failed(audit, unit, record)
     except Exception as exc:  # kernel start, publishing: report it, never stop the others
         outcome.message = f"{type(exc).__name__}: {exc}"
         seconds["total"] = time.perf_counter() - clock
         record = _run_record(unit, FAILED, started, seconds)
         record["error"] = {"message": outcome.message}
-        outcome.failed_notebook = _keep_failed(staging, unit, record)
+        outcome.failed_notebook = _keep_failed(audit, unit, record)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        for folder in (staging, audit):
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
     outcome.seconds = time.perf_counter() - clock
     return outcome
 
@@ -365,7 +425,8 @@ def plan_units(
         inputs = {"fingerprint": dataset.fingerprint, "files": dict(dataset.files)}
     if spec.for_each != "school" or SCHOOL_PARAMETER in spec.parameters:
         label = spec.stem
-        return [Unit(spec, target, dict(spec.parameters), label, spec.title, inputs=inputs)], []
+        unit = Unit(spec, target, dict(spec.parameters), label, spec.title, inputs=inputs)
+        return [unit], []
     if isinstance(dataset, Exception):
         return [], [_data_failure(spec, target, dataset)]
     schools = dataset.schools.sort_values("urn")
@@ -379,6 +440,7 @@ def plan_units(
             f"{spec.title}: {name}",
             urn=int(urn),
             inputs=inputs,
+            audit=audit_dir_for(target) / str(urn),
         )
         for urn, name in zip(schools["urn"].to_numpy(), names.to_numpy(), strict=True)
     ]
@@ -494,6 +556,7 @@ def _report_outcome(spec: ReportSpec, units: list[UnitOutcome]) -> RunOutcome:
         spec.title,
         spec.restricted,
         units,
+        audience=spec.audience,
         seconds=sum(u.seconds for u in units),
     )
 
@@ -539,7 +602,7 @@ def run_report(
     clock = time.perf_counter()
     spec = load_params(params_path, overrides)
     target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-    with guard.guarded([target], [target]):
+    with guard.guarded([target], [target, audit_dir_for(target)]):
         units, failures = plan_units(spec, target, {})
         results = failures + run_units(units, progress=progress, warm=warm)
     outcome = _report_outcome(spec, results)
@@ -593,7 +656,8 @@ def run_all(
     reports_dir = Path(reports_dir)
     datasets: dict[Path, Any] = {}
     targets = [default_out_dir(s, reports_dir) for s in specs]
-    with guard.guarded([reports_dir, *targets], targets):
+    audits = [audit_dir_for(t) for t in targets]
+    with guard.guarded([reports_dir, *targets], [*targets, *audits]):
         planned = [plan_units(s, t, datasets) for s, t in zip(specs, targets, strict=True)]
         units = [u for unit_list, _ in planned for u in unit_list]
         done = run_units(units, workers=workers, progress=progress, warm=warm)
