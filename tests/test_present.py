@@ -52,11 +52,11 @@ def test_publish_table_formats_the_gss_way(shown, table):
     # a true zero is published; rates on zero pupils are suppressed
     assert rows[3] == ["D", "0", "c", "c"]
     assert "<caption>By group</caption>" in out["text/html"]
-    assert "c = suppressed" in out["text/html"]
-    assert '<th scope="col" class="aw-num">Absence (%)</th>' in out["text/html"]
+    assert "c = confidential" in out["text/html"]
+    assert '<th scope="col" class="aw-num">Overall absence (%)</th>' in out["text/html"]
 
 
-def test_published_payload_is_suppressed_but_unrounded(shown, table):
+def test_published_payload_holds_what_the_page_shows(shown, table):
     result = present.publish_table(
         table, "groups", caption="By group", counts=["pupils"], rates=["absence_pct"],
         denominator="pupils",
@@ -64,12 +64,15 @@ def test_published_payload_is_suppressed_but_unrounded(shown, table):
     payload = shown[0][present.TABLE_MIME]
     assert payload["name"] == "groups" and payload["caption"] == "By group"
     assert payload["columns"] == ["group", "pupils", "absence_pct", "attainment8"]
+    # rounded half up as shown (5.25 -> 5.3), symbols as shown (missing -> x)
     assert payload["records"][0] == {
-        "group": "A", "pupils": 1200, "absence_pct": 5.25, "attainment8": 45.55,
+        "group": "A", "pupils": 1200, "absence_pct": 5.3, "attainment8": 45.6,
     }  # fmt: skip
     assert payload["records"][1]["pupils"] == "c" and payload["records"][1]["absence_pct"] == "c"
-    assert payload["records"][3]["attainment8"] is None
-    assert result.loc[0, "absence_pct"] == 5.25
+    assert payload["records"][3]["attainment8"] == "x"
+    assert payload["labels"]["absence_pct"] == "Overall absence (%)"
+    assert payload["disclosure"]["counts"] == ["pupils"]
+    assert result.loc[0, "absence_pct"] == 5.3
     assert result.loc[1, "pupils"] == "c"
 
 
@@ -122,7 +125,7 @@ def test_header_in_words_and_restricted_banner():
     assert "<h1>KS2 outcomes</h1>" in html
     assert "<dt>Academic year</dt><dd>2023/24</dd>" in html
     assert "<dd>demo</dd>" in html and "/home/x" not in html  # folder by name only
-    assert "<dd>yes</dd>" in html
+    assert "<dd>Yes</dd>" in html and "<dt>Free school meals</dt>" in html
     assert "OFFICIAL-SENSITIVE" not in html
     assert "OFFICIAL-SENSITIVE" in present.header_html("T", {}, restricted=True)
 
@@ -137,7 +140,8 @@ def test_provenance_footer(shown):
     dataset = SimpleNamespace(fingerprint="aaf5d7db5f95e81e", files={"schools.csv": "ab" * 32})
     present.provenance_footer(dataset)
     out = shown[0]
-    assert "aaf5d7db5f95e81e" in out["text/html"] and "schools.csv" in out["text/html"]
+    assert "aaf5d7db5f95e81e" in out["text/html"] and "Schools (abababababab)" in out["text/html"]
+    assert "schools.csv" not in out["text/html"]  # no file names on a published page
     payload = out[present.PROVENANCE_MIME]
     assert payload["fingerprint"] == "aaf5d7db5f95e81e"
     assert payload["files"] == {"schools.csv": "ab" * 32}
@@ -153,10 +157,20 @@ def test_booleans_read_yes_no_and_an_empty_table_says_none():
     assert "None." in _table_html(empty, {}, "Nothing to show", [])
 
 
-def test_headings_keep_acronyms_in_capitals():
-    from attendance_lib.present.notebook import _words
+def test_headings_come_from_the_glossary():
+    from attendance_lib.present.labels import fallback_words, has_label, label, labels_for
 
-    assert _words("pa_pct") == "PA (%)"
-    assert _words("last_year_sa_pct") == "Last year SA (%)"
-    assert _words("la_name") == "LA name"
-    assert _words("academic_year") == "Academic year"
+    assert label("pa_pct") == "Persistent absence (%)"
+    assert label("last_year_sa_pct") == "Severe absence, a year earlier (%)"
+    assert label("previous_year_enrolments") == "Enrolments a year earlier"
+    assert label("la_name") == "Local authority"
+    assert label("writ_pct") == "Writing (%)"
+    assert label("em_4plus_pct") == "Grade 4 or above in English and maths (%)"
+    assert label("weeks_before") == "The weeks before the intervention"
+    assert label("england_pct") == "England (%)"
+    assert label("Fernhill Primary Academy") == "Fernhill Primary Academy"
+    assert labels_for(["urn", "cbc"]) == {"urn": "URN", "cbc": "Comparison built by matching pupils"}
+    # an unknown identifier never shows its underscores or a file name, but is not "known"
+    assert fallback_words("foo_bar_pct") == "Foo bar (%)"
+    assert label("pupils.csv") == "Pupils" and "_" not in label("brand_new_column")
+    assert not has_label("brand_new_column") and has_label("previous_year_pa_pct")

@@ -18,7 +18,7 @@ import html
 import io
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -29,67 +29,30 @@ from matplotlib.figure import Figure
 
 import attendance_lib
 from attendance_lib.core import markup
-from attendance_lib.core.numbers import SUPPRESSED, round_half_up
-from attendance_lib.present.disclosure import DEFAULT_THRESHOLD, suppress
+from attendance_lib.core.numbers import (
+    LOW,
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    SUPPRESSED,
+    round_half_up,
+)
+from attendance_lib.present import disclosure, labels
+from attendance_lib.present.disclosure import DEFAULT_THRESHOLD, SYMBOLS, low_share
 
 TABLE_MIME = "application/vnd.attendance-workbench.table+json"
 PROVENANCE_MIME = "application/vnd.attendance-workbench.provenance+json"
 #: Okabe & Ito (2008) colour-blind-safe palette, black left out (used for text).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
-#: GSS symbol for a value that is not available.
-NOT_AVAILABLE = "x"
 FIGURE_SIZE = (8.0, 4.5)
 FIGURE_DPI = 110
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
 
 
-#: Words shown in capitals in headings (column and parameter names).
-ACRONYMS = frozenset(
-    {
-        "pa",
-        "sa",
-        "la",
-        "urn",
-        "upn",
-        "fsm",
-        "fsm6",
-        "sen",
-        "ehc",
-        "eal",
-        "cin",
-        "cpp",
-        "cla",
-        "ks1",
-        "ks2",
-        "ks4",
-        "rwm",
-        "ci",
-        "smd",
-        "dfe",
-        "tsm",
-    }
-)
-
-
-def _words(name: str) -> str:
-    """``academic_year`` -> ``Academic year``; ``pa_pct`` -> ``PA (%)``; ``urn`` -> ``URN``."""
-    text = re.sub(r"_pct$", " (%)", str(name)).replace("_", " ").strip()
-    words = [w.upper() if w.lower() in ACRONYMS else w for w in text.split(" ")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
 def _value_words(value: Any, key: str = "") -> str:
     """A parameter value in words; a folder (``*_dir``) by its name only, not the full path."""
     if key.endswith("_dir") and isinstance(value, str) and value:
-        return PurePath(value).name
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None or value == "":
-        return "none"
-    if isinstance(value, list | tuple):
-        return ", ".join(map(_value_words, value)) or "none"
-    return str(value)
+        return labels.label(PurePath(value).name)
+    return labels.value_words(value)
 
 
 def run_date(today: dt.date | None = None) -> str:
@@ -98,28 +61,60 @@ def run_date(today: dt.date | None = None) -> str:
     return f"{today.day} {today:%B %Y}"
 
 
-def header_html(title: str, parameters: Mapping[str, Any], *, restricted: bool = False) -> str:
+#: The marking printed on a school's pack (no pupil identifiers; for the school and the LA).
+SCHOOL_MARKING = "OFFICIAL"
+
+
+def _audience(audience: str | None, restricted: bool) -> str:
+    return disclosure.check_audience(audience or ("restricted" if restricted else "public"))
+
+
+def header_html(
+    title: str,
+    parameters: Mapping[str, Any],
+    *,
+    restricted: bool = False,
+    audience: str | None = None,
+) -> str:
     """The HTML of :func:`report_header` (kept apart so it can be tested without a kernel)."""
+    audience = _audience(audience, restricted)
     parts = []
-    if restricted:
+    if audience == "restricted":
         parts.append(
             f'<div class="aw-banner" role="note"><strong>{RESTRICTED_MARKING}</strong>: this '
             "report may identify pupils. Share it only with people who need it for their work.</div>"
+        )
+    elif audience == "school":
+        parts.append(
+            f'<div class="aw-banner aw-banner-school" role="note"><strong>{SCHOOL_MARKING}'
+            "</strong>: for the school and the local authority. Small numbers about the "
+            "school's own pupils are shown.</div>"
         )
     parts.append(f"<h1>{html.escape(title)}</h1>")
     parts.append(f'<p class="aw-meta">Run on {run_date()}</p>')
     if parameters:
         rows = "".join(
-            f"<dt>{html.escape(_words(k))}</dt><dd>{html.escape(_value_words(v, k))}</dd>"
+            f"<dt>{html.escape(labels.label(k))}</dt><dd>{html.escape(_value_words(v, k))}</dd>"
             for k, v in parameters.items()
         )
         parts.append(f'<dl class="aw-params">{rows}</dl>')
     return "\n".join(parts)
 
 
-def report_header(title: str, parameters: Mapping[str, Any], *, restricted: bool = False) -> None:
-    """Show the report's title, run date and parameters in words (and a banner if restricted)."""
-    display({"text/html": header_html(title, parameters, restricted=restricted)}, raw=True)
+def report_header(
+    title: str,
+    parameters: Mapping[str, Any],
+    *,
+    restricted: bool = False,
+    audience: str | None = None,
+) -> None:
+    """Show the report's title, run date and parameters in words (and the audience's marking).
+
+    Starts a new report: tables published before are forgotten (``breaks_down``).
+    """
+    _PUBLISHED.clear()
+    page = header_html(title, parameters, restricted=restricted, audience=audience)
+    display({"text/html": page}, raw=True)
 
 
 def say_html(text: str) -> str:
@@ -139,10 +134,10 @@ def say(text: str) -> None:
 
 
 def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series:
-    """Display strings for one column; ``c`` stays ``c``, missing becomes ``x``."""
-    is_c = series.astype(object).eq(SUPPRESSED)
-    numbers = pd.to_numeric(series.where(~is_c), errors="coerce")
-    missing = numbers.isna() & ~is_c
+    """Display strings for one column; symbols stay as they are, missing becomes ``x``."""
+    is_symbol = series.astype(object).map(lambda v: isinstance(v, str) and v in SYMBOLS)
+    numbers = pd.to_numeric(series.where(~is_symbol), errors="coerce")
+    missing = numbers.isna() & ~is_symbol
     if kind == "count":
         text = numbers.map(lambda v: f"{v:,.0f}" if pd.notna(v) else "")
     elif kind in {"rate", "mean"}:
@@ -156,16 +151,64 @@ def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series
     elif pd.api.types.is_bool_dtype(series.dtype):
         return series.map({True: "Yes", False: "No"}).fillna(NOT_AVAILABLE).astype(str)
     else:
-        return series.astype(object).where(series.notna(), NOT_AVAILABLE).astype(str)
+        words = series.astype(object).map(
+            lambda v: v if isinstance(v, str) and v in SYMBOLS else _cell_words(v)
+        )
+        return words.where(series.notna(), NOT_AVAILABLE).astype(str)
     text = text.where(~missing, NOT_AVAILABLE)
-    return text.where(~is_c, SUPPRESSED)
+    return text.where(~is_symbol, series.astype(object))
+
+
+def _cell_words(value: Any) -> str:
+    """A text cell for readers: a code (``alternative_provision``) in words, other text as is."""
+    if isinstance(value, bool | np.bool_):
+        return "Yes" if value else "No"
+    return labels.label(value) if isinstance(value, str) else str(value)
+
+
+def _published_values(
+    protected: pd.DataFrame, kinds: dict[str, str], places: dict[str, int], shares: set[str]
+) -> pd.DataFrame:
+    """The values the CSV and workbook carry: exactly what the page shows, as numbers.
+
+    Counts as whole numbers, rates and means rounded half up to the places shown, symbols as
+    they are (``c``, ``x`` for missing, ``low`` for a positive share that rounds to zero),
+    booleans as Yes/No. Text keeps its codes (tidy data; the page shows them in words).
+    """
+    out = {}
+    for col in protected.columns:
+        series = protected[col]
+        kind = kinds.get(col, "text")
+        decimals = places.get(col, 1)
+        if pd.api.types.is_bool_dtype(series.dtype):
+            out[col] = series.map({True: "Yes", False: "No"}).astype(object)
+            continue
+        if kind == "text" and not pd.api.types.is_float_dtype(series.dtype):
+            out[col] = series.astype(object).where(series.notna(), NOT_AVAILABLE)
+            continue
+
+        def one(v, kind=kind, decimals=decimals, share=col in shares):
+            if isinstance(v, str) and v in SYMBOLS:
+                return v
+            number = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+            if pd.isna(number):
+                return NOT_AVAILABLE
+            if kind == "count":
+                return int(round_half_up(float(number), 0))
+            if share and low_share(float(number), decimals):
+                return LOW
+            rounded = round_half_up(float(number), decimals)
+            return int(rounded) if decimals == 0 else rounded
+
+        out[col] = series.astype(object).map(one)
+    return pd.DataFrame(out, index=protected.index)
 
 
 def _table_html(shown: pd.DataFrame, kinds: dict[str, str], caption: str, notes: list[str]) -> str:
     numeric = {c for c, k in kinds.items() if k in {"count", "rate", "mean", "number"}}
     num_class = ' class="aw-num"'
     head = "".join(
-        f'<th scope="col"{num_class if c in numeric else ""}>{html.escape(_words(c))}</th>'
+        f'<th scope="col"{num_class if c in numeric else ""}>{html.escape(labels.label(c))}</th>'
         for c in shown.columns
     )
     cells = {
@@ -182,7 +225,8 @@ def _table_html(shown: pd.DataFrame, kinds: dict[str, str], caption: str, notes:
 
     note_html = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
     return (
-        '<div class="aw-table-wrap"><table class="aw-table">'
+        '<div class="aw-table-wrap" role="region" tabindex="0" '
+        f'aria-label="{html.escape(caption, quote=True)}"><table class="aw-table">'
         f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
         + (f'<div class="aw-notes">{note_html}</div>' if notes else "")
@@ -199,6 +243,24 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+#: Tables published so far in this report, as published (for ``breaks_down``); reset by
+#: :func:`report_header`, which every report calls first.
+_PUBLISHED: dict[str, pd.DataFrame] = {}
+
+
+def _own_rows(frame: pd.DataFrame, own: Any) -> np.ndarray | None:
+    if own is None:
+        return None
+    if isinstance(own, Mapping):
+        mask = np.ones(len(frame), bool)
+        for col, value in own.items():
+            if col not in frame:
+                raise KeyError(f"own: no column {col!r}")
+            mask &= frame[col].astype(object).eq(value).to_numpy()
+        return mask
+    return np.asarray(own, bool)
+
+
 def publish_table(
     df: pd.DataFrame,
     name: str,
@@ -211,8 +273,21 @@ def publish_table(
     suppress_below: int = DEFAULT_THRESHOLD,
     note: str | None = None,
     decimals: dict[str, int] | None = None,
+    audience: str = "public",
+    shares: Mapping[str, str | None] | Iterable[str] = (),
+    denominators: Mapping[str, str] | None = None,
+    row_sums: Mapping[str, Sequence[str]] | None = None,
+    total_rows: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    group_totals: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    differences: Mapping[str, Sequence[str]] | None = None,
+    breaks_down: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    own: Mapping[str, Any] | Sequence[bool] | None = None,
+    show: bool = True,
 ) -> pd.DataFrame:
-    """Show a table formatted the GSS way and publish it as ``tables/<name>.csv``.
+    """Show a table formatted the GSS way, with disclosure control, and publish it.
+
+    The runner writes ``tables/<name>.csv`` and a workbook sheet holding exactly the values
+    the page shows (rounded half up as displayed, with the same symbols).
 
     Parameters
     ----------
@@ -227,9 +302,31 @@ def publish_table(
         shown as ``c``.
     rates, means
         Columns shown to one decimal place (half-up); ``c`` on rows whose ``denominator``
-        is below ``suppress_below``.
+        is suppressed or below ``suppress_below``.
     denominator
-        The column holding the number of pupils each row's rates and means rest on.
+        The column holding the number of pupils each row's rates and means rest on;
+        ``denominators`` gives particular rate columns their own (``{"previous_year_pa_pct":
+        "previous_year_enrolments"}``).
+    shares
+        Rates that are a percentage of the denominator, mapped to their count column (or
+        ``None`` where the count is not published: it is rate x denominator / 100). ``c``
+        wherever the count is suppressed or under ``suppress_below``.
+    row_sums, total_rows, group_totals, differences, breaks_down
+        The table's arithmetic, so that no suppressed cell can be worked out from the others
+        (see :func:`attendance_lib.present.disclosure.structure`): ``row_sums={"total":
+        ["a", "b"]}``; ``total_rows={"column": "school_name", "label": "All", "within":
+        ["category"]}``; ``group_totals={"part": "enrolments", "total": "total_enrolments",
+        "within": ["urn"]}``; ``differences={"change_pp": ["this_pct", "last_pct"]}``;
+        ``breaks_down={"table": "ks2_by_band", "on": ["band"]}`` (a table published earlier
+        in the report).
+    audience
+        ``public``, ``school`` or ``restricted``
+        (:func:`attendance_lib.present.disclosure.suppression_applies`).
+    own
+        For the ``school`` audience: the rows about the school's own pupils, as ``{column:
+        value}`` or a boolean per row. Their small numbers are shown.
+    show
+        False writes the table to the CSV and workbook only (an appendix), not the page.
     note
         A footnote shown under the table.
     decimals
@@ -238,65 +335,118 @@ def publish_table(
     Returns
     -------
     DataFrame
-        The published table: suppressed cells are ``c``, rates and means unrounded (the CSV).
+        The published table: the values of the CSV (rounded as shown, with symbols).
     """
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ValueError(f"table name {name!r}: use letters, digits, _ and - only")
     counts, rates, means = list(counts), list(rates), list(means)
+    share_map = dict(shares) if isinstance(shares, Mapping) else dict.fromkeys(shares)
     frame = df.reset_index() if _has_meaningful_index(df) else df.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
-    missing = [c for c in [*counts, *rates, *means, denominator] if c and c not in frame]
+    declared = [*counts, *rates, *means, *share_map, denominator, *(denominators or {}).values()]
+    declared += [v for v in share_map.values() if v]
+    missing = [c for c in declared if c and c not in frame]
     if missing:
         raise KeyError(f"publish_table({name!r}): no column(s) {', '.join(missing)}")
-    if (rates or means) and denominator is None:
+    if (rates or means or share_map) and denominator is None:
         raise ValueError(f"publish_table({name!r}): rates and means need a denominator column")
-    published = suppress(
-        frame,
+    spec = disclosure.structure(
         counts=counts,
         rates=[*rates, *means],
         denominator=denominator,
+        denominators=denominators,
+        shares=share_map,
+        row_sums=row_sums,
+        total_rows=total_rows,
+        group_totals=group_totals,
+        differences=differences,
+        breaks_down=breaks_down,
         threshold=suppress_below,
     )
-    kinds = {c: "count" for c in counts} | {c: "rate" for c in rates} | {c: "mean" for c in means}
+    protected = disclosure.protect(
+        frame, spec, audience=audience, own=_own_rows(frame, own), parents=_PUBLISHED
+    )
+    rate_cols = [*rates, *(c for c in share_map if c not in rates)]
+    kinds = {c: "count" for c in counts} | {c: "rate" for c in rate_cols}
+    kinds |= {c: "mean" for c in means}
     kinds |= {
         c: "number"
         for c in frame.columns
         if c not in kinds
-        and pd.api.types.is_numeric_dtype(frame[c].dtype)
-        and not pd.api.types.is_bool_dtype(frame[c].dtype)
+        and pd.api.types.is_float_dtype(frame[c].dtype)
     }
     places = decimals or {}
+    published = _published_values(protected, kinds, places, set(share_map))
+    _PUBLISHED[name] = published
     shown = pd.DataFrame(
         {c: _format_column(published[c], kinds.get(c, "text"), places.get(c, 1)) for c in frame}
     )
-    notes = []
-    if shown.eq(SUPPRESSED).to_numpy().any():
-        notes.append(
-            f"c = suppressed to protect confidentiality: a count of 1 to {suppress_below - 1}, "
-            f"or a figure based on fewer than {suppress_below} pupils."
-        )
-    if published.isna().to_numpy().any():
-        notes.append(f"{NOT_AVAILABLE} = not available.")
+    notes = symbol_notes(shown, suppress_below)
     if note:
         notes.append(note)
     payload = {
         "name": name,
         "caption": caption,
         "columns": list(published.columns),
+        "labels": labels.labels_for(published.columns),
+        "audience": audience,
+        "shown": show,
+        "disclosure": spec.to_json(),
         "records": [
             {k: _json_value(v) for k, v in row.items()}
             for row in published.to_dict(orient="records")
         ],
     }
-    display(
-        {
-            "text/html": _table_html(shown, kinds, caption, notes),
-            "text/plain": f"{caption} ({len(published)} rows)",
-            TABLE_MIME: payload,
-        },
-        raw=True,
-    )
+    if show:
+        display(
+            {
+                "text/html": _table_html(shown, kinds, caption, notes),
+                "text/plain": f"{caption} ({len(published)} rows)",
+                TABLE_MIME: payload,
+            },
+            raw=True,
+        )
+    else:  # the runner writes it to the files; the page shows nothing
+        display({TABLE_MIME: payload}, raw=True)
     return published
+
+
+def symbol_notes(shown: pd.DataFrame, suppress_below: int = DEFAULT_THRESHOLD) -> list[str]:
+    """Footnotes for the symbols a shown table uses (GSS/EES meanings)."""
+    used = set(shown.astype(str).to_numpy().ravel().tolist()) & SYMBOLS
+    notes = []
+    if SUPPRESSED in used:
+        notes.append(
+            f"c = confidential: a count of 1 to {suppress_below - 1}, a figure based on fewer "
+            f"than {suppress_below} pupils, or a figure from which one of those could be "
+            "worked out."
+        )
+    for symbol in (NOT_AVAILABLE, NOT_APPLICABLE, LOW):
+        if symbol in used:
+            notes.append(f"{symbol} = {labels.SYMBOL_MEANINGS[symbol]}.")
+    return notes
+
+
+def format_p(p: float) -> str:
+    """A p-value for readers: ``< 0.001``, or to three decimal places (``0.042``).
+
+    Never scientific notation (``6.22e-307`` is shown as ``< 0.001``); missing -> ``not
+    available``.
+
+    Examples
+    --------
+    >>> format_p(6.22e-307)
+    '< 0.001'
+    >>> format_p(0.0416)
+    '0.042'
+    """
+    if p is None or pd.isna(p):
+        return "not available"
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{round_half_up(float(p), 3):.3f}"
 
 
 def _has_meaningful_index(df: pd.DataFrame) -> bool:
@@ -351,13 +501,15 @@ def show_figure(fig: Figure, alt: str) -> None:
 
 def provenance_html(fingerprint: str, files: Mapping[str, str], version: str, when: str) -> str:
     """The HTML of :func:`provenance_footer`."""
-    listing = ", ".join(f"{html.escape(n)} ({h[:12]})" for n, h in sorted(files.items()))
+    listing = ", ".join(
+        f"{html.escape(labels.fallback_words(PurePath(n).stem))} ({h[:12]})" for n, h in sorted(files.items())
+    )
     return (
         '<footer class="aw-footer"><p>'
         f"Data fingerprint <code>{html.escape(fingerprint)}</code>"
         f" &middot; run on {html.escape(when)}"
         f" &middot; attendance-workbench {html.escape(version)}</p>"
-        + (f"<p>Input files: {listing}</p>" if listing else "")
+        + (f"<p>Input data: {listing}</p>" if listing else "")
         + "</footer>"
     )
 
