@@ -193,7 +193,11 @@ def test_total_rows_and_group_totals_protect_columns():
 def test_breaks_down_uses_the_parent_table():
     parent = pd.DataFrame({"band": ["low", "high"], "pupils": [30, 40]})
     child = pd.DataFrame(
-        {"band": ["low", "low", "high", "high"], "sen": ["y", "n", "y", "n"], "pupils": [3, 27, 10, 30]}
+        {
+            "band": ["low", "low", "high", "high"],
+            "sen": ["y", "n", "y", "n"],
+            "pupils": [3, 27, 10, 30],
+        }
     )
     spec = structure(counts=["pupils"], breaks_down={"table": "by_band", "on": ["band"]})
     out = protect(child, spec, parents={"by_band": parent})

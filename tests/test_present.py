@@ -169,7 +169,10 @@ def test_headings_come_from_the_glossary():
     assert label("weeks_before") == "The weeks before the intervention"
     assert label("england_pct") == "England (%)"
     assert label("Fernhill Primary Academy") == "Fernhill Primary Academy"
-    assert labels_for(["urn", "cbc"]) == {"urn": "URN", "cbc": "Comparison built by matching pupils"}
+    assert labels_for(["urn", "cbc"]) == {
+        "urn": "URN",
+        "cbc": "Comparison built by matching pupils",
+    }
     # an unknown identifier never shows its underscores or a file name, but is not "known"
     assert fallback_words("foo_bar_pct") == "Foo bar (%)"
     assert label("pupils.csv") == "Pupils" and "_" not in label("brand_new_column")

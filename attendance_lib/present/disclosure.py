@@ -418,9 +418,7 @@ def protect(
         return cell in hidden or np.isnan(values[cell[2]][cell[1]])
 
     def complement(terms: list[tuple[Cell, float]]) -> Cell | None:
-        options = [
-            c for c, _ in terms if not c[0] and not is_unknown(c) and controlled[c[1]]
-        ]
+        options = [c for c, _ in terms if not c[0] and not is_unknown(c) and controlled[c[1]]]
         if not options:
             return None
         size = {c: abs(values[c[2]][c[1]]) for c in options}

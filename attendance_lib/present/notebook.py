@@ -372,8 +372,7 @@ def publish_table(
     kinds |= {
         c: "number"
         for c in frame.columns
-        if c not in kinds
-        and pd.api.types.is_float_dtype(frame[c].dtype)
+        if c not in kinds and pd.api.types.is_float_dtype(frame[c].dtype)
     }
     places = decimals or {}
     published = _published_values(protected, kinds, places, set(share_map))
@@ -502,7 +501,8 @@ def show_figure(fig: Figure, alt: str) -> None:
 def provenance_html(fingerprint: str, files: Mapping[str, str], version: str, when: str) -> str:
     """The HTML of :func:`provenance_footer`."""
     listing = ", ".join(
-        f"{html.escape(labels.fallback_words(PurePath(n).stem))} ({h[:12]})" for n, h in sorted(files.items())
+        f"{html.escape(labels.fallback_words(PurePath(n).stem))} ({h[:12]})"
+        for n, h in sorted(files.items())
     )
     return (
         '<footer class="aw-footer"><p>'

@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 import attendance_lib
 from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
+from attendance_lib.runner import disclosure_attack, guard, publish, warm_kernels
 from attendance_lib.runner import execute as executing
-from attendance_lib.runner import guard, publish, warm_kernels
 from attendance_lib.runner.index import FAILED_DIR, write_index
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.outcome import (
@@ -283,6 +283,12 @@ def run_unit(
                     _findings_message(
                         "privacy gate: pupil identifiers in a report not marked restricted", found
                     )
+                )
+        if disclosure_attack.is_public(spec):
+            recovered = disclosure_attack.check_report(nb, staging)
+            if recovered:
+                problems.append(
+                    _findings_message("disclosure: small counts recoverable", recovered)
                 )
         if problems:
             outcome.message = "\n".join(problems)
