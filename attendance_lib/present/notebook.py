@@ -140,6 +140,8 @@ def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series
     missing = numbers.isna() & ~is_symbol
     if kind == "count":
         text = numbers.map(lambda v: f"{v:,.0f}" if pd.notna(v) else "")
+    elif kind == "integer":
+        text = numbers.map(lambda v: f"{v:.0f}" if pd.notna(v) else "")
     elif kind in {"rate", "mean"}:
         text = round_half_up(numbers, decimals=decimals).map(
             lambda v: f"{v:,.{decimals}f}" if pd.notna(v) else ""
@@ -193,7 +195,7 @@ def _published_values(
             number = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
             if pd.isna(number):
                 return NOT_AVAILABLE
-            if kind == "count":
+            if kind in {"count", "integer"}:
                 return int(round_half_up(float(number), 0))
             if share and low_share(float(number), decimals):
                 return LOW
@@ -369,11 +371,12 @@ def publish_table(
     rate_cols = [*rates, *(c for c in share_map if c not in rates)]
     kinds = {c: "count" for c in counts} | {c: "rate" for c in rate_cols}
     kinds |= {c: "mean" for c in means}
-    kinds |= {
-        c: "number"
-        for c in frame.columns
-        if c not in kinds and pd.api.types.is_float_dtype(frame[c].dtype)
-    }
+    for c in frame.columns:
+        if c not in kinds and pd.api.types.is_float_dtype(frame[c].dtype):
+            values = frame[c].dropna()
+            # a code with gaps (a URN missing on the LA row) is a float column of whole numbers
+            whole = len(values) > 0 and bool((values == values.round()).all())
+            kinds[c] = "integer" if whole else "number"
     places = decimals or {}
     published = _published_values(protected, kinds, places, set(share_map))
     _PUBLISHED[name] = published

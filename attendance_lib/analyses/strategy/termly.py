@@ -37,6 +37,7 @@ from attendance_lib.core.academic_calendar import (
 )
 from attendance_lib.core.codes import CODE_GROUP, REASON_OF_CODE, Group, codes_in
 from attendance_lib.core.errors import UsageError
+from attendance_lib.core.numbers import round_half_up
 from attendance_lib.engine.bands import assign, resolve_bands
 from attendance_lib.engine.sessions import add_rates, counts_from_cube, group_rates, overall_rates
 
@@ -168,6 +169,15 @@ def comparator_figures(
     return pd.DataFrame(rows, columns=columns)
 
 
+def displayed_change(now, before):
+    """``now - before`` in percentage points, from the figures as displayed (one decimal place,
+    half up), so the published change is exactly the difference of the published figures
+    (17.8% to 16.7% is a change of -1.1, never -1.0). Missing stays missing."""
+    a = round_half_up(pd.Series(np.asarray(now, dtype="float64")))
+    b = round_half_up(pd.Series(np.asarray(before, dtype="float64")))
+    return round_half_up((a - b).round(9)).to_numpy()
+
+
 def headline(
     current: pd.DataFrame,
     previous: pd.DataFrame | None = None,
@@ -187,14 +197,15 @@ def headline(
     -------
     DataFrame
         measure, value_pct, enrolments, sessions_possible, previous_year_pct,
-        previous_year_enrolments, change_pp (this year minus last, percentage points), and
+        previous_year_enrolments, change_pp (this year minus last, percentage points, from the
+        figures as shown: :func:`displayed_change`), and
         for each comparator area ``<area>_pct``, ``<area>_basis``, ``<area>_period``.
     """
     out = measures(current)
     prev = measures(previous if previous is not None else current.iloc[:0])
     out["previous_year_pct"] = prev["value_pct"].to_numpy()
     out["previous_year_enrolments"] = prev["enrolments"].to_numpy()
-    out["change_pp"] = out["value_pct"] - out["previous_year_pct"]
+    out["change_pp"] = displayed_change(out["value_pct"], out["previous_year_pct"])
     if comparators is not None:
         for area, part in comparators.groupby("area", sort=False):
             part = part.set_index("measure").reindex(list(MEASURES))
@@ -400,7 +411,7 @@ def term_change(this_term: pd.DataFrame, last_term: pd.DataFrame) -> pd.DataFram
             "measure": now["measure"],
             "this_term_pct": now["value_pct"],
             "previous_term_pct": before["value_pct"].to_numpy(),
-            "change_pp": now["value_pct"] - before["value_pct"].to_numpy(),
+            "change_pp": displayed_change(now["value_pct"], before["value_pct"].to_numpy()),
             "this_term_enrolments": now["enrolments"],
             "previous_term_enrolments": before["enrolments"].to_numpy(),
         }
