@@ -108,9 +108,26 @@ def test_figure_house_style_and_alt_text(shown):
         present.show_figure(fig, alt=" ")
     present.show_figure(fig, alt='Line chart "rising"')
     html = shown[0]["text/html"]
-    assert 'alt="Line chart &quot;rising&quot;"' in html
+    # the line chart's axis starts above zero: the label and the alt text say so
+    assert 'alt="Line chart &quot;rising&quot; The value axis starts at' in html
+    assert "does not start at zero" in ax.get_ylabel()
     png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1))
     assert png.startswith(b"\x89PNG")
+
+
+def test_bars_start_at_zero_and_panels_share_an_axis(shown):
+    fig, ax = present.figure("Reasons", "Rate (%)", "Reason")
+    ax.barh(["a", "b"], [3.0, 4.0])
+    ax.set_xlim(2, 5)
+    with pytest.raises(ValueError, match="start at zero"):
+        present.show_figure(fig, alt="Bars")
+    fig, ax = present.figure("Reasons", "Reason", "Rate (%)")
+    ax.bar(["a", "b"], [93.0, 94.0])
+    present.show_figure(fig, alt="Bars")  # matplotlib starts bars at zero by default
+    assert shown[-1]["text/plain"] == "Bars"
+    fig, axes = present.figure("By phase", "Half term", "PA (%)", panels=["Mainstream", "AP"])
+    assert [a.get_title(loc="left") for a in axes] == ["Mainstream", "AP"]
+    assert axes[0].get_shared_y_axes().joined(axes[0], axes[1])
 
 
 def test_figure_needs_title_and_labels():
@@ -177,3 +194,37 @@ def test_headings_come_from_the_glossary():
     assert fallback_words("foo_bar_pct") == "Foo bar (%)"
     assert label("pupils.csv") == "Pupils" and "_" not in label("brand_new_column")
     assert not has_label("brand_new_column") and has_label("previous_year_pa_pct")
+
+
+def test_private_counts_decide_suppression_but_are_not_published(shown):
+    frame = pd.DataFrame(
+        {"school": ["A", "B"], "enrolments": [60, 80], "previous_year_enrolments": [58, 81],
+         "previous_year_pa_enrolments": [3, 12]}
+    )  # fmt: skip
+    frame["previous_year_pa_pct"] = (
+        frame["previous_year_pa_enrolments"] / frame["previous_year_enrolments"] * 100
+    )
+    out = present.publish_table(
+        frame, "t", caption="c", counts=["enrolments", "previous_year_enrolments",
+        "previous_year_pa_enrolments"], shares={"previous_year_pa_pct": "previous_year_pa_enrolments"},
+        denominator="enrolments", denominators={"previous_year_pa_pct": "previous_year_enrolments"},
+        private=["previous_year_enrolments", "previous_year_pa_enrolments"],
+    )  # fmt: skip
+    assert list(out.columns) == ["school", "enrolments", "previous_year_pa_pct"]
+    assert out["previous_year_pa_pct"].tolist() == ["c", 14.8]
+    payload = shown[0][present.TABLE_MIME]
+    assert "previous_year_pa_enrolments" not in payload["disclosure"]["counts"]
+
+
+def test_show_false_publishes_to_files_only(shown):
+    present.publish_table(
+        pd.DataFrame({"n": [10]}), "appendix", caption="c", counts=["n"], show=False
+    )
+    (out,) = shown
+    assert set(out) == {present.TABLE_MIME} and out[present.TABLE_MIME]["shown"] is False
+
+
+def test_format_p_never_scientific():
+    assert present.format_p(6.22e-307) == "< 0.001"
+    assert present.format_p(0.0416) == "0.042" and present.format_p(0.0005) == "< 0.001"
+    assert present.format_p(1.0) == "> 0.999" and present.format_p(float("nan")) == "not available"

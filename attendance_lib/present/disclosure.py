@@ -126,6 +126,8 @@ class Structure:
     ``None`` when the count is not published (it is rate x denominator / 100). ``denominators``
     maps rate columns to their own denominator column (default ``denominator``).
     ``differences`` maps a column to the two it is the difference of (``a - b``).
+    ``follows`` maps a column to another it is built from (a gap to the rest of the LA from
+    the group's rate, say): it is suppressed wherever that one is.
     """
 
     counts: tuple[str, ...] = ()
@@ -138,6 +140,7 @@ class Structure:
     group_totals: tuple[GroupTotal, ...] = ()
     differences: tuple[tuple[str, str, str], ...] = ()
     breaks_down: tuple[BreaksDown, ...] = ()
+    follows: tuple[tuple[str, str], ...] = ()
     threshold: int = DEFAULT_THRESHOLD
 
     def denominator_of(self, rate: str) -> str | None:
@@ -165,6 +168,7 @@ class Structure:
                 {"table": b.table, "on": list(b.on), "columns": dict(b.columns)}
                 for b in self.breaks_down
             ],
+            "follows": dict(self.follows),
             "threshold": self.threshold,
         }
 
@@ -193,6 +197,7 @@ class Structure:
                 BreaksDown(b["table"], tuple(b["on"]), tuple(dict(b.get("columns", {})).items()))
                 for b in data.get("breaks_down", ())
             ),
+            follows=tuple(dict(data.get("follows", {})).items()),
             threshold=int(data.get("threshold", DEFAULT_THRESHOLD)),
         )
 
@@ -209,6 +214,7 @@ def structure(
     group_totals: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     differences: Mapping[str, Sequence[str]] | None = None,
     breaks_down: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    follows: Mapping[str, str] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
 ) -> Structure:
     """A :class:`Structure` from plain arguments (as :func:`publish_table` takes them).
@@ -244,6 +250,7 @@ def structure(
             BreaksDown(b["table"], tuple(b["on"]), tuple(dict(b.get("columns", {})).items()))
             for b in many(breaks_down)
         ),
+        follows=tuple((follows or {}).items()),
         threshold=threshold,
     )
 
@@ -402,6 +409,11 @@ def protect(
                         reason = bool(0 < round(implied, 6) < threshold)
                 if reason:
                     changed |= suppress_cell(("", r, rate))
+        for col, source in spec.follows:
+            if col in frame and source in frame:
+                for r in range(n):
+                    if ("", r, source) in hidden:
+                        changed |= suppress_cell(("", r, col))
         return changed
 
     sums = linear_sums(frame, spec, parents)

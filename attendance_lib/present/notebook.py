@@ -283,6 +283,8 @@ def publish_table(
     group_totals: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     differences: Mapping[str, Sequence[str]] | None = None,
     breaks_down: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    follows: Mapping[str, str] | None = None,
+    private: Iterable[str] = (),
     own: Mapping[str, Any] | Sequence[bool] | None = None,
     show: bool = True,
 ) -> pd.DataFrame:
@@ -320,7 +322,9 @@ def publish_table(
         ["category"]}``; ``group_totals={"part": "enrolments", "total": "total_enrolments",
         "within": ["urn"]}``; ``differences={"change_pp": ["this_pct", "last_pct"]}``;
         ``breaks_down={"table": "ks2_by_band", "on": ["band"]}`` (a table published earlier
-        in the report).
+        in the report); ``follows={"sa_gap_pp": "sa_pct"}`` (suppressed wherever its source is).
+    private
+        Columns used for disclosure control only (the counts a rate rests on), not published.
     audience
         ``public``, ``school`` or ``restricted``
         (:func:`attendance_lib.present.disclosure.suppression_applies`).
@@ -363,6 +367,7 @@ def publish_table(
         group_totals=group_totals,
         differences=differences,
         breaks_down=breaks_down,
+        follows=follows,
         threshold=suppress_below,
     )
     protected = disclosure.protect(
@@ -378,6 +383,9 @@ def publish_table(
             whole = len(values) > 0 and bool((values == values.round()).all())
             kinds[c] = "integer" if whole else "number"
     places = decimals or {}
+    private = list(private)
+    protected = protected.drop(columns=private)
+    frame = frame.drop(columns=private)
     published = _published_values(protected, kinds, places, set(share_map))
     _PUBLISHED[name] = published
     shown = pd.DataFrame(
@@ -393,7 +401,7 @@ def publish_table(
         "labels": labels.labels_for(published.columns),
         "audience": audience,
         "shown": show,
-        "disclosure": spec.to_json(),
+        "disclosure": _public_structure(spec, private).to_json(),
         "records": [
             {k: _json_value(v) for k, v in row.items()}
             for row in published.to_dict(orient="records")
@@ -411,6 +419,18 @@ def publish_table(
     else:  # the runner writes it to the files; the page shows nothing
         display({TABLE_MIME: payload}, raw=True)
     return published
+
+
+def _public_structure(spec: disclosure.Structure, private: list[str]) -> disclosure.Structure:
+    """The structure as a reader sees it: what refers to an unpublished column is left out."""
+    if not private:
+        return spec
+    gone = set(private)
+    data = spec.to_json()
+    data["counts"] = [c for c in data["counts"] if c not in gone]
+    data["shares"] = {k: (None if v in gone else v) for k, v in data["shares"].items()}
+    # a rate whose denominator is private keeps it: a reader cannot multiply by it
+    return disclosure.Structure.from_json(data)
 
 
 def symbol_notes(shown: pd.DataFrame, suppress_below: int = DEFAULT_THRESHOLD) -> list[str]:
@@ -458,9 +478,18 @@ def _has_meaningful_index(df: pd.DataFrame) -> bool:
 
 
 def figure(
-    title: str, xlabel: str, ylabel: str, *, size: tuple[float, float] = FIGURE_SIZE
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    *,
+    size: tuple[float, float] = FIGURE_SIZE,
+    panels: Sequence[str] | None = None,
 ) -> tuple[Figure, Any]:
     """A new chart in the house style: titled, labelled axes, Okabe-Ito colours.
+
+    ``panels`` (panel titles) gives side-by-side panels sharing the y axis, e.g. mainstream
+    schools and special schools and AP, so a small group with very different figures neither
+    squashes nor hides the others; the axes are then returned as a list.
 
     The figure is not attached to pyplot, so it is shown only by :func:`show_figure`
     (whatever the notebook's backend) and never twice.
@@ -468,15 +497,51 @@ def figure(
     if not (title and xlabel and ylabel):
         raise ValueError("every chart needs a title and labelled axes")
     fig = Figure(figsize=size, dpi=FIGURE_DPI, layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_prop_cycle(color=list(OKABE_ITO))
-    ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
-    ax.set_axisbelow(True)
-    return fig, ax
+    names = list(panels or [None])
+    axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0].tolist()
+    for ax, name in zip(axes, names, strict=True):
+        ax.set_prop_cycle(color=list(OKABE_ITO))
+        ax.set_xlabel(xlabel)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+        ax.set_axisbelow(True)
+        if name:
+            ax.set_title(name, loc="left", fontsize=11)
+    axes[0].set_ylabel(ylabel)
+    if panels:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
+        return fig, axes
+    axes[0].set_title(title, loc="left", fontsize=13, fontweight="bold")
+    return fig, axes[0]
+
+
+#: Added to the y-axis label (and the alt text) of a line chart whose axis does not start at 0.
+CUT_AXIS_NOTE = "axis does not start at zero"
+
+
+def check_axes(fig: Figure) -> list[str]:
+    """Enforce honest axes before a chart is shown; return notes for the alt text.
+
+    A bar chart must start at zero (raises ``ValueError`` otherwise). A line chart whose value
+    axis is cut (does not start at zero) says so on its y-axis label.
+    """
+    from matplotlib.patches import Rectangle
+
+    notes = []
+    for ax in fig.axes:
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        if bars:
+            horizontal = all(b.get_x() == 0 for b in bars) and not all(b.get_y() == 0 for b in bars)
+            low = ax.get_xlim()[0] if horizontal else ax.get_ylim()[0]
+            if low > 0:
+                raise ValueError(f"bar chart {ax.get_title()!r}: bars must start at zero")
+        elif ax.get_lines():
+            bottom = ax.get_ylim()[0]
+            label = ax.get_ylabel()
+            if bottom > 0 and CUT_AXIS_NOTE not in label and label:
+                ax.set_ylabel(f"{label}\n({CUT_AXIS_NOTE}: it starts at {bottom:g})")
+                notes.append(f"The value axis starts at {bottom:g}, not zero.")
+    return notes
 
 
 def figure_html(fig: Figure, alt: str) -> str:
@@ -493,7 +558,13 @@ def figure_html(fig: Figure, alt: str) -> str:
 
 
 def show_figure(fig: Figure, alt: str) -> None:
-    """Show a chart as an embedded PNG with alt text, then close it."""
+    """Show a chart as an embedded PNG with alt text, then close it.
+
+    Bars must start at zero; a line chart with a cut axis says so (:func:`check_axes`).
+    """
+    if not alt or not alt.strip():
+        raise ValueError("every chart needs alt text describing what it shows")
+    alt = " ".join([alt.strip(), *check_axes(fig)])
     markup = figure_html(fig, alt)
     import matplotlib.pyplot as plt
 

@@ -135,6 +135,7 @@ def merge(declared: Structure | None, inferred: Structure) -> Structure:
         group_totals=declared.group_totals,
         differences=declared.differences,
         breaks_down=declared.breaks_down,
+        follows=declared.follows,
         threshold=declared.threshold,
     )
 

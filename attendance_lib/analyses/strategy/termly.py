@@ -32,6 +32,7 @@ from attendance_lib.analyses.shared.dfe_cohort import (
 from attendance_lib.core.academic_calendar import (
     TERM_HALF_TERMS,
     Calendar,
+    next_year,
     parse_academic_year,
     previous_year,
 )
@@ -54,11 +55,54 @@ MEASURES: dict[str, str] = {
 HIGHER_IS_BETTER = frozenset({"attendance"})
 TERM_WORDS = {"autumn": "autumn term", "spring": "spring term", "summer": "summer term"}
 FIVE_CATEGORIES = "five_categories"
-#: Footnote for published five-category tables (the percentage follows its count's suppression).
+#: The five categories' names in reports: attendance ranges, so that "persistently absent"
+#: keeps its one DfE meaning (10% or more of sessions missed) everywhere.
+CATEGORY_NAMES = {
+    "95% or more (expected)": "95% or more",
+    "over 90% and under 95% (at risk of PA)": "Over 90% and under 95% (at risk)",
+    "80% to 90% (persistently absent)": "80% to 90%",
+    "over 50% and under 80% (at risk of severe)": "Over 50% and under 80%",
+    "50% or less (severely absent)": "50% or less",
+}
+#: Footnote for published five-category tables.
 CATEGORY_NOTE = (
-    "A percentage is shown as c when its count is below the threshold (including 0), so a "
-    "suppressed count cannot be worked out from it."
+    "Attendance over the period. Persistently absent (missing 10% or more of possible "
+    "sessions) is the three categories of 90% or less together; severely absent (missing 50% "
+    "or more) is the last."
 )
+
+
+def category_name(label: str) -> str:
+    """A five-category band label as reports name it (:data:`CATEGORY_NAMES`)."""
+    return CATEGORY_NAMES.get(str(label), str(label))
+
+
+def next_period(academic_year: str, term: str) -> str:
+    """What the next termly report covers, in words: ``the year to the end of the summer term``
+    (after the summer term or a whole year: ``2025/26 to the end of the autumn term``)."""
+    following = {"autumn": "spring", "spring": "summer"}
+    if term in following:
+        return f"{academic_year} to the end of the {TERM_WORDS[following[term]]}"
+    return f"{next_year(academic_year)} to the end of the autumn term"
+
+
+def shown_headline(
+    headline: pd.DataFrame, comparators: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The headline table as published: comparator columns only where the comparator has a
+    figure for this period and basis (their period and basis go in the footnote).
+
+    Returns the table and the comparators with no figure for this period ("not yet
+    published for this period").
+    """
+    missing, drop = [], []
+    for area in comparators:
+        key = slug(area)
+        drop += [c for c in (f"{key}_basis", f"{key}_period") if c in headline]
+        if f"{key}_pct" in headline and headline[f"{key}_pct"].isna().all():
+            drop.append(f"{key}_pct")
+            missing.append(area)
+    return headline.drop(columns=drop), missing
 
 
 def period_label(academic_year: str, term: str) -> str:
@@ -258,20 +302,55 @@ def compare_groups(
     """Group rates this period with the same group's rates a year earlier.
 
     Returns the ``by`` columns, enrolments, sessions_possible, pa_enrolments, sa_enrolments,
-    the five summary rates, and ``previous_year_<rate>`` for absence, PA and SA.
+    the five summary rates, and ``previous_year_<column>`` for absence, PA and SA and the
+    enrolments, PA and SA enrolments they rest on.
     """
     by = [by] if isinstance(by, str) else list(by)
     now = group_rates(current, by)
     keep = [*by, "enrolments", "sessions_possible", "pa_enrolments", "sa_enrolments", *RATE_SUMMARY]
     now = now[keep]
     if previous is not None and not previous.empty:
-        before = group_rates(previous, by)[[*by, "absence_pct", "pa_pct", "sa_pct"]]
+        before = group_rates(previous, by)[[*by, *PREVIOUS_YEAR_COLUMNS]]
         before = before.rename(columns={c: f"previous_year_{c}" for c in before if c not in by})
         now = now.merge(before, on=by, how="left")
     else:
-        for c in ("absence_pct", "pa_pct", "sa_pct"):
+        for c in PREVIOUS_YEAR_COLUMNS:
             now[f"previous_year_{c}"] = np.nan
     return now
+
+
+#: A year earlier, in :func:`compare_groups`: three rates and the counts they rest on.
+PREVIOUS_YEAR_COLUMNS = (
+    "absence_pct", "pa_pct", "sa_pct", "enrolments", "pa_enrolments", "sa_enrolments",
+)  # fmt: skip
+#: The previous year's counts: used for disclosure control, not shown (:func:`group_disclosure`).
+PREVIOUS_YEAR_COUNTS = [
+    "previous_year_enrolments", "previous_year_pa_enrolments", "previous_year_sa_enrolments",
+]  # fmt: skip
+
+
+def group_disclosure(table: pd.DataFrame) -> dict:
+    """``publish_table`` arguments for a :func:`compare_groups` table: its counts, the shares
+    (PA and SA of enrolments, this year and a year earlier) and the previous year's counts
+    kept private (used to suppress, not shown)."""
+    private = [c for c in PREVIOUS_YEAR_COUNTS if c in table]
+    shares = {"pa_pct": "pa_enrolments", "sa_pct": "sa_enrolments"}
+    if private:
+        shares |= {
+            "previous_year_pa_pct": "previous_year_pa_enrolments",
+            "previous_year_sa_pct": "previous_year_sa_enrolments",
+        }
+    return {
+        "counts": [*GROUP_COUNTS, *private],
+        "shares": shares,
+        "denominator": "enrolments",
+        "denominators": {
+            c: "previous_year_enrolments"
+            for c in ("previous_year_absence_pct", "previous_year_pa_pct", "previous_year_sa_pct")
+            if private
+        },
+        "private": private,
+    }
 
 
 def by_phase(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -315,7 +394,7 @@ def five_categories(table: pd.DataFrame, schools: pd.DataFrame, *, all_label: st
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pct"] = 100 * out["enrolments"] / out["total_enrolments"].replace(0, np.nan)
     out.insert(1, "school_name", school_name)
-    out["category"] = out["category"].astype(str)
+    out["category"] = out["category"].astype(str).map(category_name)
     return out[["urn", "school_name", "category", "enrolments", "total_enrolments", "pct"]]
 
 
