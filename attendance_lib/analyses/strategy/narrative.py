@@ -155,6 +155,11 @@ def target_sentences(progress: pd.DataFrame) -> list[str]:
     return out
 
 
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def opening(
     *,
     headline: pd.DataFrame,
@@ -185,21 +190,23 @@ def opening(
             f"{short.capitalize()}: from {format_pct(row['previous_year_pct'])} to "
             f"{format_pct(row['value_pct'])} ({move}) against the same point a year earlier."
         )
-    better = worse = 0
+    moves: dict[str, list[str]] = {"fell": [], "rose": [], "was unchanged": []}
     for measure in ("overall_absence", "persistent_absence", "severe_absence"):
         row = h.loc[measure]
         if pd.notna(row["previous_year_pct"]):
             diff = displayed_difference(row["value_pct"], row["previous_year_pct"])
-            better += diff < 0
-            worse += diff > 0
-    if better and not worse:
-        verdict = f"Absence in {la_name} fell on every main measure compared with a year earlier."
-    elif worse and not better:
-        verdict = f"Absence in {la_name} rose on every main measure compared with a year earlier."
-    elif better or worse:
-        verdict = f"Absence in {la_name} moved in different directions on different measures."
-    else:
-        verdict = f"There is no earlier figure for {la_name} to compare with."
+            key = "fell" if diff < 0 else ("rose" if diff > 0 else "was unchanged")
+            moves[key].append(MEASURE_WORDS[measure].split(" (")[0])
+    parts = [
+        f"{_and(names)} {verb if len(names) == 1 else verb.replace('was ', 'were ')}"
+        for verb, names in moves.items()
+        if names
+    ]
+    verdict = (
+        f"Compared with a year earlier in {la_name}, {_and(parts)}."
+        if parts
+        else f"There is no earlier figure for {la_name} to compare with."
+    )
     means = [verdict]
     above = schools[schools["funnel_position"] == ABOVE_998]
     means.append(
