@@ -24,6 +24,9 @@ import pandas as pd
 
 from attendance_lib.analyses.shared.characteristics import attach_characteristics, services_open
 from attendance_lib.analyses.shared.dfe_cohort import (
+    NO_PUPIL_RECORD,
+    OUTSIDE_AGE,
+    ZERO_POSSIBLE,
     PeriodEnrolments,
     apply_cohort,
     last_half_term,
@@ -341,7 +344,7 @@ def group_disclosure(table: pd.DataFrame) -> dict:
             "previous_year_sa_pct": "previous_year_sa_enrolments",
         }
     return {
-        "counts": [*GROUP_COUNTS, *private],
+        "counts": [c for c in GROUP_COUNTS if c in table] + private,
         "shares": shares,
         "denominator": "enrolments",
         "denominators": {
@@ -561,12 +564,24 @@ def trend_cube(
     return kept
 
 
+#: Why enrolments were left out, in readers' words (no file names).
+EXCLUSION_WORDS = {
+    NO_PUPIL_RECORD: "no pupil record for that year, so the age is unknown",
+    OUTSIDE_AGE: "outside the DfE cohort: not aged 5 to 15 on 31 August, or not in years 1 to 11",
+    ZERO_POSSIBLE: "no possible session in the period",
+}
+
+
 def exclusions_note(excluded: pd.DataFrame) -> str:
-    """``Left out: 12 enrolments (reason); 3 enrolments (reason).`` for the page."""
+    """``Left out of every figure: 12 enrolments (reason); 3 enrolments (reason).`` for the
+    page; reasons in words (:data:`EXCLUSION_WORDS`), reasons with no enrolment not listed."""
     parts = [
-        f"{int(n):,} enrolment{'s' if n != 1 else ''} ({reason})"
+        f"{int(n):,} enrolment{'s' if n != 1 else ''} ({EXCLUSION_WORDS.get(reason, reason)})"
         for reason, n in zip(excluded["reason"], excluded["enrolments"], strict=True)
+        if n
     ]
+    if not parts:
+        return "No enrolment was left out."
     return "Left out of every figure: " + "; ".join(parts) + "."
 
 
