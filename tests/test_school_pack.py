@@ -288,3 +288,25 @@ class TestFalling:
         out = school_pack.falling_attendance(cube, 2).set_index("upn")
         assert out.loc[r1, "falling"] and out.loc[r1, "latest_attendance_pct"] == 90.0
         assert not out.loc[r2, "falling"] and out.loc[r2, "earlier_attendance_pct"] == 90.0
+
+
+def test_every_pack_column_has_a_label(pack_ds, ref):
+    from attendance_lib.present.labels import has_label
+
+    period = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
+    names = {"school_name": "A", "la_name": "LA"}
+    falling = school_pack.falling_attendance(period.cube, 2)
+    penalty = school_pack.penalty_threshold(period.marks)
+    pupils = school_pack.pupils_to_discuss(
+        period.table, falling, penalty, period.open_services, pack_ds.interventions, at=period.end
+    )
+    tables = [
+        school_pack.school_vs_la(ref, URN_A, "primary", **names),
+        school_pack.groups_vs_la(ref, URN_A, **names),
+        school_pack.code_attention(ref, URN_A, period.cube),
+        school_pack.five_categories_by_year(period.table),
+        school_pack.discussion_summary(pupils),
+        pupils,
+    ]
+    missing = {c for t in tables for c in t.columns if not has_label(c)}
+    assert sorted(missing) == []

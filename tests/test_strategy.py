@@ -396,3 +396,29 @@ class TestTermChange:
         assert c.loc["overall_absence", "this_term_pct"] == pytest.approx(5.0)  # P6@B 1/20
         assert c.loc["overall_absence", "previous_term_pct"] == pytest.approx(8 / 60 * 100)
         assert c.loc["overall_absence", "this_term_enrolments"] == 1
+
+
+class TestEveryPublishedColumnHasALabel:
+    """Readers see column heads in words: every column these tables publish is in the
+    glossary (:mod:`attendance_lib.present.labels`), so no identifier reaches a page."""
+
+    def test_termly_tables(self, year, cube):
+        from attendance_lib.analyses.shared.characteristics import by_characteristic
+        from attendance_lib.present.labels import has_label
+
+        table = year.table.merge(SCHOOLS[["urn", "locality", "phase"]], on="urn")
+        comp = strategy.comparator_figures(None, ["England"], YEAR, "year")
+        headline = strategy.headline(year.table, year.table, comp)
+        shown, _ = strategy.shown_headline(headline, ["England"])
+        tables = [
+            shown,
+            strategy.term_change(year.table, year.table),
+            strategy.by_phase(table, table),
+            strategy.five_categories(year.table, SCHOOLS, all_label="LA"),
+            by_school(table, table, SCHOOLS),
+            by_locality(table, table),
+            by_characteristic(year.table),
+            strategy.absence_reasons(year.cube, 80, year.cube, 80),
+        ]
+        missing = {c for t in tables for c in t.columns if not has_label(c)}
+        assert missing == set()
