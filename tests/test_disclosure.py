@@ -120,3 +120,133 @@ def test_format_pct_rounds_half_up_like_the_tables():
     assert format_pct(4.15, sign=True, unit=" points") == "+4.2 points"
     assert format_pct(90, 0) == "90%"
     assert format_pct(float("nan")) == "not available"
+
+
+# --- secondary suppression, symbols and audiences ------------------------------------------
+
+from attendance_lib.present.disclosure import (  # noqa: E402
+    DisclosureError,
+    protect,
+    structure,
+    suppression_applies,
+)
+
+
+def _hidden(frame: pd.DataFrame) -> set[tuple[int, str]]:
+    return {
+        (r, c) for c in frame.columns for r in range(len(frame)) if frame[c].iloc[r] == SUPPRESSED
+    }
+
+
+def test_a_share_is_suppressed_with_its_count_and_when_its_implied_count_is_small():
+    # sa_pct x enrolments / 100 gives the count back: 1.1% of 361 = 4
+    table = pd.DataFrame(
+        {"enrolments": [361, 558, 200], "sa": [4, 3, 50], "sa_pct": [1.108, 0.538, 25.0]}
+    )
+    out = protect(
+        table,
+        structure(counts=["enrolments", "sa"], shares={"sa_pct": "sa"}, denominator="enrolments"),
+    )
+    assert out["sa_pct"].tolist() == ["c", "c", 25.0]
+    # without the count column the share is still checked: 0.54% of 558 = 3
+    alone = protect(
+        table[["enrolments", "sa_pct"]],
+        structure(counts=["enrolments"], shares=["sa_pct"], denominator="enrolments"),
+    )
+    assert alone["sa_pct"].tolist() == ["c", "c", 25.0]
+
+
+def test_total_minus_parts_needs_a_second_suppressed_part():
+    # five categories summing to a total: one small category alone could be worked out
+    table = pd.DataFrame(
+        {"total": [100, 60], "a": [50, 20], "b": [30, 30], "c": [17, 7], "d": [3, 3]}
+    )
+    out = protect(
+        table, structure(counts=["total", "a", "b", "c", "d"], row_sums={"total": list("abcd")})
+    )
+    # the next-smallest part is suppressed with the small one
+    assert _hidden(out) == {(0, "d"), (0, "c"), (1, "d"), (1, "c")}
+
+
+def test_total_rows_and_group_totals_protect_columns():
+    table = pd.DataFrame(
+        {
+            "school": ["All", "All", "X", "X", "Y", "Y"],
+            "category": ["in", "out", "in", "out", "in", "out"],
+            "n": [120, 12, 60, 2, 60, 10],
+            "total": [132, 132, 62, 62, 70, 70],
+        }
+    )
+    spec = structure(
+        counts=["n", "total"],
+        total_rows={"column": "school", "label": "All", "within": ["category"]},
+        group_totals={"part": "n", "total": "total", "within": ["school"]},
+    )
+    out = protect(table, spec)
+    hidden = _hidden(out)
+    assert (3, "n") in hidden  # the 2
+    # X's total minus its other category, and the LA row minus Y, would give it back
+    assert (2, "n") in hidden or (2, "total") in hidden
+    assert (5, "n") in hidden or (1, "n") in hidden
+
+
+def test_breaks_down_uses_the_parent_table():
+    parent = pd.DataFrame({"band": ["low", "high"], "pupils": [30, 40]})
+    child = pd.DataFrame(
+        {
+            "band": ["low", "low", "high", "high"],
+            "sen": ["y", "n", "y", "n"],
+            "pupils": [3, 27, 10, 30],
+        }
+    )
+    spec = structure(counts=["pupils"], breaks_down={"table": "by_band", "on": ["band"]})
+    out = protect(child, spec, parents={"by_band": parent})
+    assert _hidden(out) == {(0, "pupils"), (1, "pupils")}
+    # a suppressed parent cell cannot be rebuilt from the child's visible parts
+    hidden_parent = parent.astype(object).copy()
+    hidden_parent.loc[0, "pupils"] = SUPPRESSED
+    clean = pd.DataFrame({"band": ["low", "low"], "sen": ["y", "n"], "pupils": [10, 20]})
+    out = protect(clean, spec, parents={"by_band": hidden_parent})
+    assert _hidden(out) == {(0, "pupils")}
+
+
+def test_differences_are_suppressed_with_what_they_differ_from():
+    table = pd.DataFrame(
+        {"n": [3, 50], "now_pct": [10.0, 20.0], "then_pct": [12.0, 18.0], "change_pp": [-2.0, 2.0]}
+    )
+    spec = structure(
+        counts=["n"],
+        rates=["now_pct", "then_pct", "change_pp"],
+        denominator="n",
+        denominators={"then_pct": "n"},
+        differences={"change_pp": ["now_pct", "then_pct"]},
+    )
+    out = protect(table, spec)
+    assert out.loc[0].tolist() == ["c", "c", "c", "c"]
+    assert out.loc[1].tolist() == [50, 20.0, 18.0, 2.0]
+
+
+def test_a_cell_that_cannot_be_protected_is_an_error():
+    # a breakdown with one group equals its parent's (published) row: nothing can hide it
+    parent = pd.DataFrame({"band": ["low"], "pupils": [3]}).astype(object)
+    child = pd.DataFrame({"band": ["low"], "sen": ["y"], "pupils": [3]})
+    spec = structure(counts=["pupils"], breaks_down={"table": "p", "on": ["band"]})
+    with pytest.raises(DisclosureError, match="worked out"):
+        protect(child, spec, parents={"p": parent})
+    # the total itself is a complement when it is in the same table
+    table = pd.DataFrame({"total": [3], "only": [3]})
+    out = protect(table, structure(counts=["only"], row_sums={"total": ["only"]}))
+    assert out.loc[0].tolist() == ["c", "c"]
+
+
+def test_audience_decides_who_is_protected():
+    assert suppression_applies("public", own=True) and suppression_applies("public", own=False)
+    assert not suppression_applies("school", own=True) and suppression_applies("school", own=False)
+    assert not suppression_applies("restricted", own=False)
+    with pytest.raises(ValueError, match="audience"):
+        suppression_applies("everyone", own=False)
+    table = pd.DataFrame({"area": ["School", "LA"], "n": [2, 3]})
+    spec = structure(counts=["n"])
+    assert protect(table, spec, audience="school", own=[True, False])["n"].tolist() == [2, "c"]
+    assert protect(table, spec, audience="restricted")["n"].tolist() == [2, 3]
+    assert protect(table, spec)["n"].tolist() == ["c", "c"]

@@ -52,11 +52,11 @@ def test_publish_table_formats_the_gss_way(shown, table):
     # a true zero is published; rates on zero pupils are suppressed
     assert rows[3] == ["D", "0", "c", "c"]
     assert "<caption>By group</caption>" in out["text/html"]
-    assert "c = suppressed" in out["text/html"]
-    assert '<th scope="col" class="aw-num">Absence (%)</th>' in out["text/html"]
+    assert "c = confidential" in out["text/html"]
+    assert '<th scope="col" class="aw-num">Overall absence (%)</th>' in out["text/html"]
 
 
-def test_published_payload_is_suppressed_but_unrounded(shown, table):
+def test_published_payload_holds_what_the_page_shows(shown, table):
     result = present.publish_table(
         table, "groups", caption="By group", counts=["pupils"], rates=["absence_pct"],
         denominator="pupils",
@@ -64,12 +64,15 @@ def test_published_payload_is_suppressed_but_unrounded(shown, table):
     payload = shown[0][present.TABLE_MIME]
     assert payload["name"] == "groups" and payload["caption"] == "By group"
     assert payload["columns"] == ["group", "pupils", "absence_pct", "attainment8"]
+    # rounded half up as shown (5.25 -> 5.3), symbols as shown (missing -> x)
     assert payload["records"][0] == {
-        "group": "A", "pupils": 1200, "absence_pct": 5.25, "attainment8": 45.55,
+        "group": "A", "pupils": 1200, "absence_pct": 5.3, "attainment8": 45.6,
     }  # fmt: skip
     assert payload["records"][1]["pupils"] == "c" and payload["records"][1]["absence_pct"] == "c"
-    assert payload["records"][3]["attainment8"] is None
-    assert result.loc[0, "absence_pct"] == 5.25
+    assert payload["records"][3]["attainment8"] == "x"
+    assert payload["labels"]["absence_pct"] == "Overall absence (%)"
+    assert payload["disclosure"]["counts"] == ["pupils"]
+    assert result.loc[0, "absence_pct"] == 5.3
     assert result.loc[1, "pupils"] == "c"
 
 
@@ -105,9 +108,26 @@ def test_figure_house_style_and_alt_text(shown):
         present.show_figure(fig, alt=" ")
     present.show_figure(fig, alt='Line chart "rising"')
     html = shown[0]["text/html"]
-    assert 'alt="Line chart &quot;rising&quot;"' in html
+    # the line chart's axis starts above zero: the label and the alt text say so
+    assert 'alt="Line chart &quot;rising&quot; The value axis starts at' in html
+    assert "does not start at zero" in ax.get_ylabel()
     png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1))
     assert png.startswith(b"\x89PNG")
+
+
+def test_bars_start_at_zero_and_panels_share_an_axis(shown):
+    fig, ax = present.figure("Reasons", "Rate (%)", "Reason")
+    ax.barh(["a", "b"], [3.0, 4.0])
+    ax.set_xlim(2, 5)
+    with pytest.raises(ValueError, match="start at zero"):
+        present.show_figure(fig, alt="Bars")
+    fig, ax = present.figure("Reasons", "Reason", "Rate (%)")
+    ax.bar(["a", "b"], [93.0, 94.0])
+    present.show_figure(fig, alt="Bars")  # matplotlib starts bars at zero by default
+    assert shown[-1]["text/plain"] == "Bars"
+    fig, axes = present.figure("By phase", "Half term", "PA (%)", panels=["Mainstream", "AP"])
+    assert [a.get_title(loc="left") for a in axes] == ["Mainstream", "AP"]
+    assert axes[0].get_shared_y_axes().joined(axes[0], axes[1])
 
 
 def test_figure_needs_title_and_labels():
@@ -122,7 +142,7 @@ def test_header_in_words_and_restricted_banner():
     assert "<h1>KS2 outcomes</h1>" in html
     assert "<dt>Academic year</dt><dd>2023/24</dd>" in html
     assert "<dd>demo</dd>" in html and "/home/x" not in html  # folder by name only
-    assert "<dd>yes</dd>" in html
+    assert "<dd>Yes</dd>" in html and "<dt>Free school meals</dt>" in html
     assert "OFFICIAL-SENSITIVE" not in html
     assert "OFFICIAL-SENSITIVE" in present.header_html("T", {}, restricted=True)
 
@@ -154,10 +174,57 @@ def test_booleans_read_yes_no_and_an_empty_table_says_none():
     assert "None." in _table_html(empty, {}, "Nothing to show", [])
 
 
-def test_headings_keep_acronyms_in_capitals():
-    from attendance_lib.present.notebook import _words
+def test_headings_come_from_the_glossary():
+    from attendance_lib.present.labels import fallback_words, has_label, label, labels_for
 
-    assert _words("pa_pct") == "PA (%)"
-    assert _words("last_year_sa_pct") == "Last year SA (%)"
-    assert _words("la_name") == "LA name"
-    assert _words("academic_year") == "Academic year"
+    assert label("pa_pct") == "Persistent absence (%)"
+    assert label("last_year_sa_pct") == "Severe absence, a year earlier (%)"
+    assert label("previous_year_enrolments") == "Enrolments a year earlier"
+    assert label("la_name") == "Local authority"
+    assert label("writ_pct") == "Writing (%)"
+    assert label("em_4plus_pct") == "Grade 4 or above in English and maths (%)"
+    assert label("weeks_before") == "The weeks before the intervention"
+    assert label("england_pct") == "England (%)"
+    assert label("Fernhill Primary Academy") == "Fernhill Primary Academy"
+    assert labels_for(["urn", "cbc"]) == {
+        "urn": "URN",
+        "cbc": "Comparison built by matching pupils",
+    }
+    # an unknown identifier never shows its underscores or a file name, but is not "known"
+    assert fallback_words("foo_bar_pct") == "Foo bar (%)"
+    assert label("pupils.csv") == "Pupils" and "_" not in label("brand_new_column")
+    assert not has_label("brand_new_column") and has_label("previous_year_pa_pct")
+
+
+def test_private_counts_decide_suppression_but_are_not_published(shown):
+    frame = pd.DataFrame(
+        {"school": ["A", "B"], "enrolments": [60, 80], "previous_year_enrolments": [58, 81],
+         "previous_year_pa_enrolments": [3, 12]}
+    )  # fmt: skip
+    frame["previous_year_pa_pct"] = (
+        frame["previous_year_pa_enrolments"] / frame["previous_year_enrolments"] * 100
+    )
+    out = present.publish_table(
+        frame, "t", caption="c", counts=["enrolments", "previous_year_enrolments",
+        "previous_year_pa_enrolments"], shares={"previous_year_pa_pct": "previous_year_pa_enrolments"},
+        denominator="enrolments", denominators={"previous_year_pa_pct": "previous_year_enrolments"},
+        private=["previous_year_enrolments", "previous_year_pa_enrolments"],
+    )  # fmt: skip
+    assert list(out.columns) == ["school", "enrolments", "previous_year_pa_pct"]
+    assert out["previous_year_pa_pct"].tolist() == ["c", 14.8]
+    payload = shown[0][present.TABLE_MIME]
+    assert "previous_year_pa_enrolments" not in payload["disclosure"]["counts"]
+
+
+def test_show_false_publishes_to_files_only(shown):
+    present.publish_table(
+        pd.DataFrame({"n": [10]}), "appendix", caption="c", counts=["n"], show=False
+    )
+    (out,) = shown
+    assert set(out) == {present.TABLE_MIME} and out[present.TABLE_MIME]["shown"] is False
+
+
+def test_format_p_never_scientific():
+    assert present.format_p(6.22e-307) == "< 0.001"
+    assert present.format_p(0.0416) == "0.042" and present.format_p(0.0005) == "< 0.001"
+    assert present.format_p(1.0) == "> 0.999" and present.format_p(float("nan")) == "not available"

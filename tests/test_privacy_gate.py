@@ -118,3 +118,9 @@ def test_check_folder_scans_a_notebook_but_not_its_images(tmp_path):
 def test_a_printed_table_does_not_join_neighbouring_figures():
     text = "   band      pupils  rate\n5  Unmatched     20            40.68         55.0   25.0\n"
     assert privacy.scan_blob(text, "t") == []
+
+
+def test_the_contracts_name_columns_are_identifiers():
+    # pupils.csv may carry forename and surname (for the restricted TSM pack's pupil list)
+    assert privacy.is_name_column("forename") and privacy.is_name_column("surname")
+    assert privacy.is_name_column("Forename") and not privacy.is_name_column("school_name")

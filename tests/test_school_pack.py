@@ -91,12 +91,29 @@ class TestAgainstLA:
         assert out.loc["School A", "attendance_pct"] == pytest.approx(80.0)
         assert out.loc["School A", "pa_pct"] == pytest.approx(200 / 3)
         assert out.loc["School A", "sa_pct"] == pytest.approx(100 / 3)
-        assert out.loc["primary schools", "enrolments"] == 3
+        # School A is the LA's only primary school: it is never compared with itself
+        assert "Other primary schools" not in out.index
+        assert not school_pack.has_phase_peers(ref, URN_A, "primary")
         assert out.loc["Test LA", "enrolments"] == 5
         assert out.loc["Test LA", "attendance_pct"] == pytest.approx(83.0)
         assert out.loc["Test LA", "pa_pct"] == pytest.approx(60.0)
         assert out.loc["Test LA", "sa_pct"] == pytest.approx(20.0)
         assert np.isnan(out.loc["Test LA", "last_year_attendance_pct"])
+
+    def test_other_schools_of_the_phase_leave_the_school_out(self):
+        phase = pd.DataFrame(
+            {"enrolments": [10], "sessions_possible": [100], "sessions_present": [90],
+             "sessions_aea": [0], "sessions_authorised": [6], "sessions_unauthorised": [4],
+             "pa_enrolments": [4], "sa_enrolments": [1]}
+        )  # fmt: skip
+        school = phase.assign(
+            enrolments=4, sessions_possible=40, sessions_present=30, sessions_authorised=6,
+            sessions_unauthorised=4, pa_enrolments=3, sa_enrolments=1,
+        )  # fmt: skip
+        (row,) = school_pack._others(phase, school, []).to_dict(orient="records")
+        assert row["enrolments"] == 6 and row["attendance_pct"] == pytest.approx(100.0)
+        assert row["pa_pct"] == pytest.approx(100 / 6) and row["sa_pct"] == 0.0
+        assert school_pack.peers_label("alternative_provision") == "Other alternative provision"
 
     def test_reference_is_cached(self, pack_ds, ref):
         again = school_pack.pack_reference(pack_ds, YEAR, "autumn")
@@ -134,6 +151,9 @@ class TestAgainstLA:
         assert out.loc["N", "la_rate_pct"] == pytest.approx(2.0)
         assert out.loc["C2", "rate_pct"] == pytest.approx(10 / 60 * 100)
         assert out.loc["E", "sessions"] == 0 and out.loc["E", "la_rate_pct"] == pytest.approx(1.0)
+        # no ratio against an LA rate of zero: not applicable
+        assert out.loc["N", "ratio_to_la"] == pytest.approx((2 / 60 * 100) / 2.0)
+        assert out.loc["B", "la_rate_pct"] == 0.0 and out.loc["B", "ratio_to_la"] == "z"
 
     def test_pupils_to_discuss(self, pack_ds):
         period = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
@@ -149,6 +169,15 @@ class TestAgainstLA:
         assert listed.loc[S[1], "persistent"]
         assert listed.loc[S[3], "other_services"] == "looked after (CLA)"
         assert listed.loc[S[1], "attendance_team"] == "Officer One"  # review due 25 Dec
+        names = pd.DataFrame(
+            {"upn": [S[1], S[3]], "forename": ["Ann", "Cal"], "surname": ["Lee", "Roe"]}
+        )
+        named = school_pack.pupils_to_discuss(
+            period.table, falling, penalty, period.open_services, pack_ds.interventions,
+            at=period.end, names=names,
+        )  # fmt: skip
+        assert list(named.columns[:3]) == ["upn", "forename", "surname"]
+        assert named.set_index("upn").loc[S[3], "surname"] == "Roe"
         summary = school_pack.discussion_summary(listed.reset_index()).set_index("reason")
         assert summary["pupils"].tolist() == [1, 1, 0, 0, 2]
         assert summary.iloc[-1]["with_other_services"] == 1
@@ -163,7 +192,10 @@ class TestFiveCategoriesByYear:
             }
         )
         out = school_pack.five_categories_by_year(table)
-        labels = school_pack.resolve_bands("five_categories").labels
+        labels = [
+            school_pack.category_name(b)
+            for b in school_pack.resolve_bands("five_categories").labels
+        ]
         every = out[out["year_group"] == "All"].set_index("category")
         assert every["enrolments"].reindex(labels).tolist() == [2, 1, 1, 0, 1]
         y5 = out[out["year_group"] == "5"].set_index("category")
@@ -256,3 +288,25 @@ class TestFalling:
         out = school_pack.falling_attendance(cube, 2).set_index("upn")
         assert out.loc[r1, "falling"] and out.loc[r1, "latest_attendance_pct"] == 90.0
         assert not out.loc[r2, "falling"] and out.loc[r2, "earlier_attendance_pct"] == 90.0
+
+
+def test_every_pack_column_has_a_label(pack_ds, ref):
+    from attendance_lib.present.labels import has_label
+
+    period = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
+    names = {"school_name": "A", "la_name": "LA"}
+    falling = school_pack.falling_attendance(period.cube, 2)
+    penalty = school_pack.penalty_threshold(period.marks)
+    pupils = school_pack.pupils_to_discuss(
+        period.table, falling, penalty, period.open_services, pack_ds.interventions, at=period.end
+    )
+    tables = [
+        school_pack.school_vs_la(ref, URN_A, "primary", **names),
+        school_pack.groups_vs_la(ref, URN_A, **names),
+        school_pack.code_attention(ref, URN_A, period.cube),
+        school_pack.five_categories_by_year(period.table),
+        school_pack.discussion_summary(pupils),
+        pupils,
+    ]
+    missing = {c for t in tables for c in t.columns if not has_label(c)}
+    assert sorted(missing) == []

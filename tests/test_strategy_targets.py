@@ -116,6 +116,8 @@ class TestTeamActivity:
 class TestNarrative:
     def test_change_words(self):
         assert narrative.change_words(6.25, 5.7) == "up 0.6 percentage points from 5.7%"
+        # 17.75 shows as 17.8 and 16.74 as 16.7: the words say 1.1, as the reader subtracts
+        assert narrative.change_words(16.74, 17.75) == "down 1.1 percentage points from 17.8%"
         assert narrative.change_words(5.72, 5.7) == "unchanged from 5.7%"
         assert narrative.change_words(5.0, 5.5) == "down 0.5 percentage points from 5.5%"
 
@@ -129,8 +131,80 @@ class TestNarrative:
         )
         text = narrative.headline_sentences(headline, "Testshire", "2023/24, full year")
         assert text[0] == (
-            "In 2023/24, full year, overall absence in Testshire was 6.3%, down 0.8 percentage "
+            # 6.3% and 7.0% as shown: down 0.7 (the unrounded change, 0.75, would say 0.8)
+            "In 2023/24, full year, overall absence in Testshire was 6.3%, down 0.7 percentage "
             "points from 7.0% a year earlier at the same point."
         )
         assert "unchanged from 16.0%" in text[1]
         assert text[2].endswith("was 1.0% (no figure for the same point a year earlier).")
+
+
+class TestComparatorsTargetsAndOpening:
+    HEADLINE = pd.DataFrame(
+        {
+            "measure": ["overall_absence", "persistent_absence", "severe_absence"],
+            "value_pct": [6.7, 16.74, 1.2],
+            "previous_year_pct": [6.7, 17.75, 1.0],
+            "england_pct": [float("nan")] * 3,
+            "england_period": [""] * 3,
+        }
+    )
+
+    def test_a_comparator_of_another_period_is_not_yet_published(self):
+        text = narrative.comparator_sentences(self.HEADLINE, ["England"], "2024/25")
+        assert text == ["England's figures are not yet published for this period (2024/25)."]
+        same = self.HEADLINE.assign(england_pct=[6.0, 17.0, 1.0])
+        text = narrative.comparator_sentences(same, ["England"])
+        assert (
+            text[0] == "Overall absence (6.7%) was above England (6.0%, the same period and basis)."
+        )
+        assert text[1].startswith("Persistent absence (16.7%) was below England")
+
+    def test_target_words_follow_the_table(self):
+        progress = pd.DataFrame(
+            {
+                "measure": ["persistent_absence"], "group": ["all"], "current_pct": [16.73],
+                "target_pct": [15.0], "target_year": ["2027/28"], "trajectory_pct": [16.65],
+                "met": [False], "on_trajectory": [False],
+            }
+        )  # fmt: skip
+        (text,) = narrative.target_sentences(progress)
+        assert "just short of the straight-line trajectory" in text and "level with" not in text
+        (text,) = narrative.target_sentences(progress.assign(on_trajectory=True))
+        assert "on the straight-line trajectory" in text
+
+    def test_opening_says_what_changed_means_and_next(self):
+        schools = pd.DataFrame({"funnel_position": ["above the 99.8% limit", "within the limits"]})
+        parts = narrative.opening(
+            headline=self.HEADLINE, schools=schools, progress=None, la_name="Testshire",
+            period="2024/25", next_period="the year to the end of the summer term",
+        )  # fmt: skip
+        assert list(parts) == ["What changed", "What it means", "What happens next"]
+        assert parts["What changed"][1] == (
+            "Persistent absence: from 17.8% to 16.7% (down 1.1 points) against the same point "
+            "a year earlier."
+        )
+        assert "no change" in parts["What changed"][0]
+        assert parts["What it means"][0] == (
+            "Compared with a year earlier in Testshire, persistent absence fell, severe absence "
+            "rose and overall absence was unchanged."
+        )
+        assert parts["What it means"][1].startswith("1 of 2 schools")
+        assert parts["What happens next"][-1] == (
+            "The next report covers the year to the end of the summer term."
+        )
+
+
+class TestWorkload:
+    def test_only_rows_off_the_expectation(self):
+        from attendance_lib.analyses.shared.workload import expectation_summary, off_expectation
+
+        t = pd.DataFrame({"officer": list("AABB"), "started": [40, 39, 41, 40], "expected": 40})
+        assert off_expectation(t, count="started")["started"].tolist() == [39, 41]
+        assert off_expectation(t, count="started", below_only=True)["officer"].tolist() == ["A"]
+        assert expectation_summary(t, count="started") == (
+            "Of 4 officer half terms, 2 met the expectation of 40 exactly, 1 fell short of it "
+            "and 1 exceeded it."
+        )
+        with pytest.raises(KeyError, match="assessments"):
+            off_expectation(t, count="assessments")

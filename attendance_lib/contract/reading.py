@@ -123,6 +123,8 @@ TABLES: dict[str, Table] = {
                 Column("sen", allowed=("N", "K", "E")),
                 _opt("ethnicity"),
                 _opt("eal", "bool"),
+                _opt("forename"),  # identifiers: restricted reports only (privacy gate)
+                _opt("surname"),
             ),
             key=("upn", "academic_year"),
         ),

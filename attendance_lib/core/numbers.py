@@ -15,6 +15,12 @@ import pandas as pd
 
 #: The GSS symbol for a suppressed (confidential) value.
 SUPPRESSED = "c"
+#: The GSS symbol for a value that is not available (missing, or not collected).
+NOT_AVAILABLE = "x"
+#: The GSS symbol for a value that is not applicable (a ratio to a rate of zero, say).
+NOT_APPLICABLE = "z"
+#: The EES symbol for a positive value that rounds to zero.
+LOW = "low"
 
 
 def round_half_up(values, decimals: int = 1):

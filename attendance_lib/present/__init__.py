@@ -8,17 +8,22 @@ emphasis in a sentence). Modules:
 
 - :mod:`~attendance_lib.present.notebook`: those functions, and the MIME types that carry a
   published table or the provenance from the notebook to the runner;
-- :mod:`~attendance_lib.present.disclosure`: small-number suppression;
+- :mod:`~attendance_lib.present.disclosure`: disclosure control (primary and secondary
+  suppression, by audience);
+- :mod:`~attendance_lib.present.labels`: the one glossary of names in words (``label``);
 - ``templates/``: the nbconvert template the runner exports HTML with.
 """
 
 from attendance_lib.core.markup import strong
+from attendance_lib.present.disclosure import AUDIENCES
+from attendance_lib.present.labels import label, labels_for
 from attendance_lib.present.notebook import (
     HEADER_MIME,
     OKABE_ITO,
     PROVENANCE_MIME,
     TABLE_MIME,
     figure,
+    format_p,
     period_between,
     provenance_footer,
     publish_table,
@@ -29,6 +34,10 @@ from attendance_lib.present.notebook import (
 
 __all__ = [
     "HEADER_MIME",
+    "AUDIENCES",
+    "format_p",
+    "label",
+    "labels_for",
     "OKABE_ITO",
     "PROVENANCE_MIME",
     "TABLE_MIME",

@@ -18,7 +18,7 @@ import html
 import io
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -29,8 +29,15 @@ from matplotlib.figure import Figure
 
 import attendance_lib
 from attendance_lib.core import markup
-from attendance_lib.core.numbers import SUPPRESSED, round_half_up
-from attendance_lib.present.disclosure import DEFAULT_THRESHOLD, suppress
+from attendance_lib.core.numbers import (
+    LOW,
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    SUPPRESSED,
+    round_half_up,
+)
+from attendance_lib.present import disclosure, labels
+from attendance_lib.present.disclosure import DEFAULT_THRESHOLD, SYMBOLS, low_share
 
 TABLE_MIME = "application/vnd.attendance-workbench.table+json"
 PROVENANCE_MIME = "application/vnd.attendance-workbench.provenance+json"
@@ -38,8 +45,6 @@ PROVENANCE_MIME = "application/vnd.attendance-workbench.provenance+json"
 HEADER_MIME = "application/vnd.attendance-workbench.header+json"
 #: Okabe & Ito (2008) colour-blind-safe palette, black left out (used for text).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
-#: GSS symbol for a value that is not available.
-NOT_AVAILABLE = "x"
 FIGURE_SIZE = (8.0, 4.5)
 FIGURE_DPI = 110
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
@@ -54,53 +59,11 @@ _AUDIENCE_NOTES = {
 }
 
 
-#: Words shown in capitals in headings (column and parameter names).
-ACRONYMS = frozenset(
-    {
-        "pa",
-        "sa",
-        "la",
-        "urn",
-        "upn",
-        "fsm",
-        "fsm6",
-        "sen",
-        "ehc",
-        "eal",
-        "cin",
-        "cpp",
-        "cla",
-        "ks1",
-        "ks2",
-        "ks4",
-        "rwm",
-        "ci",
-        "smd",
-        "dfe",
-        "tsm",
-    }
-)
-
-
-def _words(name: str) -> str:
-    """``academic_year`` -> ``Academic year``; ``pa_pct`` -> ``PA (%)``; ``urn`` -> ``URN``."""
-    text = re.sub(r"_pct$", " (%)", str(name)).replace("_", " ").strip()
-    words = [w.upper() if w.lower() in ACRONYMS else w for w in text.split(" ")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
 def _value_words(value: Any, key: str = "") -> str:
     """A parameter value in words; a folder (``*_dir``) by its name only, not the full path."""
     if key.endswith("_dir") and isinstance(value, str) and value:
-        return PurePath(value).name
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None or value == "":
-        return "none"
-    if isinstance(value, list | tuple):
-        return ", ".join(map(_value_words, value)) or "none"
-    return str(value)
+        return labels.label(PurePath(value).name)
+    return labels.value_words(value)
 
 
 def run_date(today: dt.date | None = None) -> str:
@@ -115,12 +78,10 @@ def period_between(start: Any, end: Any) -> str:
     return f"{run_date(first.date())} to {run_date(last.date())}"
 
 
-def _audience(audience: str, restricted: bool | None) -> str:
+def _audience(audience: str | None, restricted: bool | None) -> str:
     if restricted is not None:  # the retired keyword: audience is the one way to say it
         audience = "restricted" if restricted else audience
-    if audience not in MARKINGS:
-        raise ValueError(f"audience must be one of {', '.join(MARKINGS)}, not {audience!r}")
-    return audience
+    return disclosure.check_audience(audience or "public")
 
 
 def header_html(
@@ -144,7 +105,7 @@ def header_html(
     parts.append(f'<p class="aw-meta">{when}Run on {run_date()}</p>')
     if parameters:
         rows = "".join(
-            f"<dt>{html.escape(_words(k))}</dt><dd>{html.escape(_value_words(v, k))}</dd>"
+            f"<dt>{html.escape(labels.label(k))}</dt><dd>{html.escape(_value_words(v, k))}</dd>"
             for k, v in parameters.items()
         )
         parts.append(f'<dl class="aw-params">{rows}</dl>')
@@ -169,6 +130,7 @@ def report_header(
     spelling of ``audience="restricted"``, kept only while notebooks move over.
     """
     audience = _audience(audience, restricted)
+    _PUBLISHED.clear()  # a new report: tables published before are forgotten (breaks_down)
     display(
         {
             "text/html": header_html(title, parameters, audience=audience, period=period),
@@ -196,12 +158,14 @@ def say(text: str) -> None:
 
 
 def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series:
-    """Display strings for one column; ``c`` stays ``c``, missing becomes ``x``."""
-    is_c = series.astype(object).eq(SUPPRESSED)
-    numbers = pd.to_numeric(series.where(~is_c), errors="coerce")
-    missing = numbers.isna() & ~is_c
+    """Display strings for one column; symbols stay as they are, missing becomes ``x``."""
+    is_symbol = series.astype(object).map(lambda v: isinstance(v, str) and v in SYMBOLS)
+    numbers = pd.to_numeric(series.where(~is_symbol), errors="coerce")
+    missing = numbers.isna() & ~is_symbol
     if kind == "count":
         text = numbers.map(lambda v: f"{v:,.0f}" if pd.notna(v) else "")
+    elif kind == "integer":
+        text = numbers.map(lambda v: f"{v:.0f}" if pd.notna(v) else "")
     elif kind in {"rate", "mean"}:
         text = round_half_up(numbers, decimals=decimals).map(
             lambda v: f"{v:,.{decimals}f}" if pd.notna(v) else ""
@@ -213,16 +177,64 @@ def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series
     elif pd.api.types.is_bool_dtype(series.dtype):
         return series.map({True: "Yes", False: "No"}).fillna(NOT_AVAILABLE).astype(str)
     else:
-        return series.astype(object).where(series.notna(), NOT_AVAILABLE).astype(str)
+        words = series.astype(object).map(
+            lambda v: v if isinstance(v, str) and v in SYMBOLS else _cell_words(v)
+        )
+        return words.where(series.notna(), NOT_AVAILABLE).astype(str)
     text = text.where(~missing, NOT_AVAILABLE)
-    return text.where(~is_c, SUPPRESSED)
+    return text.where(~is_symbol, series.astype(object))
+
+
+def _cell_words(value: Any) -> str:
+    """A text cell for readers: a code (``alternative_provision``) in words, other text as is."""
+    if isinstance(value, bool | np.bool_):
+        return "Yes" if value else "No"
+    return labels.label(value) if isinstance(value, str) else str(value)
+
+
+def _published_values(
+    protected: pd.DataFrame, kinds: dict[str, str], places: dict[str, int], shares: set[str]
+) -> pd.DataFrame:
+    """The values the CSV and workbook carry: exactly what the page shows, as numbers.
+
+    Counts as whole numbers, rates and means rounded half up to the places shown, symbols as
+    they are (``c``, ``x`` for missing, ``low`` for a positive share that rounds to zero),
+    booleans as Yes/No. Text keeps its codes (tidy data; the page shows them in words).
+    """
+    out = {}
+    for col in protected.columns:
+        series = protected[col]
+        kind = kinds.get(col, "text")
+        decimals = places.get(col, 1)
+        if pd.api.types.is_bool_dtype(series.dtype):
+            out[col] = series.map({True: "Yes", False: "No"}).astype(object)
+            continue
+        if kind == "text" and not pd.api.types.is_float_dtype(series.dtype):
+            out[col] = series.astype(object).where(series.notna(), NOT_AVAILABLE)
+            continue
+
+        def one(v, kind=kind, decimals=decimals, share=col in shares):
+            if isinstance(v, str) and v in SYMBOLS:
+                return v
+            number = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+            if pd.isna(number):
+                return NOT_AVAILABLE
+            if kind in {"count", "integer"}:
+                return int(round_half_up(float(number), 0))
+            if share and low_share(float(number), decimals):
+                return LOW
+            rounded = round_half_up(float(number), decimals)
+            return int(rounded) if decimals == 0 else rounded
+
+        out[col] = series.astype(object).map(one)
+    return pd.DataFrame(out, index=protected.index)
 
 
 def _table_html(shown: pd.DataFrame, kinds: dict[str, str], caption: str, notes: list[str]) -> str:
     numeric = {c for c, k in kinds.items() if k in {"count", "rate", "mean", "number"}}
     num_class = ' class="aw-num"'
     head = "".join(
-        f'<th scope="col"{num_class if c in numeric else ""}>{html.escape(_words(c))}</th>'
+        f'<th scope="col"{num_class if c in numeric else ""}>{html.escape(labels.label(c))}</th>'
         for c in shown.columns
     )
     cells = {
@@ -239,7 +251,8 @@ def _table_html(shown: pd.DataFrame, kinds: dict[str, str], caption: str, notes:
 
     note_html = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
     return (
-        '<div class="aw-table-wrap"><table class="aw-table">'
+        '<div class="aw-table-wrap" role="region" tabindex="0" '
+        f'aria-label="{html.escape(caption, quote=True)}"><table class="aw-table">'
         f"<caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
         + (f'<div class="aw-notes">{note_html}</div>' if notes else "")
@@ -256,6 +269,24 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+#: Tables published so far in this report, as published (for ``breaks_down``); reset by
+#: :func:`report_header`, which every report calls first.
+_PUBLISHED: dict[str, pd.DataFrame] = {}
+
+
+def _own_rows(frame: pd.DataFrame, own: Any) -> np.ndarray | None:
+    if own is None:
+        return None
+    if isinstance(own, Mapping):
+        mask = np.ones(len(frame), bool)
+        for col, value in own.items():
+            if col not in frame:
+                raise KeyError(f"own: no column {col!r}")
+            mask &= frame[col].astype(object).eq(value).to_numpy()
+        return mask
+    return np.asarray(own, bool)
+
+
 def publish_table(
     df: pd.DataFrame,
     name: str,
@@ -268,8 +299,23 @@ def publish_table(
     suppress_below: int = DEFAULT_THRESHOLD,
     note: str | None = None,
     decimals: dict[str, int] | None = None,
+    audience: str = "public",
+    shares: Mapping[str, str | None] | Iterable[str] = (),
+    denominators: Mapping[str, str] | None = None,
+    row_sums: Mapping[str, Sequence[str]] | None = None,
+    total_rows: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    group_totals: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    differences: Mapping[str, Sequence[str]] | None = None,
+    breaks_down: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    follows: Mapping[str, str] | None = None,
+    private: Iterable[str] = (),
+    own: Mapping[str, Any] | Sequence[bool] | None = None,
+    show: bool = True,
 ) -> pd.DataFrame:
-    """Show a table formatted the GSS way and publish it as ``tables/<name>.csv``.
+    """Show a table formatted the GSS way, with disclosure control, and publish it.
+
+    The runner writes ``tables/<name>.csv`` and a workbook sheet holding exactly the values
+    the page shows (rounded half up as displayed, with the same symbols).
 
     Parameters
     ----------
@@ -284,9 +330,33 @@ def publish_table(
         shown as ``c``.
     rates, means
         Columns shown to one decimal place (half-up); ``c`` on rows whose ``denominator``
-        is below ``suppress_below``.
+        is suppressed or below ``suppress_below``.
     denominator
-        The column holding the number of pupils each row's rates and means rest on.
+        The column holding the number of pupils each row's rates and means rest on;
+        ``denominators`` gives particular rate columns their own (``{"previous_year_pa_pct":
+        "previous_year_enrolments"}``).
+    shares
+        Rates that are a percentage of the denominator, mapped to their count column (or
+        ``None`` where the count is not published: it is rate x denominator / 100). ``c``
+        wherever the count is suppressed or under ``suppress_below``.
+    row_sums, total_rows, group_totals, differences, breaks_down
+        The table's arithmetic, so that no suppressed cell can be worked out from the others
+        (see :func:`attendance_lib.present.disclosure.structure`): ``row_sums={"total":
+        ["a", "b"]}``; ``total_rows={"column": "school_name", "label": "All", "within":
+        ["category"]}``; ``group_totals={"part": "enrolments", "total": "total_enrolments",
+        "within": ["urn"]}``; ``differences={"change_pp": ["this_pct", "last_pct"]}``;
+        ``breaks_down={"table": "ks2_by_band", "on": ["band"]}`` (a table published earlier
+        in the report); ``follows={"sa_gap_pp": "sa_pct"}`` (suppressed wherever its source is).
+    private
+        Columns used for disclosure control only (the counts a rate rests on), not published.
+    audience
+        ``public``, ``school`` or ``restricted``
+        (:func:`attendance_lib.present.disclosure.suppression_applies`).
+    own
+        For the ``school`` audience: the rows about the school's own pupils, as ``{column:
+        value}`` or a boolean per row. Their small numbers are shown.
+    show
+        False writes the table to the CSV and workbook only (an appendix), not the page.
     note
         A footnote shown under the table.
     decimals
@@ -295,45 +365,57 @@ def publish_table(
     Returns
     -------
     DataFrame
-        The published table: suppressed cells are ``c``, rates and means unrounded (the CSV).
+        The published table: the values of the CSV (rounded as shown, with symbols).
     """
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ValueError(f"table name {name!r}: use letters, digits, _ and - only")
     counts, rates, means = list(counts), list(rates), list(means)
+    share_map = dict(shares) if isinstance(shares, Mapping) else dict.fromkeys(shares)
     frame = df.reset_index() if _has_meaningful_index(df) else df.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
-    missing = [c for c in [*counts, *rates, *means, denominator] if c and c not in frame]
+    declared = [*counts, *rates, *means, *share_map, denominator, *(denominators or {}).values()]
+    declared += [v for v in share_map.values() if v]
+    missing = [c for c in declared if c and c not in frame]
     if missing:
         raise KeyError(f"publish_table({name!r}): no column(s) {', '.join(missing)}")
-    if (rates or means) and denominator is None:
+    if (rates or means or share_map) and denominator is None:
         raise ValueError(f"publish_table({name!r}): rates and means need a denominator column")
-    published = suppress(
-        frame,
+    spec = disclosure.structure(
         counts=counts,
         rates=[*rates, *means],
         denominator=denominator,
+        denominators=denominators,
+        shares=share_map,
+        row_sums=row_sums,
+        total_rows=total_rows,
+        group_totals=group_totals,
+        differences=differences,
+        breaks_down=breaks_down,
+        follows=follows,
         threshold=suppress_below,
     )
-    kinds = {c: "count" for c in counts} | {c: "rate" for c in rates} | {c: "mean" for c in means}
-    kinds |= {
-        c: "number"
-        for c in frame.columns
-        if c not in kinds
-        and pd.api.types.is_numeric_dtype(frame[c].dtype)
-        and not pd.api.types.is_bool_dtype(frame[c].dtype)
-    }
+    protected = disclosure.protect(
+        frame, spec, audience=audience, own=_own_rows(frame, own), parents=_PUBLISHED
+    )
+    rate_cols = [*rates, *(c for c in share_map if c not in rates)]
+    kinds = {c: "count" for c in counts} | {c: "rate" for c in rate_cols}
+    kinds |= {c: "mean" for c in means}
+    for c in frame.columns:
+        if c not in kinds and pd.api.types.is_float_dtype(frame[c].dtype):
+            values = frame[c].dropna()
+            # a code with gaps (a URN missing on the LA row) is a float column of whole numbers
+            whole = len(values) > 0 and bool((values == values.round()).all())
+            kinds[c] = "integer" if whole else "number"
     places = decimals or {}
+    private = list(private)
+    protected = protected.drop(columns=private)
+    frame = frame.drop(columns=private)
+    published = _published_values(protected, kinds, places, set(share_map))
+    _PUBLISHED[name] = published
     shown = pd.DataFrame(
         {c: _format_column(published[c], kinds.get(c, "text"), places.get(c, 1)) for c in frame}
     )
-    notes = []
-    if shown.eq(SUPPRESSED).to_numpy().any():
-        notes.append(
-            f"c = suppressed to protect confidentiality: a count of 1 to {suppress_below - 1}, "
-            f"or a figure based on fewer than {suppress_below} pupils."
-        )
-    if published.isna().to_numpy().any():
-        notes.append(f"{NOT_AVAILABLE} = not available.")
+    notes = symbol_notes(shown, suppress_below)
     if note:
         notes.append(note)
     payload = {
@@ -341,20 +423,77 @@ def publish_table(
         "caption": caption,
         "columns": list(published.columns),
         "kinds": kinds,  # count, rate, mean or number: the workbook's number formats
+        "labels": labels.labels_for(published.columns),
+        "audience": audience,
+        "shown": show,
+        "disclosure": _public_structure(spec, private).to_json(),
         "records": [
             {k: _json_value(v) for k, v in row.items()}
             for row in published.to_dict(orient="records")
         ],
     }
-    display(
-        {
-            "text/html": _table_html(shown, kinds, caption, notes),
-            "text/plain": f"{caption} ({len(published)} rows)",
-            TABLE_MIME: payload,
-        },
-        raw=True,
-    )
+    if show:
+        display(
+            {
+                "text/html": _table_html(shown, kinds, caption, notes),
+                "text/plain": f"{caption} ({len(published)} rows)",
+                TABLE_MIME: payload,
+            },
+            raw=True,
+        )
+    else:  # the runner writes it to the files; the page shows nothing
+        display({TABLE_MIME: payload}, raw=True)
     return published
+
+
+def _public_structure(spec: disclosure.Structure, private: list[str]) -> disclosure.Structure:
+    """The structure as a reader sees it: what refers to an unpublished column is left out."""
+    if not private:
+        return spec
+    gone = set(private)
+    data = spec.to_json()
+    data["counts"] = [c for c in data["counts"] if c not in gone]
+    data["shares"] = {k: (None if v in gone else v) for k, v in data["shares"].items()}
+    # a rate whose denominator is private keeps it: a reader cannot multiply by it
+    return disclosure.Structure.from_json(data)
+
+
+def symbol_notes(shown: pd.DataFrame, suppress_below: int = DEFAULT_THRESHOLD) -> list[str]:
+    """Footnotes for the symbols a shown table uses (GSS/EES meanings)."""
+    used = set(shown.astype(str).to_numpy().ravel().tolist()) & SYMBOLS
+    notes = []
+    if SUPPRESSED in used:
+        notes.append(
+            f"c = confidential: a count of 1 to {suppress_below - 1}, a figure based on fewer "
+            f"than {suppress_below} pupils, or a figure from which one of those could be "
+            "worked out."
+        )
+    for symbol in (NOT_AVAILABLE, NOT_APPLICABLE, LOW):
+        if symbol in used:
+            notes.append(f"{symbol} = {labels.SYMBOL_MEANINGS[symbol]}.")
+    return notes
+
+
+def format_p(p: float) -> str:
+    """A p-value for readers: ``< 0.001``, or to three decimal places (``0.042``).
+
+    Never scientific notation (``6.22e-307`` is shown as ``< 0.001``); missing -> ``not
+    available``.
+
+    Examples
+    --------
+    >>> format_p(6.22e-307)
+    '< 0.001'
+    >>> format_p(0.0416)
+    '0.042'
+    """
+    if p is None or pd.isna(p):
+        return "not available"
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{round_half_up(float(p), 3):.3f}"
 
 
 def _has_meaningful_index(df: pd.DataFrame) -> bool:
@@ -364,9 +503,18 @@ def _has_meaningful_index(df: pd.DataFrame) -> bool:
 
 
 def figure(
-    title: str, xlabel: str, ylabel: str, *, size: tuple[float, float] = FIGURE_SIZE
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    *,
+    size: tuple[float, float] = FIGURE_SIZE,
+    panels: Sequence[str] | None = None,
 ) -> tuple[Figure, Any]:
     """A new chart in the house style: titled, labelled axes, Okabe-Ito colours.
+
+    ``panels`` (panel titles) gives side-by-side panels sharing the y axis, e.g. mainstream
+    schools and special schools and AP, so a small group with very different figures neither
+    squashes nor hides the others; the axes are then returned as a list.
 
     The figure is not attached to pyplot, so it is shown only by :func:`show_figure`
     (whatever the notebook's backend) and never twice.
@@ -374,15 +522,51 @@ def figure(
     if not (title and xlabel and ylabel):
         raise ValueError("every chart needs a title and labelled axes")
     fig = Figure(figsize=size, dpi=FIGURE_DPI, layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_prop_cycle(color=list(OKABE_ITO))
-    ax.set_title(title, loc="left", fontsize=13, fontweight="bold")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
-    ax.set_axisbelow(True)
-    return fig, ax
+    names = list(panels or [None])
+    axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0].tolist()
+    for ax, name in zip(axes, names, strict=True):
+        ax.set_prop_cycle(color=list(OKABE_ITO))
+        ax.set_xlabel(xlabel)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+        ax.set_axisbelow(True)
+        if name:
+            ax.set_title(name, loc="left", fontsize=11)
+    axes[0].set_ylabel(ylabel)
+    if panels:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
+        return fig, axes
+    axes[0].set_title(title, loc="left", fontsize=13, fontweight="bold")
+    return fig, axes[0]
+
+
+#: Added to the y-axis label (and the alt text) of a line chart whose axis does not start at 0.
+CUT_AXIS_NOTE = "axis does not start at zero"
+
+
+def check_axes(fig: Figure) -> list[str]:
+    """Enforce honest axes before a chart is shown; return notes for the alt text.
+
+    A bar chart must start at zero (raises ``ValueError`` otherwise). A line chart whose value
+    axis is cut (does not start at zero) says so on its y-axis label.
+    """
+    from matplotlib.patches import Rectangle
+
+    notes = []
+    for ax in fig.axes:
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        if bars:
+            horizontal = all(b.get_x() == 0 for b in bars) and not all(b.get_y() == 0 for b in bars)
+            low = ax.get_xlim()[0] if horizontal else ax.get_ylim()[0]
+            if low > 0:
+                raise ValueError(f"bar chart {ax.get_title()!r}: bars must start at zero")
+        elif ax.get_lines():
+            bottom = ax.get_ylim()[0]
+            label = ax.get_ylabel()
+            if bottom > 0 and CUT_AXIS_NOTE not in label and label:
+                ax.set_ylabel(f"{label}\n({CUT_AXIS_NOTE}: it starts at {bottom:g})")
+                notes.append(f"The value axis starts at {bottom:g}, not zero.")
+    return notes
 
 
 def figure_html(fig: Figure, alt: str) -> str:
@@ -399,7 +583,13 @@ def figure_html(fig: Figure, alt: str) -> str:
 
 
 def show_figure(fig: Figure, alt: str) -> None:
-    """Show a chart as an embedded PNG with alt text, then close it."""
+    """Show a chart as an embedded PNG with alt text, then close it.
+
+    Bars must start at zero; a line chart with a cut axis says so (:func:`check_axes`).
+    """
+    if not alt or not alt.strip():
+        raise ValueError("every chart needs alt text describing what it shows")
+    alt = " ".join([alt.strip(), *check_axes(fig)])
     markup = figure_html(fig, alt)
     import matplotlib.pyplot as plt
 

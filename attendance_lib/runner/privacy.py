@@ -15,7 +15,8 @@ Checked in every file about to be published (:func:`check_folder`): the HTML pag
   check letter (which keeps runs of figures from looking like UPNs). In laid-out text (printed
   tables, code) words are joined one at a time;
 - a column that holds pupil names: a header named like ``name``, ``forename``, ``surname``,
-  ``first_name``, ``pupil_name``... (the data contract has no name column, so any is a leak).
+  ``first_name``, ``pupil_name``... (the data contract's optional ``forename`` and
+  ``surname`` are identifiers: any name column in a report not restricted is a leak).
   ``school_name``, ``la_name`` and similar are not pupil names.
 
 Only an ``<img>``'s own embedded image is skipped; a ``data:`` prefix anywhere else is text.

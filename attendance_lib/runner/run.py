@@ -36,8 +36,8 @@ from tqdm.auto import tqdm
 import attendance_lib
 from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
+from attendance_lib.runner import disclosure_attack, guard, publish, warm_kernels
 from attendance_lib.runner import execute as executing
-from attendance_lib.runner import guard, publish, warm_kernels
 from attendance_lib.runner.index import AUDIT_DIR, FAILED_DIR, RESTRICTED_DIR, write_index
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.outcome import (
@@ -322,12 +322,12 @@ def run_unit(
             record["inputs"].update(
                 {"fingerprint": prov.get("fingerprint"), "files": prov.get("files")}
             )
-        root = spec.root
+        # relative to the report's own folder: portable, and naming no folder of this machine
         record["outputs"] = {
-            "html": _relative(unit.target / html_path.name, root),
-            "tables": [_relative(unit.target / p.relative_to(staging), root) for p in tables],
-            "xlsx": _relative(unit.target / publish.WORKBOOK_NAME, root) if tables else None,
-            "notebook": _relative(unit.audit_dir / executed.name, root),
+            "html": html_path.name,
+            "tables": [p.relative_to(staging).as_posix() for p in tables],
+            "xlsx": publish.WORKBOOK_NAME if tables else None,
+            "notebook": _relative(unit.audit_dir / executed.name, unit.target),
         }
         publish.write_json(audit / "run.json", record)
         leaks = absolute_paths(staging, private) + absolute_paths(audit, private)
@@ -341,6 +341,12 @@ def run_unit(
                         f"privacy gate: pupil identifiers in a report for audience {spec.audience}",
                         found,
                     )
+                )
+        if disclosure_attack.is_public(spec):
+            recovered = disclosure_attack.check_report(nb, staging)
+            if recovered:
+                problems.append(
+                    _findings_message("disclosure: small counts recoverable", recovered)
                 )
         if problems:
             outcome.message = "\n".join(problems)

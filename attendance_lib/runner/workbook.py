@@ -10,8 +10,8 @@ characters, unique). Every text cell and header goes through
 The CSVs stay tidy open data with their stable snake_case names (EES practice); beside them
 ``tables/metadata.csv`` gives each column's label, type and unit.
 
-Labels come from :func:`column_label`, the one place a column name becomes words. When the
-glossary (``attendance_lib/present/labels.py``) lands, plug it in there.
+Labels come from :func:`column_label`, which reads the one glossary
+(:mod:`attendance_lib.present.labels`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from attendance_lib.present import notebook
+from attendance_lib.present import labels
 from attendance_lib.runner.params import AUDIENCE_WORDS
 
 WORKBOOK_NAME = "tables.xlsx"
@@ -65,10 +65,10 @@ class ReportContext:
 def column_label(name: str) -> str:
     """A column name as readers see it: ``pa_pct`` -> ``PA (%)``.
 
-    The single place labels are made for the workbook and the metadata file (the HTML uses
-    the same words). Plug the glossary (``present/labels.py``) in here.
+    The workbook and the metadata file take their words from the glossary
+    (:func:`attendance_lib.present.labels.label`), as the HTML does.
     """
-    return notebook._words(name)
+    return labels.label(name)
 
 
 def column_kind(name: str, values: list[Any], kinds: dict[str, str] | None = None) -> str:
@@ -82,14 +82,15 @@ def column_kind(name: str, values: list[Any], kinds: dict[str, str] | None = Non
     return "rate" if _RATE_NAME.search(name) else "number"
 
 
-def _number_format(kind: str, value: Any) -> str | None:
+def _number_format(kind: str, value: Any) -> str:
     if kind == "count":
         return COUNT_FORMAT
     if kind == "rate":
         return RATE_FORMAT
-    if kind == "number":  # an identifier such as a URN keeps its digits; a measure one decimal
-        return "0" if isinstance(value, int) or float(value).is_integer() else RATE_FORMAT
-    return None
+    if kind == "integer":  # a code such as a URN keeps its digits
+        return "0"
+    # any other number: whole numbers keep their digits, a measure one decimal
+    return "0" if isinstance(value, int) or float(value).is_integer() else RATE_FORMAT
 
 
 def sheet_names(names: list[str], words: Callable[[str], str] = column_label) -> list[str]:

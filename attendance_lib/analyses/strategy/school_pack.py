@@ -32,9 +32,10 @@ from attendance_lib.analyses.shared.characteristics import (
     services_open,
 )
 from attendance_lib.analyses.shared.dfe_cohort import last_half_term, period_enrolments
-from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES
+from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES, category_name
 from attendance_lib.core.academic_calendar import Calendar, previous_year
 from attendance_lib.core.codes import CODE_MEANING, Group, codes_in
+from attendance_lib.core.numbers import NOT_APPLICABLE, round_half_up
 from attendance_lib.engine.bands import assign, resolve_bands
 from attendance_lib.engine.sessions import (
     COUNT_COLUMNS,
@@ -225,29 +226,82 @@ def pack_reference(ds, academic_year: str, term: str, cohort: str = "dfe") -> Pa
 # --------------------------------------------------------------------------------------
 
 
-def _areas(urn: int, phase: str, school_name: str, la_name: str) -> list[tuple[str, str, str]]:
-    return [
-        ("school", str(urn), school_name),
-        ("phase", phase, f"{phase.replace('_', ' ')} schools"),
-        ("la", "all", la_name),
-    ]
+#: How a pack names the other schools of the school's phase.
+PHASE_PEERS = {
+    "primary": "Other primary schools",
+    "secondary": "Other secondary schools",
+    "special": "Other special schools",
+    "alternative_provision": "Other alternative provision",
+    "all_through": "Other all-through schools",
+    "middle": "Other middle schools",
+    "nursery": "Other nursery schools",
+}
+#: Summed columns of the reference tables (rates are rebuilt from them).
+_SUMMED = ["enrolments", *COUNT_COLUMNS, "pa_enrolments", "sa_enrolments"]
+
+
+def peers_label(phase: str) -> str:
+    """``Other special schools``: the comparison a pack makes within the school's phase."""
+    return PHASE_PEERS.get(phase, f"Other {str(phase).replace('_', ' ')} schools")
+
+
+def _others(phase_rows: pd.DataFrame, school_rows: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+    """The phase's figures without the school: summed counts minus the school's, rates rebuilt."""
+    summed = [c for c in _SUMMED if c in phase_rows]
+    mine = school_rows[[*on, *summed]].set_index(on) if on else school_rows[summed]
+    theirs = phase_rows[[*on, *summed]].set_index(on) if on else phase_rows[summed]
+    if on:
+        diff = theirs.sub(mine.reindex(theirs.index).fillna(0), fill_value=0).reset_index()
+    else:
+        diff = (theirs.sum() - (mine.sum() if len(mine) else 0)).to_frame().T.astype("float64")
+    diff = add_rates(diff, flags=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = diff["enrolments"].replace(0, np.nan)
+        for count, rate in (("pa_enrolments", "pa_pct"), ("sa_enrolments", "sa_pct")):
+            if count in diff:
+                diff[rate] = 100 * diff[count] / n
+    return diff[diff["enrolments"] > 0].reset_index(drop=True)
+
+
+def has_phase_peers(ref: PackReference, urn: int, phase: str) -> bool:
+    """Whether the LA has other schools of the school's phase with enrolments this year."""
+    r = ref.rates[(ref.rates["group"] == "all") & (ref.rates["period"] == "this_year")]
+    phase_n = r.loc[(r["scope"] == "phase") & (r["key"] == phase), "enrolments"].sum()
+    mine = r.loc[(r["scope"] == "school") & (r["key"] == str(urn)), "enrolments"].sum()
+    return bool(phase_n - mine > 0)
 
 
 def school_vs_la(
     ref: PackReference, urn: int, phase: str, *, school_name: str, la_name: str
 ) -> pd.DataFrame:
-    """Attendance, PA and SA for the school, its phase and the LA, this year and last.
+    """Attendance, PA and SA for the school, the other schools of its phase and the LA, this
+    year and last.
+
+    The phase comparison leaves the school out (a pupil referral unit is compared with the
+    LA's other alternative provision, never with itself); where the LA has no other school of
+    the phase, that row is left out (see :func:`has_phase_peers`).
 
     Returns area, enrolments, attendance_pct, pa_pct, sa_pct, last_year_enrolments,
     last_year_attendance_pct, last_year_pa_pct, last_year_sa_pct.
     """
-    rows = []
     cols = ["enrolments", "attendance_pct", "pa_pct", "sa_pct"]
     r = ref.rates[ref.rates["group"] == "all"]
-    for scope, key, label in _areas(urn, phase, school_name, la_name):
+    rows = []
+    for label, pick in (
+        (school_name, lambda t: t[(t["scope"] == "school") & (t["key"] == str(urn))]),
+        (
+            peers_label(phase),
+            lambda t: _others(
+                t[(t["scope"] == "phase") & (t["key"] == phase)],
+                t[(t["scope"] == "school") & (t["key"] == str(urn))],
+                [],
+            ),
+        ),
+        (la_name, lambda t: t[(t["scope"] == "la") & (t["key"] == "all")]),
+    ):
         row = {"area": label}
         for period, prefix in (("this_year", ""), ("last_year", "last_year_")):
-            hit = r[(r["scope"] == scope) & (r["key"] == key) & (r["period"] == period)]
+            hit = pick(r[r["period"] == period])
             for c in cols:
                 row[prefix + c] = (
                     hit[c].iloc[0] if len(hit) else (0 if c == "enrolments" else np.nan)
@@ -256,23 +310,32 @@ def school_vs_la(
     out = pd.DataFrame(rows)
     for c in ("enrolments", "last_year_enrolments"):
         out[c] = out[c].astype("int64")
+    if not has_phase_peers(ref, urn, phase):
+        out = out[out["area"] != peers_label(phase)].reset_index(drop=True)
     return out
 
 
 def school_trend(
     ref: PackReference, urn: int, phase: str, *, school_name: str, la_name: str
 ) -> pd.DataFrame:
-    """Attendance by half term for the school, its phase and the LA (this year and last).
+    """Attendance by half term for the school, the other schools of its phase and the LA (this
+    year and last).
 
     Returns area, academic_year, half_term, enrolments (with a possible session in the half
     term), sessions_possible, attendance_pct, absence_pct.
     """
     cols = ["academic_year", "half_term", "enrolments", "sessions_possible", "attendance_pct",
             "absence_pct"]  # fmt: skip
-    parts = []
-    for scope, key, label in _areas(urn, phase, school_name, la_name):
-        hit = ref.trend[(ref.trend["scope"] == scope) & (ref.trend["key"] == key)]
-        parts.append(hit[cols].assign(area=label))
+    t = ref.trend
+    school = t[(t["scope"] == "school") & (t["key"] == str(urn))]
+    parts = [school[cols].assign(area=school_name)]
+    others = _others(
+        t[(t["scope"] == "phase") & (t["key"] == phase)], school, ["academic_year", "half_term"]
+    )
+    if not others.empty:
+        parts.append(others[cols].assign(area=peers_label(phase)))
+    la = t[(t["scope"] == "la") & (t["key"] == "all")]
+    parts.append(la[cols].assign(area=la_name))
     out = pd.concat(parts, ignore_index=True)
     return out[["area", *cols]].reset_index(drop=True)
 
@@ -331,7 +394,10 @@ def code_attention(ref: PackReference, urn: int, school_cube: pd.DataFrame) -> p
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rate_pct"] = 100 * out["sessions"] / possible if possible else np.nan
         out["la_rate_pct"] = 100 * la_sessions / la_possible if la_possible else np.nan
-        out["ratio_to_la"] = out["rate_pct"] / out["la_rate_pct"].replace(0, np.nan)
+        ratio = out["rate_pct"] / out["la_rate_pct"]
+    # a ratio only where the LA rate is above zero as shown; otherwise not applicable (z)
+    shown_la = round_half_up(out["la_rate_pct"])
+    out["ratio_to_la"] = ratio.astype(object).where(shown_la > 0, NOT_APPLICABLE)
     out["enrolments"] = int(enrolments.iloc[0]) if len(enrolments) else 0
     return out
 
@@ -366,7 +432,7 @@ def five_categories_by_year(table: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pct"] = 100 * out["enrolments"] / out["total_enrolments"].replace(0, np.nan)
     out["year_group"] = out["year_group"].astype(str)
-    out["category"] = out["category"].astype(str)
+    out["category"] = out["category"].astype(str).map(category_name)
     return out
 
 
@@ -480,7 +546,7 @@ def falling_attendance(cube: pd.DataFrame, last_ht: int) -> pd.DataFrame:
 #: The reasons a pupil is listed, in the order the meeting takes them.
 REASONS = {
     "severe": "severely absent (50% or more missed)",
-    "persistent": "persistently absent (10% to under 50% missed)",
+    "persistent": "persistently absent but not severely (10% to under 50% missed)",
     "at_risk_falling": "at risk (attendance over 90% and under 95%) and falling",
     "penalty_threshold": "reached 10 unauthorised sessions in 10 school weeks",
 }
@@ -493,8 +559,13 @@ def pupils_to_discuss(
     open_services: pd.DataFrame,
     interventions: pd.DataFrame | None = None,
     at=None,
+    names: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The pupils the meeting should discuss, with the other services involved (restricted).
+
+    ``names`` (pupils.csv rows: upn and the optional ``forename`` / ``surname``) adds the
+    pupils' names after the UPN where the extract has them: identifiers, for the restricted
+    pack only.
 
     A pupil is listed when severely absent (absence >= 50%), persistently absent
     (>= 10% and < 50%), at risk (attendance > 90 and < 95) with attendance falling (see
@@ -527,7 +598,18 @@ def pupils_to_discuss(
         "upn", "year_group", "attendance_pct", "absence_pct", "unauthorised_sessions",
         *REASONS, "reached_on", "other_services", "attendance_team",
     ]  # fmt: skip
+    if names is not None:
+        have = [c for c in PUPIL_NAME_COLUMNS if c in names and names[c].notna().any()]
+        if have:
+            lookup = names.drop_duplicates("upn", keep="last").set_index("upn")[have]
+            for c in reversed(have):
+                listed.insert(1, c, listed["upn"].map(lookup[c]).fillna(""))
+            cols = ["upn", *have, *cols[1:]]
     return listed[cols]
+
+
+#: Optional name columns of pupils.csv (identifiers; restricted reports only).
+PUPIL_NAME_COLUMNS = ("forename", "surname")
 
 
 def _open_officers(interventions: pd.DataFrame | None, at) -> pd.Series:

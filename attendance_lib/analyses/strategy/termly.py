@@ -24,6 +24,9 @@ import pandas as pd
 
 from attendance_lib.analyses.shared.characteristics import attach_characteristics, services_open
 from attendance_lib.analyses.shared.dfe_cohort import (
+    NO_PUPIL_RECORD,
+    OUTSIDE_AGE,
+    ZERO_POSSIBLE,
     PeriodEnrolments,
     apply_cohort,
     last_half_term,
@@ -32,11 +35,13 @@ from attendance_lib.analyses.shared.dfe_cohort import (
 from attendance_lib.core.academic_calendar import (
     TERM_HALF_TERMS,
     Calendar,
+    next_year,
     parse_academic_year,
     previous_year,
 )
 from attendance_lib.core.codes import CODE_GROUP, REASON_OF_CODE, Group, codes_in
 from attendance_lib.core.errors import UsageError
+from attendance_lib.core.numbers import round_half_up
 from attendance_lib.engine.bands import assign, resolve_bands
 from attendance_lib.engine.sessions import add_rates, counts_from_cube, group_rates, overall_rates
 
@@ -53,11 +58,54 @@ MEASURES: dict[str, str] = {
 HIGHER_IS_BETTER = frozenset({"attendance"})
 TERM_WORDS = {"autumn": "autumn term", "spring": "spring term", "summer": "summer term"}
 FIVE_CATEGORIES = "five_categories"
-#: Footnote for published five-category tables (the percentage follows its count's suppression).
+#: The five categories' names in reports: attendance ranges, so that "persistently absent"
+#: keeps its one DfE meaning (10% or more of sessions missed) everywhere.
+CATEGORY_NAMES = {
+    "95% or more (expected)": "95% or more",
+    "over 90% and under 95% (at risk of PA)": "Over 90% and under 95% (at risk)",
+    "80% to 90% (persistently absent)": "80% to 90%",
+    "over 50% and under 80% (at risk of severe)": "Over 50% and under 80%",
+    "50% or less (severely absent)": "50% or less",
+}
+#: Footnote for published five-category tables.
 CATEGORY_NOTE = (
-    "A percentage is shown as c when its count is below the threshold (including 0), so a "
-    "suppressed count cannot be worked out from it."
+    "Attendance over the period. Persistently absent (missing 10% or more of possible "
+    "sessions) is the three categories of 90% or less together; severely absent (missing 50% "
+    "or more) is the last."
 )
+
+
+def category_name(label: str) -> str:
+    """A five-category band label as reports name it (:data:`CATEGORY_NAMES`)."""
+    return CATEGORY_NAMES.get(str(label), str(label))
+
+
+def next_period(academic_year: str, term: str) -> str:
+    """What the next termly report covers, in words: ``the year to the end of the summer term``
+    (after the summer term or a whole year: ``2025/26 to the end of the autumn term``)."""
+    following = {"autumn": "spring", "spring": "summer"}
+    if term in following:
+        return f"{academic_year} to the end of the {TERM_WORDS[following[term]]}"
+    return f"{next_year(academic_year)} to the end of the autumn term"
+
+
+def shown_headline(
+    headline: pd.DataFrame, comparators: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The headline table as published: comparator columns only where the comparator has a
+    figure for this period and basis (their period and basis go in the footnote).
+
+    Returns the table and the comparators with no figure for this period ("not yet
+    published for this period").
+    """
+    missing, drop = [], []
+    for area in comparators:
+        key = slug(area)
+        drop += [c for c in (f"{key}_basis", f"{key}_period") if c in headline]
+        if f"{key}_pct" in headline and headline[f"{key}_pct"].isna().all():
+            drop.append(f"{key}_pct")
+            missing.append(area)
+    return headline.drop(columns=drop), missing
 
 
 def period_label(academic_year: str, term: str) -> str:
@@ -168,6 +216,15 @@ def comparator_figures(
     return pd.DataFrame(rows, columns=columns)
 
 
+def displayed_change(now, before):
+    """``now - before`` in percentage points, from the figures as displayed (one decimal place,
+    half up), so the published change is exactly the difference of the published figures
+    (17.8% to 16.7% is a change of -1.1, never -1.0). Missing stays missing."""
+    a = round_half_up(pd.Series(np.asarray(now, dtype="float64")))
+    b = round_half_up(pd.Series(np.asarray(before, dtype="float64")))
+    return round_half_up((a - b).round(9)).to_numpy()
+
+
 def headline(
     current: pd.DataFrame,
     previous: pd.DataFrame | None = None,
@@ -187,14 +244,15 @@ def headline(
     -------
     DataFrame
         measure, value_pct, enrolments, sessions_possible, previous_year_pct,
-        previous_year_enrolments, change_pp (this year minus last, percentage points), and
+        previous_year_enrolments, change_pp (this year minus last, percentage points, from the
+        figures as shown: :func:`displayed_change`), and
         for each comparator area ``<area>_pct``, ``<area>_basis``, ``<area>_period``.
     """
     out = measures(current)
     prev = measures(previous if previous is not None else current.iloc[:0])
     out["previous_year_pct"] = prev["value_pct"].to_numpy()
     out["previous_year_enrolments"] = prev["enrolments"].to_numpy()
-    out["change_pp"] = out["value_pct"] - out["previous_year_pct"]
+    out["change_pp"] = displayed_change(out["value_pct"], out["previous_year_pct"])
     if comparators is not None:
         for area, part in comparators.groupby("area", sort=False):
             part = part.set_index("measure").reindex(list(MEASURES))
@@ -247,20 +305,55 @@ def compare_groups(
     """Group rates this period with the same group's rates a year earlier.
 
     Returns the ``by`` columns, enrolments, sessions_possible, pa_enrolments, sa_enrolments,
-    the five summary rates, and ``previous_year_<rate>`` for absence, PA and SA.
+    the five summary rates, and ``previous_year_<column>`` for absence, PA and SA and the
+    enrolments, PA and SA enrolments they rest on.
     """
     by = [by] if isinstance(by, str) else list(by)
     now = group_rates(current, by)
     keep = [*by, "enrolments", "sessions_possible", "pa_enrolments", "sa_enrolments", *RATE_SUMMARY]
     now = now[keep]
     if previous is not None and not previous.empty:
-        before = group_rates(previous, by)[[*by, "absence_pct", "pa_pct", "sa_pct"]]
+        before = group_rates(previous, by)[[*by, *PREVIOUS_YEAR_COLUMNS]]
         before = before.rename(columns={c: f"previous_year_{c}" for c in before if c not in by})
         now = now.merge(before, on=by, how="left")
     else:
-        for c in ("absence_pct", "pa_pct", "sa_pct"):
+        for c in PREVIOUS_YEAR_COLUMNS:
             now[f"previous_year_{c}"] = np.nan
     return now
+
+
+#: A year earlier, in :func:`compare_groups`: three rates and the counts they rest on.
+PREVIOUS_YEAR_COLUMNS = (
+    "absence_pct", "pa_pct", "sa_pct", "enrolments", "pa_enrolments", "sa_enrolments",
+)  # fmt: skip
+#: The previous year's counts: used for disclosure control, not shown (:func:`group_disclosure`).
+PREVIOUS_YEAR_COUNTS = [
+    "previous_year_enrolments", "previous_year_pa_enrolments", "previous_year_sa_enrolments",
+]  # fmt: skip
+
+
+def group_disclosure(table: pd.DataFrame) -> dict:
+    """``publish_table`` arguments for a :func:`compare_groups` table: its counts, the shares
+    (PA and SA of enrolments, this year and a year earlier) and the previous year's counts
+    kept private (used to suppress, not shown)."""
+    private = [c for c in PREVIOUS_YEAR_COUNTS if c in table]
+    shares = {"pa_pct": "pa_enrolments", "sa_pct": "sa_enrolments"}
+    if private:
+        shares |= {
+            "previous_year_pa_pct": "previous_year_pa_enrolments",
+            "previous_year_sa_pct": "previous_year_sa_enrolments",
+        }
+    return {
+        "counts": [c for c in GROUP_COUNTS if c in table] + private,
+        "shares": shares,
+        "denominator": "enrolments",
+        "denominators": {
+            c: "previous_year_enrolments"
+            for c in ("previous_year_absence_pct", "previous_year_pa_pct", "previous_year_sa_pct")
+            if private
+        },
+        "private": private,
+    }
 
 
 def by_phase(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -304,7 +397,7 @@ def five_categories(table: pd.DataFrame, schools: pd.DataFrame, *, all_label: st
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pct"] = 100 * out["enrolments"] / out["total_enrolments"].replace(0, np.nan)
     out.insert(1, "school_name", school_name)
-    out["category"] = out["category"].astype(str)
+    out["category"] = out["category"].astype(str).map(category_name)
     return out[["urn", "school_name", "category", "enrolments", "total_enrolments", "pct"]]
 
 
@@ -400,7 +493,7 @@ def term_change(this_term: pd.DataFrame, last_term: pd.DataFrame) -> pd.DataFram
             "measure": now["measure"],
             "this_term_pct": now["value_pct"],
             "previous_term_pct": before["value_pct"].to_numpy(),
-            "change_pp": now["value_pct"] - before["value_pct"].to_numpy(),
+            "change_pp": displayed_change(now["value_pct"], before["value_pct"].to_numpy()),
             "this_term_enrolments": now["enrolments"],
             "previous_term_enrolments": before["enrolments"].to_numpy(),
         }
@@ -471,12 +564,24 @@ def trend_cube(
     return kept
 
 
+#: Why enrolments were left out, in readers' words (no file names).
+EXCLUSION_WORDS = {
+    NO_PUPIL_RECORD: "no pupil record for that year, so the age is unknown",
+    OUTSIDE_AGE: "outside the DfE cohort: not aged 5 to 15 on 31 August, or not in years 1 to 11",
+    ZERO_POSSIBLE: "no possible session in the period",
+}
+
+
 def exclusions_note(excluded: pd.DataFrame) -> str:
-    """``Left out: 12 enrolments (reason); 3 enrolments (reason).`` for the page."""
+    """``Left out of every figure: 12 enrolments (reason); 3 enrolments (reason).`` for the
+    page; reasons in words (:data:`EXCLUSION_WORDS`), reasons with no enrolment not listed."""
     parts = [
-        f"{int(n):,} enrolment{'s' if n != 1 else ''} ({reason})"
+        f"{int(n):,} enrolment{'s' if n != 1 else ''} ({EXCLUSION_WORDS.get(reason, reason)})"
         for reason, n in zip(excluded["reason"], excluded["enrolments"], strict=True)
+        if n
     ]
+    if not parts:
+        return "No enrolment was left out."
     return "Left out of every figure: " + "; ".join(parts) + "."
 
 
