@@ -34,12 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PUPILS = 2500
-SCHOOLS = 14
+PUPILS = 2000
+SCHOOLS = 12
 TRUE_EFFECT = 4.0
 REPS = 500
-import os
-DISTANCE = os.environ.get("DIST", "score")
 
 
 def one_run(seed: int, selection: str, *, pupils: int = PUPILS, schools: int = SCHOOLS) -> dict:
@@ -68,7 +66,7 @@ def one_run(seed: int, selection: str, *, pupils: int = PUPILS, schools: int = S
         pool = matching.comparison_pool(
             ev, sessions, ds.pupils, ds.schools, ds.interventions, ds.services
         )
-    pairs = matching.match_comparisons(ev, pool, distance=DISTANCE)
+    pairs = matching.match_comparisons(ev, pool)
     effect = matching.effect_table(ev, pairs, reps=REPS).set_index("method")
     truth = result.effects.set_index("intervention_id")["effect_pp"]
     done = ev[ev["evaluable"] & ev["review_complete"]]

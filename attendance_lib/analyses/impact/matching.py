@@ -17,14 +17,15 @@ Stuart 2010; Austin 2009; EEF evaluation guidance):
   baseline and the review window; Year 11 study leave never counts;
 - **matching on the pre-intervention history**: exact on the start date, key stage, FSM, SEN
   (N / K / E), an open involvement in ``services.csv`` on the start date and whether the pupil
-  has a longer history in the data; within a caliper on
-  baseline attendance (default 2.5 points), the ``k`` (default 5) comparison pupils nearest on a
-  *prognostic score* (Hansen 2008): the review-window attendance predicted, in the pool, from the
-  baseline, the earlier window (the 60 school days before the baseline) and the history (up to
-  two school years before that, as much as the data holds, with its length). The score combines every pre-period, shrinking a noisy 12-week
-  baseline towards the pupil's usual level, so comparison pupils resemble the treated in their
-  underlying propensity to be absent and not only in one window. With replacement; ties go to
-  the nearer baseline, then the lower UPN;
+  has a longer history in the data; within a caliper on baseline attendance (default 2.5
+  points), the ``k`` (default 5) comparison pupils nearest on the whole pre-intervention
+  history: the baseline, the earlier window (the 60 school days before the baseline) and the
+  history (up to two school years before that, as much as the data holds), each difference
+  scaled by the treated pupils' standard deviation. Matching on every pre-period, not one noisy
+  12-week baseline, makes comparison pupils resemble the treated in their underlying
+  propensity to be absent. (``distance="score"`` matches instead on a prognostic score, Hansen
+  2008: review attendance predicted in the pool from the same pre-periods.) With replacement;
+  ties go to the nearer baseline, then the lower UPN;
 - **bias correction** (Abadie and Imbens 2011): each comparison's change is adjusted by the
   difference in predicted change (a linear regression on the matched comparisons) between the
   treated pupil's and the comparison's pre-period attendance, removing what the caliper leaves;
@@ -325,11 +326,14 @@ def match_comparisons(
     *,
     caliper_pp: float = DEFAULT_CALIPER_PP,
     neighbours: int = DEFAULT_NEIGHBOURS,
-    distance: str = "score",
+    distance: str = "history",
 ) -> pd.DataFrame:
     """Up to ``neighbours`` comparison pupils per treated pupil (with replacement): exact on the
-    start date, key stage, FSM, SEN and whether a history exists; baseline within
-    ``caliper_pp``; nearest on the prognostic score, then on baseline, then lower UPN.
+    start date, key stage, FSM, SEN, open service and whether a history exists; baseline
+    within ``caliper_pp``; nearest on the pre-intervention history (``distance="history"``: the
+    distance over baseline, earlier-window and history attendance, each scaled by the treated
+    pupils' standard deviation) or on the prognostic score (``distance="score"``), then on
+    baseline, then lower UPN.
 
     Returns
     -------
@@ -346,7 +350,10 @@ def match_comparisons(
     c = pool.copy()
     if t.empty or c.empty:
         return pd.DataFrame(columns=[*t_cols, "upn_comparison", "urn_comparison", "weight"])
-    c_score, t_score = prognostic_score(c, t)
+    if distance == "score":
+        c_score, t_score = prognostic_score(c, t)
+    else:
+        c_score, t_score = np.zeros(len(c)), np.zeros(len(t))
     t["_score"], c["_score"] = t_score, c_score
     t["_hist"] = t["history_attendance_pct"].notna()
     c["_hist"] = c["history_attendance_pct"].notna()
@@ -367,7 +374,9 @@ def match_comparisons(
     else:  # Mahalanobis-type on the pre-periods, scaled by the treated pupils' SDs
         total = np.zeros(len(pairs))
         for col in ("baseline_attendance_pct", "earlier_attendance_pct", "history_attendance_pct"):
-            sd = float(np.nanstd(t[col].to_numpy(float))) or 1.0
+            v = t[col].to_numpy(float)
+            sd = float(np.std(v[np.isfinite(v)])) if np.isfinite(v).sum() > 1 else 1.0
+            sd = sd or 1.0
             d = (pairs[col] - pairs[f"{col}_comparison"]).to_numpy(float) / sd
             total += np.nan_to_num(d) ** 2
         pairs["score_distance"] = np.sqrt(total)
