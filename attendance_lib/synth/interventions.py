@@ -72,8 +72,11 @@ def per_officer(n_pupils: int) -> int:
     )
 
 
-def _cumulative(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+def _cumulative(grid: Grid, leave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative possible and absent sessions per pupil and day, study leave left out."""
     possible, absent, _ = grid.session_counts()
+    possible[leave] = 0
+    absent[leave] = 0
     zeros = np.zeros((possible.shape[0], 1), dtype=np.int32)
     return (
         np.hstack([zeros, np.cumsum(possible, axis=1, dtype=np.int32)]),
@@ -151,7 +154,7 @@ def select_interventions(
         raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
     dates = pd.DatetimeIndex(ctx.dates)
     d = ctx.days.days
-    cum_pos, cum_abs = _cumulative(grid)
+    cum_pos, cum_abs = _cumulative(grid, study_leave_days(ctx))
     n_p = grid.school.shape[0]
     loc_of_school = ctx.schools["locality"].to_numpy()
     g_year = ctx.per_pupil_year("g")
