@@ -196,8 +196,10 @@ def _days(dates, n: int) -> np.ndarray:
     if np.ndim(dates) == 0:
         value = pd.Timestamp(dates)
         return np.full(n, np.datetime64(value, "D").astype(np.int64))
-    out = pd.to_datetime(pd.Series(np.asarray(dates)))
-    return out.to_numpy().astype("datetime64[D]").astype(np.int64)
+    arr = dates.to_numpy() if isinstance(dates, pd.Series | pd.Index) else np.asarray(dates)
+    if not np.issubdtype(arr.dtype, np.datetime64):
+        arr = pd.to_datetime(pd.Series(arr)).to_numpy()
+    return arr.astype("datetime64[D]").astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ class PupilSessions:
     index: MarkIndex
     leave: pd.DataFrame
     calendar: Calendar
+    spans: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def build(
@@ -226,7 +229,8 @@ class PupilSessions:
         index = marks if isinstance(marks, MarkIndex) else MarkIndex.build(marks, engine=engine)
         leave = study_leave(pupils, calendar)
         leave = leave.assign(_code=index.codes(leave["upn"]))
-        return cls(index=index, leave=leave[leave["_code"] >= 0].reset_index(drop=True), calendar=calendar)
+        leave = leave[leave["_code"] >= 0].reset_index(drop=True)
+        return cls(index=index, leave=leave, calendar=calendar, spans=_dense_spans(leave, index))
 
     @property
     def last_date(self) -> pd.Timestamp:
@@ -289,24 +293,21 @@ class PupilSessions:
 
     def _leave_overlap(self, r_upn: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Sessions inside each window that fall in the pupil's study leave."""
-        req = pd.DataFrame({"_code": r_upn, "_row": np.arange(len(r_upn))})
-        hits = req.merge(self.leave[["_code", "start", "end"]], on="_code")
         out = np.zeros((len(r_upn), len(_POSSIBLE)), dtype=np.int64)
-        if hits.empty:
-            return out
-        row = hits["_row"].to_numpy()
-        s = np.maximum(lo[row], _days(hits["start"], len(hits)))
-        e = np.minimum(hi[row], _days(hits["end"], len(hits)))
-        keep = s <= e
-        if not keep.any():
-            return out
-        sub = self.index.counts(
-            None,
-            s[keep].astype("datetime64[D]"),
-            e[keep].astype("datetime64[D]"),
-            codes=hits["_code"].to_numpy()[keep],
-        )
-        np.add.at(out, row[keep], sub)
+        first, last = self.spans if self.spans is not None else _dense_spans(self.leave, self.index)
+        row = np.maximum(r_upn, 0)
+        for j in range(first.shape[1]):
+            s = np.maximum(lo, first[row, j])
+            e = np.minimum(hi, last[row, j])
+            keep = (r_upn >= 0) & (s <= e)
+            if not keep.any():
+                continue
+            out[keep] += self.index.counts(
+                None,
+                s[keep].astype("datetime64[D]"),
+                e[keep].astype("datetime64[D]"),
+                codes=r_upn[keep],
+            )
         return out
 
     def window_counts(
@@ -326,6 +327,20 @@ class PupilSessions:
         years = None if academic_year is None else requests[academic_year].to_numpy(dtype=object)
         sums = self.counts(requests["upn"], requests[start], requests[end], academic_years=years)
         return counts_frame(requests, sums)
+
+
+def _dense_spans(leave: pd.DataFrame, index: MarkIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Study-leave spans as (pupils x spans) first / last day numbers (empty spans: last < first)."""
+    n = len(index.categories)
+    k = int(leave.groupby("_code").size().max()) if len(leave) else 0
+    first = np.ones((n, k), dtype=np.int64)
+    last = np.zeros((n, k), dtype=np.int64)
+    if k:
+        j = leave.groupby("_code").cumcount().to_numpy()
+        codes = leave["_code"].to_numpy()
+        first[codes, j] = _days(leave["start"], len(leave))
+        last[codes, j] = _days(leave["end"], len(leave))
+    return first, last
 
 
 def counts_frame(requests: pd.DataFrame, sums: np.ndarray) -> pd.DataFrame:
