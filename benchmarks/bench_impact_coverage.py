@@ -72,7 +72,10 @@ def one_run(seed: int, selection: str, *, pupils: int = PUPILS, schools: int = S
     done = ev[ev["evaluable"] & ev["review_complete"]]
     matched = pairs["intervention_id"].unique()
     out = {"seed": seed, "selection": selection}
-    for method, ids in (("before_after", done["intervention_id"]), ("difference_in_differences", matched)):
+    for method, ids in (
+        ("before_after", done["intervention_id"]),
+        ("difference_in_differences", matched),
+    ):
         r = effect.loc[method]
         t = float(truth.reindex(ids).mean())
         out |= {

@@ -75,7 +75,9 @@ def test_exact_on_key_stage_fsm_sen_services_and_date_within_the_caliper():
 
 
 def test_nearest_on_the_pre_intervention_history():
-    pairs = mm.match_comparisons(_treated(), _pool(), caliper_pp=2.5, neighbours=1, distance="history")
+    pairs = mm.match_comparisons(
+        _treated(), _pool(), caliper_pp=2.5, neighbours=1, distance="history"
+    )
     # C1 has T1's baseline and earlier attendance exactly; C2 is 1 point off on both
     assert dict(zip(pairs["intervention_id"], pairs["upn_comparison"], strict=True)) == {
         "T1": "C1",
@@ -84,7 +86,9 @@ def test_nearest_on_the_pre_intervention_history():
 
 
 def test_difference_in_differences_bias_correction_and_before_after():
-    pairs = mm.match_comparisons(_treated(), _pool(), caliper_pp=2.5, neighbours=1, distance="history")
+    pairs = mm.match_comparisons(
+        _treated(), _pool(), caliper_pp=2.5, neighbours=1, distance="history"
+    )
     eff = mm.effect_table(_treated(), pairs, reps=200).set_index("method")
     assert list(eff.reset_index().columns) == mm.EFFECT_COLUMNS
     assert eff.loc["before_after", "estimate_pp"] == pytest.approx((10 + 8 + 5) / 3)

@@ -61,9 +61,9 @@ def test_a_review_beyond_the_calendar_has_no_end():
 
 
 def test_calendar_weeks_keep_the_84_day_windows():
-    w = intervention_windows(
-        pd.Series([START]), calendar(), weeks=12, unit="calendar_weeks"
-    ).iloc[0]
+    w = intervention_windows(pd.Series([START]), calendar(), weeks=12, unit="calendar_weeks").iloc[
+        0
+    ]
     assert w["baseline_start"] == START - 84 * D
     assert w["baseline_end"] == START - D
     assert w["review_start"] == START

@@ -55,7 +55,11 @@ def test_year_11_by_age_on_31_august_else_year_group():
 def test_study_leave_does_not_count_for_year_11():
     ps = PupilSessions.build(marks(STUDY), PUPILS, calendar())
     req = pd.DataFrame(
-        {"upn": ["Y", "W", "Q"], "start": pd.Timestamp("2024-05-20"), "end": pd.Timestamp("2024-06-30")}
+        {
+            "upn": ["Y", "W", "Q"],
+            "start": pd.Timestamp("2024-05-20"),
+            "end": pd.Timestamp("2024-06-30"),
+        }
     )
     out = ps.window_counts(req).set_index("upn")
     # Year 11: 5 present of 5 that count (the days are AM marks only, one session a day)
@@ -81,7 +85,9 @@ def test_pupil_summary_takes_study_leave_out_too():
 def test_year_6_into_year_7_sums_both_schools_and_can_stay_in_the_year():
     # Year 6 at school 1 to 19 July 2024, Year 7 at school 2 from 2 Sep 2024
     rows = days("2024-07-15", 5, "/", "S6", urn=1) + days("2024-09-02", 5, "O", "S6", urn=2)
-    pup = _pupils([("S6", "2023/24", 1, "6", "2013-01-10"), ("S6", "2024/25", 2, "7", "2013-01-10")])
+    pup = _pupils(
+        [("S6", "2023/24", 1, "6", "2013-01-10"), ("S6", "2024/25", 2, "7", "2013-01-10")]
+    )
     ps = PupilSessions.build(marks(rows), pup, calendar())
     whole = ps.counts(["S6"], pd.Timestamp("2024-07-15"), pd.Timestamp("2024-09-06"))
     assert whole.tolist() == [[5, 0, 0, 5]]  # both schools, pupil level

@@ -303,7 +303,9 @@ def intervention_table(
     beyond = i + WINDOW_SCHOOL_DAYS - 1 >= len(cal)
     review = pd.Series(cal[np.minimum(i + WINDOW_SCHOOL_DAYS - 1, len(cal) - 1)])
     review[beyond] = pd.NaT
-    review = pd.to_datetime(review).fillna(chosen["start_date"].reset_index(drop=True) + pd.Timedelta(days=84))
+    review = pd.to_datetime(review).fillna(
+        chosen["start_date"].reset_index(drop=True) + pd.Timedelta(days=84)
+    )
     return pd.DataFrame(
         {
             "intervention_id": [f"PAT{i + 1:05d}" for i in range(len(chosen))],

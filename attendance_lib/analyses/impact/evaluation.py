@@ -59,7 +59,12 @@ PRIMARY_COLUMNS = [
     "n",
     "count",
     "pending",
-    "pct", "ci_low", "ci_high", "target_pct", "status"]
+    "pct",
+    "ci_low",
+    "ci_high",
+    "target_pct",
+    "status",
+]
 
 
 def pupil_context(

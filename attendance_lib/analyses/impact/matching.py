@@ -72,7 +72,12 @@ HISTORY_COLUMNS = (
 #: Sessions in a full history window (two sessions a school day).
 HISTORY_SESSIONS = 2 * HISTORY_SCHOOL_DAYS
 #: Sensitivity analyses: (caliper, neighbours) besides the default.
-SENSITIVITY = ((5.0, DEFAULT_NEIGHBOURS), (1.0, DEFAULT_NEIGHBOURS), (DEFAULT_CALIPER_PP, 1), (DEFAULT_CALIPER_PP, 10))
+SENSITIVITY = (
+    (5.0, DEFAULT_NEIGHBOURS),
+    (1.0, DEFAULT_NEIGHBOURS),
+    (DEFAULT_CALIPER_PP, 1),
+    (DEFAULT_CALIPER_PP, 10),
+)
 #: Standardised mean difference above which balance is flagged.
 SMD_FLAG = 0.1
 #: A placebo (pre-trend) estimate is "near zero" when its interval includes 0 and it is below this.
@@ -243,7 +248,9 @@ def comparison_pool(
     return pool.reset_index(drop=True)
 
 
-def _eligible_on(sessions: PupilSessions, w, cand: pd.DataFrame | None, caliper: float) -> pd.DataFrame:
+def _eligible_on(
+    sessions: PupilSessions, w, cand: pd.DataFrame | None, caliper: float
+) -> pd.DataFrame:
     """Pupils of the window's academic year with a baseline within reach of a treated pupil's
     on that date and a possible session in the review window (one start date at a time)."""
     if cand is None or cand.empty:
@@ -412,7 +419,9 @@ class Contributions:
         return float(t["value"].mean() - np.average(c["value"], weights=c["weight"]))
 
 
-def did_contributions(pairs: pd.DataFrame, *, outcome: str = "change", bias_correct: bool = True) -> Contributions:
+def did_contributions(
+    pairs: pd.DataFrame, *, outcome: str = "change", bias_correct: bool = True
+) -> Contributions:
     """Contributions of the (bias-corrected) difference-in-differences.
 
     ``outcome="change"``: review - baseline (the effect); ``"placebo"``: baseline - earlier
@@ -480,8 +489,12 @@ def before_after(evaluated: pd.DataFrame, *, reps: int = 2000, seed: int = 12345
     """Mean change over evaluable interventions with a complete review, cluster-bootstrapped
     by school (no comparison)."""
     ev = evaluated[evaluated["evaluable"] & evaluated["review_complete"]]
-    t = pd.DataFrame({"urn": ev["urn"].fillna(-1).to_numpy(), "value": ev["change_pp"].to_numpy(float)})
-    parts = Contributions(treated=t, comparison=pd.DataFrame({"urn": [], "value": [], "weight": []}))
+    t = pd.DataFrame(
+        {"urn": ev["urn"].fillna(-1).to_numpy(), "value": ev["change_pp"].to_numpy(float)}
+    )
+    parts = Contributions(
+        treated=t, comparison=pd.DataFrame({"urn": [], "value": [], "weight": []})
+    )
     if t.empty:
         return np.nan, np.nan, np.nan, len(t), 0
     est = float(t["value"].mean())
@@ -580,7 +593,15 @@ def sensitivity_table(
         )
     return pd.DataFrame(
         rows,
-        columns=["caliper_pp", "neighbours", "estimate_pp", "ci_low", "ci_high", "n_treated", "n_comparison"],
+        columns=[
+            "caliper_pp",
+            "neighbours",
+            "estimate_pp",
+            "ci_low",
+            "ci_high",
+            "n_treated",
+            "n_comparison",
+        ],
     )
 
 
@@ -685,11 +706,18 @@ def unmatched_summary(evaluated: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFr
     """
     t = treated_for_matching(evaluated)
     matched = set(pairs["intervention_id"]) if len(pairs) else set()
-    t.loc[(t["unmatched_reason"] == "") & ~t["intervention_id"].isin(matched), "unmatched_reason"] = (
-        "no comparison pupil within the caliper"
-    )
+    t.loc[
+        (t["unmatched_reason"] == "") & ~t["intervention_id"].isin(matched), "unmatched_reason"
+    ] = "no comparison pupil within the caliper"
     u = t[t["unmatched_reason"] != ""]
-    cols = ["reason", "interventions", "mean_baseline_attendance_pct", "primary_pct", "fsm_pct", "sen_pct"]
+    cols = [
+        "reason",
+        "interventions",
+        "mean_baseline_attendance_pct",
+        "primary_pct",
+        "fsm_pct",
+        "sen_pct",
+    ]
     if u.empty:
         return pd.DataFrame(columns=cols)
     g = u.assign(
@@ -785,8 +813,7 @@ def describe_balance(balance: pd.DataFrame) -> str:
     flagged = balance[balance["smd_after"].abs() > SMD_FLAG]
     worse = balance[balance["smd_after"].abs() > balance["smd_before"].abs() + 1e-9]
     text = (
-        "Balance after matching: every variable has a standardised mean difference of 0.1 or "
-        "less."
+        "Balance after matching: every variable has a standardised mean difference of 0.1 or less."
         if flagged.empty
         else "Balance after matching: "
         + "; ".join(f"{r.covariate} has SMD {r.smd_after:+.2f}" for r in flagged.itertuples())
@@ -838,14 +865,20 @@ def describe_security(
     did = effect[effect["method"] == "difference_in_differences"]
     if did.empty or not np.isfinite(did["estimate_pp"].iloc[0]):
         return (
-            "How secure is this finding? There is no matched comparison, so the report cannot "
-            "say how much of the change the interventions caused."
+            "There is no matched comparison, so the report cannot say how much of the change the "
+            "interventions caused."
         )
     d = did.iloc[0]
     n = int(d.n_treated)
+    pending = 0
+    if unmatched is not None and len(unmatched):
+        pending = int(unmatched.loc[unmatched["reason"] == "review pending", "interventions"].sum())
+    n_selected = max(n_selected - pending, 0)  # pending reviews are not lost, only not yet due
     lost = max(n_selected - n, 0)
     attrition = 100 * lost / n_selected if n_selected else 0.0
-    worst = float(balance["smd_after"].abs().max()) if balance is not None and len(balance) else np.nan
+    worst = (
+        float(balance["smd_after"].abs().max()) if balance is not None and len(balance) else np.nan
+    )
     near = placebo_near_zero(effect)
     concerns = []
     if n < 100:
@@ -855,7 +888,9 @@ def describe_security(
     if near is False:
         concerns.append("the pre-trend placebo is not near zero")
     if attrition > 20:
-        concerns.append(f"{attrition:.0f}% of the selected interventions are not in the estimate")
+        concerns.append(
+            f"{attrition:.0f}% of the interventions with a complete review are not in the estimate"
+        )
     sign = (
         "above zero"
         if d.ci_low > 0
@@ -867,7 +902,7 @@ def describe_security(
         else "Read this finding with caution: " + "; ".join(concerns) + "."
     )
     return (
-        f"How secure is this finding? It rests on {n:,} children matched to similar children "
+        f"The finding rests on {n:,} children matched to similar children "
         f"who were not worked with, in {int(d.n_schools):,} schools; the interval ({_pp(d.ci_low)} to "
         f"{_pp(d.ci_high)} points) lies {sign}. "
         + (
@@ -880,10 +915,15 @@ def describe_security(
             "Before the interventions the two groups' attendance moved alike (the pre-trend "
             "placebo is near zero). "
             if near
-            else ("Before the interventions the two groups' attendance did not move alike. " if near is False else "")
+            else (
+                "Before the interventions the two groups' attendance did not move alike. "
+                if near is False
+                else ""
+            )
         )
-        + f"{lost:,} of {n_selected:,} selected interventions ({attrition:.0f}%) are not in the "
-        "estimate (not evaluable, review pending or unmatched). The comparison can only balance "
+        + f"{lost:,} of {n_selected:,} selected interventions with a complete review window "
+        f"({attrition:.0f}%) are not in the estimate (not evaluable or unmatched); "
+        f"{pending:,} more are pending. The comparison can only balance "
         "what the data records: officers may know things about a child that the data does not, "
         f"and a randomised trial would be needed to rule that out. {verdict}"
     )

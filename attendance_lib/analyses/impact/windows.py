@@ -137,13 +137,17 @@ def intervention_windows(
         review_end = start + span - _ONE_DAY
         base_start, base_end = start - span, start - _ONE_DAY
         earlier_start, earlier_end = start - 2 * span, base_start - _ONE_DAY
-        history_start, history_end = earlier_start - pd.Timedelta(days=365), earlier_start - _ONE_DAY
+        history_start, history_end = (
+            earlier_start - pd.Timedelta(days=365),
+            earlier_start - _ONE_DAY,
+        )
     if baseline == "year_to_date":
         years = start.map(academic_year_of)
         first_day = {y: calendar.year_bounds(y)[0] for y in years.unique()}
         base_start = pd.to_datetime(years.map(first_day))
-        earlier_start, earlier_end = earlier_start.where(earlier_end < base_start), earlier_end.where(
-            earlier_end < base_start
+        earlier_start, earlier_end = (
+            earlier_start.where(earlier_end < base_start),
+            earlier_end.where(earlier_end < base_start),
         )
     b0 = base_start.to_numpy().astype("datetime64[D]")
     b1 = base_end.to_numpy().astype("datetime64[D]")

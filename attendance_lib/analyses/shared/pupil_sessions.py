@@ -273,14 +273,18 @@ class PupilSessions:
             first, last = self._year_days(years)
             lo = np.maximum(lo, first)
             hi = np.minimum(hi, last)
-        out = self.index.counts(None, lo.astype("datetime64[D]"), hi.astype("datetime64[D]"), codes=r_upn)
+        out = self.index.counts(
+            None, lo.astype("datetime64[D]"), hi.astype("datetime64[D]"), codes=r_upn
+        )
         if len(self.leave) and n:
             out = out - self._leave_overlap(r_upn, lo, hi)
         return out
 
     def _year_days(self, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = self.calendar.table
-        bounds = t.groupby("academic_year").agg(first=("start_date", "min"), last=("end_date", "max"))
+        bounds = t.groupby("academic_year").agg(
+            first=("start_date", "min"), last=("end_date", "max")
+        )
         first = pd.Series(years).map(bounds["first"]).to_numpy(dtype="datetime64[ns]", copy=True)
         last = pd.Series(years).map(bounds["last"]).to_numpy(dtype="datetime64[ns]", copy=True)
         unknown = pd.isna(first)
@@ -288,8 +292,7 @@ class PupilSessions:
             ys = pd.Series(years[unknown]).map(parse_academic_year)
             first[unknown] = pd.to_datetime(ys.astype(str) + "-09-01").to_numpy()
             last[unknown] = pd.to_datetime((ys + 1).astype(str) + "-08-31").to_numpy()
-        as_days = lambda a: pd.to_datetime(pd.Series(a)).to_numpy().astype("datetime64[D]").astype(np.int64)  # noqa: E731
-        return as_days(first), as_days(last)
+        return _days(first, len(first)), _days(last, len(last))
 
     def _leave_overlap(self, r_upn: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Sessions inside each window that fall in the pupil's study leave."""
@@ -371,7 +374,10 @@ def pupil_summary(
     base = summarise(marks, start, end, by=by, engine=engine)
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     leave = study_leave(pupils, calendar)
-    lo, hi = pd.Timestamp(start) if start is not None else None, pd.Timestamp(end) if end is not None else None
+    lo, hi = (
+        pd.Timestamp(start) if start is not None else None,
+        pd.Timestamp(end) if end is not None else None,
+    )
     table = base.table
     for (s, e), rows in leave.groupby(["start", "end"]):
         s2 = s if lo is None else max(s, lo)
