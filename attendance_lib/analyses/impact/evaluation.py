@@ -187,20 +187,22 @@ def evaluate_interventions(
     iv["history_possible"] = counts["history"]["sessions_possible"].to_numpy()
     evaluable = (iv["baseline_possible"] > 0) & (iv["review_possible"] > 0)
     iv["evaluable"] = evaluable
+    iv["review_complete"] = iv["review_end"].notna() & (iv["review_end"] <= last_date)
     iv["not_evaluable_reason"] = np.select(
         [
+            (iv["review_possible"] == 0) & ~iv["review_complete"] & (iv["baseline_possible"] > 0),
             (iv["baseline_possible"] == 0) & (iv["review_possible"] == 0),
             iv["baseline_possible"] == 0,
             iv["review_possible"] == 0,
         ],
         [
+            "review window not yet in the data (pending)",
             "no possible session in either window",
             "no possible session in the baseline window",
             "no possible session in the review window",
         ],
         default="",
     )
-    iv["review_complete"] = iv["review_end"].notna() & (iv["review_end"] <= last_date)
     iv["review_status"] = np.where(iv["review_complete"], "complete", "pending")
     iv["change_pp"] = (iv["review_attendance_pct"] - iv["baseline_attendance_pct"]).where(evaluable)
     improved = _exceeds(base, rev, min_improvement_pp)
@@ -301,8 +303,8 @@ def primary_measures(
     """The primary measures with 95% Wilson intervals, their status and what is pending.
 
     ``improved_after_12_weeks``: n = evaluable interventions whose review window is complete in
-    the data, count = improved; ``pending`` = evaluable interventions whose review window is not
-    yet complete (left out of n, counted beside it).
+    the data, count = improved; ``pending`` = interventions whose review window is not yet
+    complete (left out of n, counted beside it, whether or not the data hold any of it yet).
     ``improved_excluding_summer``: the same without review windows that cross the summer.
     ``not_pa_next_year``: n = interventions whose pupil's following academic year is complete
     in the data and has a possible session, count = not persistently absent that year;
@@ -313,7 +315,8 @@ def primary_measures(
     """
     ev = evaluated[evaluated["evaluable"]]
     done = ev[ev["review_complete"]]
-    pending_review = int((~ev["review_complete"]).sum())
+    waiting = ~evaluated["review_complete"]
+    pending_review = int(waiting.sum())
     no_summer = done[~done["crosses_summer"]]
     known = evaluated[evaluated["pa_next_year"].notna()]
     pending_next = int((evaluated["next_year_status"] == "pending").sum())
@@ -329,7 +332,7 @@ def primary_measures(
             "improved_excluding_summer",
             len(no_summer),
             int(no_summer["improved"].sum()),
-            int((~ev["review_complete"] & ~ev["crosses_summer"]).sum()),
+            int((waiting & ~evaluated["crosses_summer"]).sum()),
             target_improved,
         ),
         (
@@ -531,7 +534,7 @@ def describe_evaluation(evaluated: pd.DataFrame, weeks: int = 12, unit: str = "s
     reasons = evaluated.loc[~evaluated["evaluable"], "not_evaluable_reason"].value_counts()
     why = "; ".join(f"{r}: {c:,}" for r, c in reasons.items()) or "none"
     e = evaluated[evaluated["evaluable"]]
-    pending = int((~e["review_complete"]).sum())
+    pending = int((~evaluated["review_complete"]).sum())
     summer = int(e["crosses_summer"].sum())
     short = int(e["baseline_short"].sum())
     status = evaluated["next_year_status"].value_counts()
@@ -545,9 +548,9 @@ def describe_evaluation(evaluated: pd.DataFrame, weeks: int = 12, unit: str = "s
         f"{n:,} interventions were selected; {ev:,} could be evaluated. Not evaluable "
         f"(no possible session in a window; counted, not dropped): {n - ev:,} ({why}).\n\n"
         f"The review window is the {length} from the start date, and the baseline the same "
-        f"length before it. {pending:,} evaluable interventions have a review window that is not "
+        f"length before it. {pending:,} interventions have a review window that is not "
         "yet complete in the data: they are pending, left out of the measures and counted beside "
-        f"them. {summer:,} review windows cross the summer holiday (for Year 6 into Year 7 "
+        f"them. {summer:,} evaluable review windows cross the summer holiday (for Year 6 into Year 7 "
         "possibly two schools); the first primary measure is given with and without them. "
         f"{short:,} baselines have fewer school days in the data than the full length (the start "
         "is early in the data) and use what there is. Year 11's sixth half term (study leave) "
