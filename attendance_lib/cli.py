@@ -60,6 +60,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         pupils=args.pupils,
         schools=args.schools,
         true_effect_pp=args.true_effect,
+        selection=args.selection,
         progress=_show_progress(),
     )
     print(f"Synthetic local authority written to {result.out_dir}")
@@ -317,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=4.0,
         help="true effect of the attendance intervention in percentage points (default 4.0)",
+    )
+    p.add_argument(
+        "--selection",
+        choices=("observed", "propensity"),
+        default="observed",
+        help="how officers choose children: on their observed 12-week absence (default) or on "
+        "their underlying propensity to be absent, which the baseline measures with noise",
     )
     p.set_defaults(func=cmd_synth)
 

@@ -58,7 +58,7 @@ def child(folder: Path) -> None:
     )
     lap("evaluate")
     pool = matching.comparison_pool(
-        evaluated, index, ds.pupils, ds.schools, ds.interventions, ds.services
+        evaluated, index, ds.pupils, ds.schools, ds.interventions, ds.services, calendar=calendar
     )
     lap("comparison_pool")
     pairs = matching.match_comparisons(evaluated, pool)

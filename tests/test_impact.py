@@ -12,7 +12,8 @@ from test_impact_fixtures import calendar, days, marks, pupils, schools
 
 from attendance_lib.analyses.impact import evaluation as im
 
-START = pd.Timestamp("2024-01-15")  # baseline 2023-10-23..2024-01-14, review ..2024-04-07
+# 60 school days each side: baseline 2023-10-02..2024-01-14, review 2024-01-15..2024-04-29
+START = pd.Timestamp("2024-01-15")
 
 
 def _data():
@@ -103,6 +104,40 @@ def test_next_year_pending_when_data_stop_before_its_last_day():
     assert pm.loc["not_pa_next_year", "n"] == 0
 
 
+def test_a_pending_review_is_left_out_of_primary_measure_1_and_counted_beside_it():
+    # the data stop on 1 Mar 2024, before the review windows end on 29 Apr 2024
+    ev = _evaluate(last_date="2024-03-01")
+    assert list(ev["review_status"]) == ["pending"] * 4
+    pm = im.primary_measures(ev.reset_index()).set_index("measure")
+    assert pm.loc["improved_after_12_weeks", "n"] == 0
+    assert pm.loc["improved_after_12_weeks", "pending"] == 4  # every review is still running
+    assert pm.loc["improved_after_12_weeks", "status"] == "pending"
+    text = im.describe_primary(pm.reset_index(), im.sign_test_table(ev.reset_index()))
+    assert "4 more are pending" in text
+
+
+def test_primary_measure_1_with_and_without_summer_crossings():
+    ivs, m, pup, sch = _data()
+    late = pd.Timestamp("2024-06-24")  # review 24 Jun .. 1 Nov 2024, across the summer
+    rows = days("2024-04-01", 30, "/", "P5") + days("2024-05-01", 5, "O", "P5")
+    rows += days("2024-06-24", 20, "/", "P5") + days("2024-09-02", 30, "/", "P5")
+    ivs = pd.concat(
+        [ivs, pd.DataFrame({"intervention_id": ["I5"], "upn": ["P5"], "officer": ["Ann"],
+                            "start_date": [late], "source": ["data"]})],
+        ignore_index=True,
+    )  # fmt: skip
+    m = pd.concat([m.astype(str).astype({"urn": int, "date": "datetime64[ns]"}), marks(rows)])
+    m = m.astype({"upn": "category", "urn": "int32", "session": "category", "code": "category"})
+    pup = pd.concat([pup, pupils([("P5", "2023/24", 1, "6", False, "N")])], ignore_index=True)
+    ev = im.evaluate_interventions(ivs, m, pup, sch, calendar(), last_date="2025-07-18")
+    ev = ev.set_index("intervention_id")
+    assert ev.loc["I5", "crosses_summer"] and not ev.loc["I1", "crosses_summer"]
+    assert ev.loc["I5", "improved"]
+    pm = im.primary_measures(ev.reset_index()).set_index("measure")
+    assert (pm.loc["improved_after_12_weeks", ["n", "count"]] == [3, 2]).all()
+    assert (pm.loc["improved_excluding_summer", ["n", "count"]] == [2, 1]).all()
+
+
 def test_primary_measures_on_the_fixture():
     pm = im.primary_measures(_evaluate().reset_index()).set_index("measure")
     assert list(pm.reset_index().columns) == im.PRIMARY_COLUMNS
@@ -124,6 +159,8 @@ def test_wilson_interval_and_met_at_the_target():
             "pa_next_year": pd.array([False] * 3 + [True], dtype="boolean").tolist() * 2
             + [pd.NA] * 2,
             "next_year_status": ["complete"] * 8 + ["no sessions"] * 2,
+            "review_complete": [True] * 10,
+            "crosses_summer": [False] * 10,
         }
     )
     ev["pa_next_year"] = ev["pa_next_year"].astype("boolean")
@@ -138,7 +175,13 @@ def test_wilson_interval_and_met_at_the_target():
 
 
 def test_sign_test_table_leaves_ties_out():
-    ev = pd.DataFrame({"evaluable": [True] * 6 + [False], "change_pp": [3, 2, 1, -1, 0, 0, np.nan]})
+    ev = pd.DataFrame(
+        {
+            "evaluable": [True] * 7 + [False],
+            "review_complete": [True] * 6 + [False, True],
+            "change_pp": [3, 2, 1, -1, 0, 0, 5, np.nan],  # the pending +5 is left out
+        }
+    )
     st = im.sign_test_table(ev).iloc[0]
     assert (st["increased"], st["decreased"], st["no_change"]) == (3, 1, 2)
     assert st["p_value"] == pytest.approx(0.625)  # 2 * P(X >= 3 | n=4, p=0.5) = 2 * 5/16

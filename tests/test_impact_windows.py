@@ -22,8 +22,48 @@ START = pd.Timestamp("2024-01-15")
 D = pd.Timedelta(days=1)
 
 
-def test_twelve_week_windows_are_84_days_each_side():
+def test_review_window_is_60_school_days_across_half_term_and_easter():
+    # Mon 15 Jan 2024: 20 school days to 9 Feb, February half term passed over, 29 to
+    # 28 Mar (49 in all), Easter passed over, 15 Apr to 29 Apr makes 60.
     w = intervention_windows(pd.Series([START]), calendar(), weeks=12).iloc[0]
+    assert w["review_start"] == START
+    assert w["review_end"] == pd.Timestamp("2024-04-29")
+    # baseline: 8 days in January, 37 in half term 2 (30 Oct - 19 Dec) and the last 15 of half
+    # term 1, back to Mon 2 Oct 2023 (the Christmas and October breaks passed over).
+    assert w["baseline_start"] == pd.Timestamp("2023-10-02")
+    assert w["baseline_end"] == START - D
+    assert w["baseline_days"] == 60 and not w["baseline_short"]
+    # the earlier window has only the 20 school days of September 2023 in the calendar
+    assert w["earlier_start"] == pd.Timestamp("2023-09-04")
+    assert w["earlier_end"] == pd.Timestamp("2023-10-01")
+    assert pd.isna(w["history_start"])
+    assert not w["crosses_summer"]
+
+
+def test_a_window_across_the_summer_is_flagged_and_passes_over_the_holiday():
+    start = pd.Timestamp("2024-06-24")  # 20 school days to 19 July, then 2024/25 from 2 Sep
+    w = intervention_windows(pd.Series([start]), calendar()).iloc[0]
+    assert w["review_end"] == pd.Timestamp("2024-11-01")  # October half term passed over
+    assert w["crosses_summer"]
+
+
+def test_a_short_baseline_uses_what_there_is_and_says_so():
+    start = pd.Timestamp("2023-10-02")  # 20 school days of data before it
+    w = intervention_windows(pd.Series([start]), calendar()).iloc[0]
+    assert w["baseline_start"] == pd.Timestamp("2023-09-04")
+    assert w["baseline_days"] == 20 and w["baseline_short"]
+    assert pd.isna(w["earlier_start"])
+
+
+def test_a_review_beyond_the_calendar_has_no_end():
+    w = intervention_windows(pd.Series([pd.Timestamp("2025-07-01")]), calendar()).iloc[0]
+    assert pd.isna(w["review_end"])
+
+
+def test_calendar_weeks_keep_the_84_day_windows():
+    w = intervention_windows(pd.Series([START]), calendar(), weeks=12, unit="calendar_weeks").iloc[
+        0
+    ]
     assert w["baseline_start"] == START - 84 * D
     assert w["baseline_end"] == START - D
     assert w["review_start"] == START
@@ -36,21 +76,24 @@ def test_year_to_date_baseline_starts_on_the_first_day_of_the_year():
     assert w["baseline_end"] == START - D
 
 
-def test_bad_baseline_is_a_usage_error():
+def test_bad_baseline_or_unit_is_a_usage_error():
     with pytest.raises(UsageError):
         intervention_windows(pd.Series([START]), calendar(), baseline="last_year")
+    with pytest.raises(UsageError):
+        intervention_windows(pd.Series([START]), calendar(), unit="fortnights")
 
 
 def test_window_edges():
-    # start-85 and start+84 are outside; start-84, start-1, start and start+83 are inside.
+    # the last baseline day before the start (2 Oct 2023 .. 14 Jan 2024) and the review's
+    # (15 Jan .. 29 Apr 2024) are inside; the days just outside are not.
     m = marks(
         [
-            ("A", 1, START - 85 * D, "N"),
-            ("A", 1, START - 84 * D, "/"),
+            ("A", 1, "2023-09-29", "N"),
+            ("A", 1, "2023-10-02", "/"),
             ("A", 1, START - D, "N"),
             ("A", 1, START, "/"),
-            ("A", 1, START + 83 * D, "/"),
-            ("A", 1, START + 84 * D, "N"),
+            ("A", 1, "2024-04-29", "/"),
+            ("A", 1, "2024-04-30", "N"),
         ]
     )
     w = intervention_windows(pd.Series([START]), calendar())

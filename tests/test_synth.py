@@ -18,7 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from stdnum.gb import upn as stdnum_upn
 
+from attendance_lib.analyses.shared.pupil_sessions import school_days
 from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.codes import CODE_GROUP, CODES_2024_FROM, Group
 from attendance_lib.engine.sessions import summarise
 from attendance_lib.synth import generate
@@ -369,7 +371,13 @@ def test_interventions_follow_the_selection_rules(ds, marks):
         "Breaking the Cycle",
         "Anti-Social Behaviour Panel",
     }
-    assert (iv["review_date"] - iv["start_date"] == pd.Timedelta(days=84)).all()
+    # the review ends on the 60th school day (weekday inside a half term) from the start
+    school = school_days(Calendar(ds.calendar))
+    i = np.searchsorted(school, iv["start_date"].to_numpy().astype("datetime64[D]"))
+    inside = i + 59 < len(school)
+    ends = pd.to_datetime(school[i[inside] + 59])
+    assert (iv.loc[inside, "review_date"].to_numpy() == ends.to_numpy()).all()
+    base_start = pd.Series(pd.to_datetime(school[np.maximum(i - 60, 0)]), index=iv.index)
     assert iv["upn"].is_unique
     # at least a handful per officer per half term
     cal = ds.calendar
@@ -380,7 +388,7 @@ def test_interventions_follow_the_selection_rules(ds, marks):
         labels=False,
     )
     assert iv.groupby([ht, "officer"]).size().min() >= 5
-    # data-sourced: persistently absent over the 12 weeks before, no open service
+    # data-sourced: persistently absent over the 60 school days before, no open service
     m = marks.assign(upn=marks["upn"].astype(str))
     daily = (
         m.assign(pos=m["group"] < 4, ab=m["group"].isin([2, 3]))
@@ -388,8 +396,8 @@ def test_interventions_follow_the_selection_rules(ds, marks):
         .sum()
         .reset_index()
     )
-    j = iv.merge(daily, on="upn")
-    base = j[(j["date"] >= j["start_date"] - pd.Timedelta(days=84)) & (j["date"] < j["start_date"])]
+    j = iv.assign(base_start=base_start).merge(daily, on="upn")
+    base = j[(j["date"] >= j["base_start"]) & (j["date"] < j["start_date"])]
     rate = base.groupby("intervention_id")[["pos", "ab"]].sum()
     rate = rate["ab"] / rate["pos"]
     data_ids = iv.loc[iv["source"] == "data", "intervention_id"]
@@ -409,6 +417,23 @@ def test_truth_file_and_realised_effect(la):
     assert eff["true_effect_pp"] == 4.0
     assert abs(eff["realised_effect_pp"] - 4.0) < 1.0
     assert eff["interventions_measured"] > 100
+
+
+def test_each_interventions_effect_is_returned(la):
+    effects = la[1].effects
+    truth = la[1].truth["intervention_effect"]
+    assert len(effects) == la[1].counts["interventions"]
+    assert effects["effect_pp"].mean() == pytest.approx(truth["realised_effect_pp"], abs=1e-3)
+    assert (effects["sessions_gained"] <= effects["review_possible"]).all()
+
+
+def test_propensity_selection_chooses_on_the_underlying_propensity(tmp_path):
+    r = generate(tmp_path, selection="propensity", **SMALL)
+    assert r.truth["parameters"]["selection"] == "propensity"
+    iv = load_dataset(tmp_path).interventions
+    assert iv["upn"].astype(str).is_unique and len(iv) > 100
+    with pytest.raises(ValueError, match="selection"):
+        generate(tmp_path / "x", selection="guess", **SMALL)
 
 
 def test_zero_effect_changes_nothing(tmp_path):

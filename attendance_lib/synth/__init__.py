@@ -56,11 +56,17 @@ class SynthResult:
         Rows per table (``marks`` counts sessions).
     truth : dict
         The contents of ``synth_truth.json``.
+    effects : DataFrame or None
+        Each intervention's realised effect (intervention_id, upn, start_date,
+        review_possible, sessions_gained, effect_pp): treated minus counterfactual attendance
+        over the sessions of its review window that count (for simulation benchmarks; not
+        written to the folder).
     """
 
     out_dir: Path
     counts: dict[str, int] = field(default_factory=dict)
     truth: dict = field(default_factory=dict)
+    effects: pd.DataFrame | None = None
 
 
 def _check_years(years: tuple[str, ...]) -> None:
@@ -80,6 +86,7 @@ def generate(
     schools: int = 60,
     years: tuple[str, ...] = DEFAULT_YEARS,
     true_effect_pp: float = 4.0,
+    selection: str = "observed",
     progress: bool = True,
 ) -> SynthResult:
     """Generate the synthetic LA into ``out_dir`` (created if needed).
@@ -99,6 +106,10 @@ def generate(
     true_effect_pp : float
         Effect of an attendance-team intervention in percentage points of attendance over the
         12-week review window (0 allowed).
+    selection : str
+        How officers choose children: ``observed`` (on their baseline absence) or
+        ``propensity`` (on their underlying propensity to be absent); see
+        :mod:`attendance_lib.synth.interventions`.
     progress : bool
         Show a progress bar (only when standard error is a terminal).
 
@@ -110,6 +121,8 @@ def generate(
     _check_years(years)
     if pupils < 200:
         raise ValueError("pupils must be at least 200")
+    if selection not in ("observed", "propensity"):
+        raise ValueError(f"selection must be observed or propensity, got {selection!r}")
     if true_effect_pp < 0:
         raise ValueError("true_effect_pp must be 0 or more")
     out = Path(out_dir)
@@ -142,8 +155,8 @@ def generate(
         draw_base_marks(rng, cf, ctx)
         paint_episodes(rng, cf, ctx, inset)
         rng = step(5)
-        chosen = select_interventions(rng, cf, ctx, services, pupils)
-        grid, effect = apply_effect(rng, cf, chosen, ctx, true_effect_pp)
+        chosen = select_interventions(rng, cf, ctx, services, pupils, selection)
+        grid, effect, effects = apply_effect(rng, cf, chosen, ctx, true_effect_pp)
         del cf
         rng = step(6)
         ks2 = build_ks2(rng, pop, grid, days, years)
@@ -157,7 +170,9 @@ def generate(
             "ks2": ks2,
             "ks4": ks4,
             "services": services[["upn", "service", "start_date", "end_date"]],
-            "interventions": intervention_table(chosen, pop.master["upn"].to_numpy(), last_date),
+            "interventions": intervention_table(
+                chosen, pop.master["upn"].to_numpy(), last_date, ctx
+            ),
             "benchmarks": published_figures(),
         }
         for name, df in tables.items():
@@ -174,13 +189,18 @@ def generate(
                 "schools": schools,
                 "years": list(years),
                 "true_effect_pp": float(true_effect_pp),
+                "selection": selection,
             },
             "intervention_effect": effect,
             "counts": counts,
         }
         write_json(truth, out / "synth_truth.json")
         bar.update(1)
-    return SynthResult(out_dir=out, counts=counts, truth=truth)
+    ids = tables["interventions"]["intervention_id"].to_numpy()
+    effects = effects.assign(
+        intervention_id=ids, upn=pop.master["upn"].to_numpy()[effects["pid"].to_numpy()]
+    ).drop(columns="pid")
+    return SynthResult(out_dir=out, counts=counts, truth=truth, effects=effects)
 
 
 def _pupils_table(pop, school_df: pd.DataFrame, years: tuple[str, ...]) -> pd.DataFrame:

@@ -7,7 +7,9 @@ Absence Team model):
   ``lookback_weeks = 0`` the academic year to date (first day of the academic year containing
   ``as_of`` to ``as_of``);
 - persistently absent: pupil level (sessions summed over the pupil's enrolments), absence %
-  >= 10 over the window; severely absent: >= 50 (DfE thresholds);
+  >= 10 over the window; severely absent: >= 50 (DfE thresholds); the sessions that count are
+  decided by :mod:`attendance_lib.analyses.shared.pupil_sessions` (Year 11's sixth half term,
+  study leave, never counts);
 - in scope: pupils with a ``pupils.csv`` record in the year of ``as_of``, of compulsory school
   age (the DfE cohort: aged 5 to 15 on 31 August, by date of birth where given, otherwise
   National Curriculum years 1 to 11; :func:`attendance_lib.analyses.shared.dfe_cohort.cohort_status`),
@@ -33,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from attendance_lib.analyses.shared.dfe_cohort import cohort_status
+from attendance_lib.analyses.shared.pupil_sessions import pupil_summary
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
 from attendance_lib.core.codes import Group
 from attendance_lib.core.numbers import format_pct
-from attendance_lib.engine.sessions import marks_groups, summarise
+from attendance_lib.engine.sessions import marks_groups
 
 DEFAULT_CAPACITY = 40
 UNALLOCATED = "unallocated"
@@ -156,7 +159,7 @@ def identify_cohort(
     """
     start, end = lookback_window(as_of, calendar, lookback_weeks)
     year = academic_year_of(end)
-    summary = summarise(marks, start, end, by="pupil")
+    summary = pupil_summary(marks, start, end, pupils, calendar, by="pupil")
     table = summary.table.assign(upn=summary.table["upn"].astype(str))
     this_year = pupils[pupils["academic_year"] == year]
     roll = this_year[["upn", "year_group", "fsm", "sen"]].assign(upn=this_year["upn"].astype(str))

@@ -22,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attendance_lib.analyses.impact.matching import open_service_on
+from attendance_lib.analyses.impact.matching import key_stage, open_service_on
 from attendance_lib.analyses.impact.windows import (
+    WINDOWS,
     MarkIndex,
+    PupilSessions,
     intervention_windows,
     next_year_complete,
-    window_counts,
 )
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
 from attendance_lib.core.markup import strong
@@ -53,7 +54,17 @@ IMPACT_PUPIL_COLUMNS = [
     "evaluable",
     "pa_next_year",
 ]
-PRIMARY_COLUMNS = ["measure", "n", "count", "pct", "ci_low", "ci_high", "target_pct", "status"]
+PRIMARY_COLUMNS = [
+    "measure",
+    "n",
+    "count",
+    "pending",
+    "pct",
+    "ci_low",
+    "ci_high",
+    "target_pct",
+    "status",
+]
 
 
 def pupil_context(
@@ -83,15 +94,20 @@ def _exceeds(base: pd.DataFrame, review: pd.DataFrame, threshold_pp: float) -> n
     return lhs > float(threshold_pp) * (rp * bp)
 
 
+def _pct(counts: pd.DataFrame) -> np.ndarray:
+    return counts["attendance_pct"].to_numpy()
+
+
 def evaluate_interventions(
     interventions: pd.DataFrame,
-    marks: pd.DataFrame | MarkIndex,
+    marks: pd.DataFrame | MarkIndex | PupilSessions,
     pupils: pd.DataFrame,
     schools: pd.DataFrame,
     calendar: Calendar,
     *,
     weeks: int = 12,
     baseline: str = "weeks_before",
+    unit: str = "school_days",
     min_improvement_pp: float = 0.0,
     last_date=None,
     services: pd.DataFrame | None = None,
@@ -103,32 +119,42 @@ def evaluate_interventions(
     interventions
         ``interventions.csv`` rows (intervention_id, upn, officer, start_date; optional source).
     marks
-        Register marks covering the windows (all the pupils' enrolments), or a
-        :class:`~attendance_lib.analyses.impact.windows.MarkIndex` of them.
+        Register marks covering the windows (all the pupils' enrolments), a
+        :class:`~attendance_lib.analyses.shared.pupil_sessions.MarkIndex` of them, or a
+        :class:`~attendance_lib.analyses.shared.pupil_sessions.PupilSessions` (which sessions
+        count: Year 11 study leave is left out of every window).
     pupils, schools
         For the pupil's school, locality, year group, FSM and SEN in the start date's year.
     calendar
-        Term dates (year-to-date baselines, the following academic year).
-    weeks, baseline, min_improvement_pp
+        Term dates (school days, the following academic year).
+    weeks, baseline, unit, min_improvement_pp
         As in :func:`~attendance_lib.analyses.impact.windows.intervention_windows`; improved
         means review % - baseline % > ``min_improvement_pp``.
     last_date
         The last date the data reaches (default: the latest mark).
     services
         ``services.csv``: ``open_service`` says whether the pupil had an involvement open on
-        the start date (used for matching).
+        the start date (shown in the balance table).
 
     Returns
     -------
     DataFrame
         One row per intervention: ids, officer, source, locality, school and pupil
-        characteristics, the windows, ``baseline_possible``, ``review_possible``,
-        ``baseline_attendance_pct``, ``review_attendance_pct``, ``change_pp`` (NaN when not
+        characteristics (``key_stage`` too), the windows and their flags (``baseline_short``,
+        ``crosses_summer``), ``baseline_possible``, ``review_possible``,
+        ``baseline_attendance_pct``, ``review_attendance_pct``, ``earlier_attendance_pct``,
+        ``history_attendance_pct`` (NaN where the data has none), ``change_pp`` (NaN when not
         evaluable), ``improved`` / ``worsened`` (nullable boolean), ``evaluable``,
-        ``not_evaluable_reason``, ``review_complete``, ``next_year``, ``next_year_status``
-        (``complete``, ``pending``, ``no sessions``) and ``pa_next_year`` (nullable boolean).
+        ``not_evaluable_reason``, ``review_complete``, ``review_status`` (``complete`` or
+        ``pending``: the data does not reach the review window's last school day),
+        ``next_year``, ``next_year_status`` (``complete``, ``pending``, ``no sessions``) and
+        ``pa_next_year`` (nullable boolean).
     """
-    index = marks if isinstance(marks, MarkIndex) else MarkIndex.build(marks)
+    if isinstance(marks, PupilSessions):
+        sessions = marks
+    else:
+        sessions = PupilSessions.build(marks, pupils, calendar)
+    index = sessions.index
     iv = interventions.reset_index(drop=True).copy()
     iv["upn"] = iv["upn"].astype(str)
     iv["start_date"] = pd.to_datetime(iv["start_date"])
@@ -137,40 +163,47 @@ def evaluate_interventions(
     if last_date is None:
         last_date = index.last_date
     last_date = pd.Timestamp(last_date)
-    win = intervention_windows(iv["start_date"], calendar, weeks=weeks, baseline=baseline)
+    first_date = pd.Timestamp(index.days[0]) if len(index.days) else None
+    win = intervention_windows(
+        iv["start_date"], calendar, weeks=weeks, baseline=baseline, unit=unit, first_date=first_date
+    )
     iv = pd.concat([iv, win], axis=1)
     iv["academic_year"] = iv["start_date"].map(academic_year_of)
     iv = pd.concat([iv, pupil_context(iv["upn"], iv["academic_year"], pupils, schools)], axis=1)
+    iv["key_stage"] = key_stage(iv["year_group"])
     iv["open_service"] = open_service_on(iv["upn"], iv["start_date"], services)
-    base = window_counts(
-        index,
-        iv[["upn", "baseline_start", "baseline_end"]],
-        start="baseline_start",
-        end="baseline_end",
-    )
-    rev = window_counts(
-        index, iv[["upn", "review_start", "review_end"]], start="review_start", end="review_end"
-    )
+    counts = {}
+    for name in WINDOWS:
+        req = iv[["upn", f"{name}_start", f"{name}_end"]]
+        if name == "review":
+            req = req.fillna({"review_end": max(last_date, iv["review_start"].max())})
+        counts[name] = sessions.window_counts(req, start=f"{name}_start", end=f"{name}_end")
+    base, rev = counts["baseline"], counts["review"]
     iv["baseline_possible"] = base["sessions_possible"].to_numpy()
     iv["review_possible"] = rev["sessions_possible"].to_numpy()
-    iv["baseline_attendance_pct"] = base["attendance_pct"].to_numpy()
-    iv["review_attendance_pct"] = rev["attendance_pct"].to_numpy()
+    for name in WINDOWS:
+        iv[f"{name}_attendance_pct"] = _pct(counts[name])
+    iv["earlier_possible"] = counts["earlier"]["sessions_possible"].to_numpy()
+    iv["history_possible"] = counts["history"]["sessions_possible"].to_numpy()
     evaluable = (iv["baseline_possible"] > 0) & (iv["review_possible"] > 0)
     iv["evaluable"] = evaluable
+    iv["review_complete"] = iv["review_end"].notna() & (iv["review_end"] <= last_date)
     iv["not_evaluable_reason"] = np.select(
         [
+            (iv["review_possible"] == 0) & ~iv["review_complete"] & (iv["baseline_possible"] > 0),
             (iv["baseline_possible"] == 0) & (iv["review_possible"] == 0),
             iv["baseline_possible"] == 0,
             iv["review_possible"] == 0,
         ],
         [
+            "review window not yet in the data (pending)",
             "no possible session in either window",
             "no possible session in the baseline window",
             "no possible session in the review window",
         ],
         default="",
     )
-    iv["review_complete"] = iv["review_end"] <= last_date
+    iv["review_status"] = np.where(iv["review_complete"], "complete", "pending")
     iv["change_pp"] = (iv["review_attendance_pct"] - iv["baseline_attendance_pct"]).where(evaluable)
     improved = _exceeds(base, rev, min_improvement_pp)
     worsened = _exceeds(rev, base, 0.0)
@@ -178,21 +211,21 @@ def evaluate_interventions(
     iv.loc[~evaluable, "improved"] = pd.NA
     iv["worsened"] = pd.array(worsened, dtype="boolean")
     iv.loc[~evaluable, "worsened"] = pd.NA
-    return _add_next_year(iv, index, calendar, last_date)
+    return _add_next_year(iv, sessions, calendar, last_date)
 
 
 def _add_next_year(
-    iv: pd.DataFrame, index: MarkIndex, calendar: Calendar, last_date: pd.Timestamp
+    iv: pd.DataFrame, sessions: PupilSessions, calendar: Calendar, last_date: pd.Timestamp
 ) -> pd.DataFrame:
     nxt = next_year_complete(iv["start_date"], calendar, last_date)
     iv = pd.concat([iv, nxt], axis=1)
-    counts = window_counts(
-        index,
-        iv[["upn", "next_year_start", "next_year_end"]].fillna(
+    counts = sessions.window_counts(
+        iv[["upn", "next_year_start", "next_year_end", "next_year"]].fillna(
             {"next_year_start": last_date, "next_year_end": last_date}
         ),
         start="next_year_start",
         end="next_year_end",
+        academic_year="next_year",
     )
     possible = counts["sessions_possible"].to_numpy() > 0
     complete = iv["next_year_complete"].to_numpy()
@@ -245,10 +278,20 @@ def not_evaluable_summary(evaluated: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"not_evaluable_reason": "reason"})
 
 
-def _status(pct: float, target_pct: float, n: int, pending: bool) -> str:
-    if pending or n == 0:
+def _status(pct: float, target_pct: float, n: int) -> str:
+    if n == 0:
         return "pending"
     return "met" if pct >= target_pct else "not met"
+
+
+MEASURE_NAMES = {
+    "improved_after_12_weeks": "had higher attendance over the review window than the baseline",
+    "improved_excluding_summer": (
+        "had higher attendance over the review window than the baseline, leaving out review "
+        "windows that cross the summer holiday"
+    ),
+    "not_pa_next_year": "were not persistently absent in the following academic year",
+}
 
 
 def primary_measures(
@@ -257,50 +300,68 @@ def primary_measures(
     target_improved: float = 0.90,
     target_not_pa_next_year: float = 0.75,
 ) -> pd.DataFrame:
-    """The two primary measures with 95% Wilson intervals and their status.
+    """The primary measures with 95% Wilson intervals, their status and what is pending.
 
-    ``improved_after_12_weeks``: n = evaluable interventions, count = improved.
+    ``improved_after_12_weeks``: n = evaluable interventions whose review window is complete in
+    the data, count = improved; ``pending`` = interventions whose review window is not yet
+    complete (left out of n, counted beside it, whether or not the data hold any of it yet).
+    ``improved_excluding_summer``: the same without review windows that cross the summer.
     ``not_pa_next_year``: n = interventions whose pupil's following academic year is complete
-    in the data and has a possible session, count = not persistently absent that year.
+    in the data and has a possible session, count = not persistently absent that year;
+    ``pending`` = those whose following year is not yet complete.
 
-    Status compares the point estimate with the target: ``met`` when pct >= target_pct,
-    ``not met`` otherwise, ``pending`` when n is 0 or (second measure) when any intervention's
-    following year is not yet complete in the data.
+    Status compares the point estimate with the target on the known interventions: ``met``
+    when pct >= target_pct, ``not met`` otherwise, ``pending`` when n is 0.
     """
     ev = evaluated[evaluated["evaluable"]]
+    done = ev[ev["review_complete"]]
+    waiting = ~evaluated["review_complete"]
+    pending_review = int(waiting.sum())
+    no_summer = done[~done["crosses_summer"]]
     known = evaluated[evaluated["pa_next_year"].notna()]
-    pending_next = bool((evaluated["next_year_status"] == "pending").any())
+    pending_next = int((evaluated["next_year_status"] == "pending").sum())
     rows = [
-        ("improved_after_12_weeks", len(ev), int(ev["improved"].sum()), target_improved, False),
+        (
+            "improved_after_12_weeks",
+            len(done),
+            int(done["improved"].sum()),
+            pending_review,
+            target_improved,
+        ),
+        (
+            "improved_excluding_summer",
+            len(no_summer),
+            int(no_summer["improved"].sum()),
+            int((waiting & ~evaluated["crosses_summer"]).sum()),
+            target_improved,
+        ),
         (
             "not_pa_next_year",
             len(known),
             int((~known["pa_next_year"].astype(bool)).sum()),
-            target_not_pa_next_year,
             pending_next,
+            target_not_pa_next_year,
         ),
     ]
-    out = pd.DataFrame(rows, columns=["measure", "n", "count", "target", "pending"])
+    out = pd.DataFrame(rows, columns=["measure", "n", "count", "pending", "target"])
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pct"] = np.where(out["n"] > 0, 100 * out["count"] / out["n"].clip(lower=1), np.nan)
     out["ci_low"], out["ci_high"] = wilson_interval(out["count"], out["n"])
     out["target_pct"] = 100 * out["target"].astype(float)
     out["status"] = [
-        _status(p, t, n, pend)
-        for p, t, n, pend in zip(
-            out["pct"], out["target_pct"], out["n"], out["pending"], strict=True
-        )
+        _status(p, t, n) for p, t, n in zip(out["pct"], out["target_pct"], out["n"], strict=True)
     ]
     return out[PRIMARY_COLUMNS]
 
 
 def sign_test_table(evaluated: pd.DataFrame) -> pd.DataFrame:
-    """Improved vs worsened attendance among evaluable interventions, ties left out.
+    """Improved vs worsened attendance among evaluable interventions with a complete review
+    window, ties left out.
 
     Uses the sign of the change (any increase vs any decrease), whatever
     ``min_improvement_pp`` is; the p-value is the exact two-sided sign test.
     """
-    ev = evaluated[evaluated["evaluable"]]
+    ev = evaluated[evaluated["evaluable"] & evaluated["review_complete"]]
     up = int((ev["change_pp"] > 0).sum())
     down = int((ev["change_pp"] < 0).sum())
     return pd.DataFrame(
@@ -317,14 +378,16 @@ def sign_test_table(evaluated: pd.DataFrame) -> pd.DataFrame:
 def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
     """The primary measures and the sign test in words (a ``- `` list, :mod:`~attendance_lib.core.markup`)."""
     lines = []
-    names = {
-        "improved_after_12_weeks": "had higher attendance after the review window",
-        "not_pa_next_year": "were not persistently absent in the following academic year",
-    }
     for r in measures.itertuples():
+        pending = (
+            f" {r.pending:,} more are pending (not yet complete in the data) and are left out."
+            if r.pending
+            else ""
+        )
         if r.n == 0:
             lines.append(
-                f"- No intervention can be judged yet on whether the children {names[r.measure]}."
+                f"- No intervention can be judged yet on whether the children "
+                f"{MEASURE_NAMES[r.measure]}.{pending}"
             )
             continue
         above = (
@@ -334,17 +397,18 @@ def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
         )
         lines.append(
             f"- {r.count:,} of {r.n:,} ({format_pct(r.pct)}, 95% interval "
-            f"{format_pct(r.ci_low)} to {format_pct(r.ci_high)}) {names[r.measure]}; the target "
-            f"is {format_pct(r.target_pct, 0)}. "
+            f"{format_pct(r.ci_low)} to {format_pct(r.ci_high)}) {MEASURE_NAMES[r.measure]}; "
+            f"the target is {format_pct(r.target_pct, 0)}. "
             f"Status: {strong(r.status)} (point estimate against the target); the interval {above} "
-            "the target."
+            f"the target.{pending}"
         )
     s = signs.iloc[0]
     p = "not computable" if np.isnan(s["p_value"]) else f"p = {s['p_value']:.3g}"
     up, down = int(s["increased"]), int(s["decreased"])
     lines.append(
         f"- Sign test: attendance rose for {up:,} and fell for {down:,} of the evaluable "
-        f"interventions (those unchanged are left out); two-sided exact sign test {p}."
+        f"interventions with a complete review window (those unchanged are left out); two-sided "
+        f"exact sign test {p}."
     )
     return "\n".join(lines)
 
@@ -352,10 +416,14 @@ def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
 def impact_breakdown(evaluated: pd.DataFrame, by: str) -> pd.DataFrame:
     """Interventions, improvement and next-year persistent absence by officer, locality or source.
 
-    Rates: ``improved_pct`` over evaluable interventions, ``not_pa_next_year_pct`` over those
+    Rates: ``improved_pct`` over evaluable interventions with a complete review window
+    (``evaluable`` counts those), ``not_pa_next_year_pct`` over those
     with a known next-year status; ``mean_change_pp`` is the mean pupil change.
     """
     frame = evaluated.copy()
+    frame["evaluable"] = frame["evaluable"] & frame["review_complete"]
+    frame["improved"] = frame["improved"].where(frame["evaluable"])
+    frame["change_pp"] = frame["change_pp"].where(frame["evaluable"])
     key = frame[by].astype(object)
     if by == "source":
         key = key.map(lambda v: SOURCE_LABELS.get(v, v))
@@ -459,19 +527,34 @@ def workload(
     return out.sort_values(["officer", "ht_index"])[cols].reset_index(drop=True)
 
 
-def describe_evaluation(evaluated: pd.DataFrame, weeks: int = 12) -> str:
+def describe_evaluation(evaluated: pd.DataFrame, weeks: int = 12, unit: str = "school_days") -> str:
     """How many interventions were evaluated, and what was left out and why, in words."""
     n = len(evaluated)
     ev = int(evaluated["evaluable"].sum())
     reasons = evaluated.loc[~evaluated["evaluable"], "not_evaluable_reason"].value_counts()
     why = "; ".join(f"{r}: {c:,}" for r, c in reasons.items()) or "none"
-    partial = int((evaluated["evaluable"] & ~evaluated["review_complete"]).sum())
+    e = evaluated[evaluated["evaluable"]]
+    pending = int((~evaluated["review_complete"]).sum())
+    summer = int(e["crosses_summer"].sum())
+    short = int(e["baseline_short"].sum())
     status = evaluated["next_year_status"].value_counts()
+    length = (
+        f"{5 * weeks} school days ({weeks} school weeks; weekdays inside a half term, so holidays "
+        "are passed over)"
+        if unit == "school_days"
+        else f"{7 * weeks} calendar days ({weeks} weeks)"
+    )
     return (
         f"{n:,} interventions were selected; {ev:,} could be evaluated. Not evaluable "
-        f"(no possible session in a window; counted, not dropped): {n - ev:,} ({why}). "
-        f"{partial:,} evaluable interventions have a {weeks}-week review window running past "
-        "the end of the data; they are judged on the sessions recorded so far.\n\n"
+        f"(no possible session in a window; counted, not dropped): {n - ev:,} ({why}).\n\n"
+        f"The review window is the {length} from the start date, and the baseline the same "
+        f"length before it. {pending:,} interventions have a review window that is not "
+        "yet complete in the data: they are pending, left out of the measures and counted beside "
+        f"them. {summer:,} evaluable review windows cross the summer holiday (for Year 6 into Year 7 "
+        "possibly two schools); the first primary measure is given with and without them. "
+        f"{short:,} baselines have fewer school days in the data than the full length (the start "
+        "is early in the data) and use what there is. Year 11's sixth half term (study leave) "
+        "never counts.\n\n"
         f"Following academic year: complete for {int(status.get('complete', 0)):,}, "
         f"pending (not yet complete in the data) for {int(status.get('pending', 0)):,}, and "
         f"{int(status.get('no sessions', 0)):,} pupils had no possible session that year "

@@ -1,52 +1,120 @@
 """A matched comparison group and the difference-in-differences estimate of impact.
 
-Why: children are chosen for an intervention because their attendance was unusually low, and
-such children improve on average without any help (regression to the mean). A before/after
-comparison alone therefore overstates the effect. The comparison group shows how much of the
-change would have happened anyway.
+Why: children are chosen for an intervention because their attendance was unusually low, or
+because officers know them to be often absent, and such children's attendance moves without
+any help (regression to the mean). A before/after comparison alone is therefore biased. The
+comparison group shows how much of the change would have happened anyway.
 
-Method (see ``docs/methodology.md``, "12-week impact evaluation"):
+Method (``docs/methodology.md``, "12-week impact evaluation"; Abadie and Imbens 2006, 2011;
+Stuart 2010; Austin 2009; EEF evaluation guidance):
 
-- pool: pupils with no attendance-team intervention started on or before the end of the
-  treated pupil's review window (so none open in, or before, the windows; pupils first treated
-  later stay eligible, because leaving them out would select on the future), on roll (a
-  ``pupils.csv`` record) in the start date's academic year, persistently absent at pupil level
-  (absence % >= 10) over the treated pupil's own baseline window (same calendar dates), with
-  a possible session in both windows;
-- matching: exact on the phase of the school of record (``schools.csv``), FSM and SEN status
-  (N / K / E) in that year; the (default) 5 nearest neighbours on baseline attendance % within
-  a caliper (default 2.5 percentage points), with replacement (a comparison pupil may serve
-  several treated pupils); ties go to the nearest year group, then the lower UPN, so results
-  are reproducible. Exact matching on year group as well left too many of the most absent
-  pupils unmatched in a small LA (see the methodology); year group and an open involvement
-  in ``services.csv`` are shown in the balance table; treated pupils with no comparison inside the
-  caliper are counted as unmatched;
-- estimate: the mean over matched treated pupils of (treated change - mean change of its
-  comparisons), each change measured over the same calendar windows; 95% percentile
-  bootstrap interval resampling treated pupils with their comparisons
-  (:func:`attendance_lib.engine.stats.bootstrap_ci`);
-- balance: standardised mean differences of the matching variables before and after matching,
-  both divided by the pooled standard deviation before matching (Austin 2009).
+- **treated**: evaluable interventions whose review window is complete in the data, with an
+  earlier window (the school days before the baseline) in the data and a year group of 1 to 11;
+- **pool** (one per start date, so the same calendar windows): pupils of compulsory school age
+  (National Curriculum Years 1 to 11 that year in ``pupils.csv``) with no attendance-team
+  intervention started on or before the end of the review window (pupils first treated later
+  stay eligible: leaving them out would select on the future), with a possible session in the
+  baseline and the review window; Year 11 study leave never counts;
+- **matching on the pre-intervention history**: exact on the start date, key stage, FSM, SEN
+  (N / K / E), an open involvement in ``services.csv`` on the start date and whether the pupil
+  has a longer history in the data; within a caliper on baseline attendance (default 2.5
+  points), the ``k`` (default 5) comparison pupils nearest on the whole pre-intervention
+  history: the baseline, the earlier window (the 60 school days before the baseline) and the
+  history (up to two school years before that, as much as the data holds), each difference
+  scaled by the treated pupils' standard deviation. Matching on every pre-period, not one noisy
+  12-week baseline, makes comparison pupils resemble the treated in their underlying
+  propensity to be absent. (``distance="score"`` matches instead on a prognostic score, Hansen
+  2008: review attendance predicted in the pool from the same pre-periods.) With replacement;
+  ties go to the nearer baseline, then the lower UPN;
+- **bias correction** (Abadie and Imbens 2011): each comparison's change is adjusted by the
+  difference in predicted change (a linear regression on the matched comparisons) between the
+  treated pupil's and the comparison's pre-period attendance, removing what the caliper leaves;
+- **estimate**: mean over matched treated pupils of (treated change - mean adjusted change of
+  its comparisons), in percentage points; also as days of attendance gained per child over the
+  review window and as a standardised effect size (difference / pooled standard deviation of
+  review-window attendance, as the EEF reports);
+- **interval**: a cluster bootstrap resampling schools (treated pupils and comparison pupils
+  with their school of record; a comparison's weight is the number of treated pupils it serves,
+  each divided by their ``k``), giving a standard error; the 95% interval uses Student's t with
+  (schools - 1) degrees of freedom;
+- **pre-trend placebo**: the same difference-in-differences between the earlier window and the
+  baseline, which should be near zero;
+- **balance**: standardised mean differences of every matching variable and open services,
+  before and after matching, on the pooled standard deviation before matching (Austin 2009);
+- **sensitivity**: the estimate under another caliper and another number of neighbours.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy import stats as _st
 
-from attendance_lib.analyses.impact.windows import MarkIndex
+from attendance_lib.analyses.impact.windows import HISTORY_SCHOOL_DAYS, MarkIndex, PupilSessions
+from attendance_lib.core.markup import strong
 from attendance_lib.core.numbers import format_pct
-from attendance_lib.engine.sessions import PA_THRESHOLD
-from attendance_lib.engine.stats import bootstrap_ci
 
 #: Default caliper on baseline attendance, in percentage points.
 DEFAULT_CALIPER_PP = 2.5
-EXACT_ON = ("phase", "fsm", "sen")
 #: Default number of nearest comparison pupils per treated pupil.
 DEFAULT_NEIGHBOURS = 5
-WINDOW_COLUMNS = ["baseline_start", "baseline_end", "review_start", "review_end"]
-EFFECT_COLUMNS = ["method", "estimate_pp", "ci_low", "ci_high", "n_treated", "n_comparison"]
+#: Exact-match variables (with the start date and whether a longer history exists).
+EXACT_ON = ("key_stage", "fsm", "sen", "open_service")
+#: Pre-period attendance the prognostic score and the bias correction use.
+HISTORY_COLUMNS = (
+    "baseline_attendance_pct",
+    "earlier_attendance_pct",
+    "history_attendance_pct",
+    "history_possible",
+)
+#: Sessions in a full history window (two sessions a school day).
+HISTORY_SESSIONS = 2 * HISTORY_SCHOOL_DAYS
+#: Sensitivity analyses: (caliper, neighbours) besides the default.
+SENSITIVITY = (
+    (5.0, DEFAULT_NEIGHBOURS),
+    (1.0, DEFAULT_NEIGHBOURS),
+    (DEFAULT_CALIPER_PP, 1),
+    (DEFAULT_CALIPER_PP, 10),
+)
+#: Standardised mean difference above which balance is flagged.
+SMD_FLAG = 0.1
+#: A placebo (pre-trend) estimate is "near zero" when its interval includes 0 and it is below this.
+PLACEBO_NEAR_ZERO_PP = 1.0
+WINDOW_COLUMNS = [
+    "history_start",
+    "history_end",
+    "earlier_start",
+    "earlier_end",
+    "baseline_start",
+    "baseline_end",
+    "review_start",
+    "review_end",
+]
+EFFECT_COLUMNS = [
+    "method",
+    "estimate_pp",
+    "ci_low",
+    "ci_high",
+    "n_treated",
+    "n_comparison",
+    "n_schools",
+    "days_gained",
+    "effect_size",
+]
 _YEAR_NUMBER = {"N1": -2, "N2": -1, "R": 0}
+_SESSIONS_PER_DAY = 2
+
+
+def key_stage(year_group: pd.Series) -> pd.Series:
+    """Key stage of a National Curriculum year group: ``KS1`` (1-2), ``KS2`` (3-6), ``KS3``
+    (7-9), ``KS4`` (10-11); missing outside Years 1 to 11 (compulsory school age)."""
+    number = pd.to_numeric(year_group.astype(str).str.strip(), errors="coerce")
+    out = pd.Series(pd.NA, index=year_group.index, dtype=object)
+    for label, lo, hi in (("KS1", 1, 2), ("KS2", 3, 6), ("KS3", 7, 9), ("KS4", 10, 11)):
+        out[(number >= lo) & (number <= hi)] = label
+    return out
 
 
 def open_service_on(upns: pd.Series, dates: pd.Series, services: pd.DataFrame | None) -> np.ndarray:
@@ -67,94 +135,196 @@ def open_service_on(upns: pd.Series, dates: pd.Series, services: pd.DataFrame | 
     return out
 
 
+def treated_for_matching(evaluated: pd.DataFrame) -> pd.DataFrame:
+    """The interventions the comparison applies to, with ``unmatched_reason`` for the others.
+
+    Every evaluable intervention is listed: ``unmatched_reason`` is empty for those that enter
+    matching, else ``review pending``, ``year group outside 1 to 11``, ``FSM or SEN not
+    recorded`` or ``no earlier window in the data``.
+    """
+    ev = evaluated[evaluated["evaluable"]].copy()
+    reason = pd.Series("", index=ev.index, dtype=object)
+    rules = (
+        (~ev["review_complete"], "review pending"),
+        (ev["key_stage"].isna(), "year group outside 1 to 11"),
+        (ev["fsm"].isna() | ev["sen"].isna(), "FSM or SEN not recorded"),
+        (ev["earlier_attendance_pct"].isna(), "no earlier window in the data"),
+    )
+    for mask, why in rules:
+        reason[mask.to_numpy(dtype=bool) & (reason == "")] = why
+    ev["unmatched_reason"] = reason
+    return ev
+
+
 def comparison_pool(
     evaluated: pd.DataFrame,
-    marks: pd.DataFrame | MarkIndex,
+    marks: pd.DataFrame | MarkIndex | PupilSessions,
     pupils: pd.DataFrame,
     schools: pd.DataFrame,
     interventions: pd.DataFrame,
     services: pd.DataFrame | None = None,
+    *,
+    calendar=None,
+    caliper_pp: float = max(DEFAULT_CALIPER_PP, *(c for c, _ in SENSITIVITY)),
 ) -> pd.DataFrame:
-    """Candidate comparison pupils for each start date among the evaluable interventions.
+    """Candidate comparison pupils for each start date of the interventions to be matched.
 
     Parameters
     ----------
     evaluated
         :func:`~attendance_lib.analyses.impact.evaluation.evaluate_interventions` output.
     marks
-        Register marks covering the windows, or a
-        :class:`~attendance_lib.analyses.impact.windows.MarkIndex` of them.
+        A :class:`~attendance_lib.analyses.shared.pupil_sessions.PupilSessions` (or marks / a
+        MarkIndex with ``calendar`` given, to build one).
     pupils, schools
-        ``pupils.csv`` (school, year group, FSM, SEN per academic year) and ``schools.csv``
-        (the school's phase).
+        ``pupils.csv`` (school, year group, FSM, SEN per academic year) and ``schools.csv``.
     interventions
         Every attendance-team intervention in the data (not only the selected ones): a pupil
         whose first intervention started on or before a review window's end is not a
         comparison for it.
     services
-        ``services.csv`` (exact matching on an open involvement at the start date).
+        ``services.csv`` (an open involvement at the start date, for the balance table).
+    caliper_pp
+        Only pupils whose baseline lies within this of some treated pupil's on the same date are
+        kept (the widest caliper used, so the sensitivity analyses share the pool).
 
     Returns
     -------
     DataFrame
-        One row per (start_date, pupil) eligible as a comparison: upn, academic_year,
-        year_group, fsm, sen, open_service, the windows, baseline and review attendance % and
-        change_pp.
+        One row per (start_date, pupil) eligible as a comparison: upn, urn, academic_year,
+        year_group, key_stage, fsm, sen, open_service, the windows, attendance % in each window
+        (history NaN where the data has none), review_possible and change_pp.
     """
-    index = marks if isinstance(marks, MarkIndex) else MarkIndex.build(marks)
-    ev = evaluated[evaluated["evaluable"]]
-    dates = ev[["start_date", "academic_year", *WINDOW_COLUMNS]].drop_duplicates("start_date")
-    cand = pupils[["upn", "academic_year", "urn", "year_group", "fsm", "sen"]].merge(
-        schools[["urn", "phase"]], on="urn", how="left"
-    )
-    cand = cand.assign(upn=cand["upn"].astype(str))
-    cand["_code"] = index.codes(cand["upn"])
-    cand = cand[cand["_code"] >= 0].sort_values("_code")  # sorted lookups are cache-friendly
-    by_year = {y: f.drop(columns="academic_year") for y, f in cand.groupby("academic_year")}
-    pieces = [_eligible_on(index, window, by_year) for window in dates.itertuples(index=False)]
-    columns = [
-        *dates.columns,
-        *cand.columns.drop("academic_year"),
-        "baseline_attendance_pct",
-        "review_attendance_pct",
-    ]
-    pool = pd.concat([p for p in pieces if len(p)], ignore_index=True) if pieces else None
-    if pool is None or pool.empty:
-        pool = pd.DataFrame(columns=columns)
-    pool = pool.drop(columns="_code")
+    if isinstance(marks, PupilSessions):
+        sessions = marks
+    else:
+        if calendar is None:
+            raise ValueError("comparison_pool needs calendar= unless given PupilSessions")
+        sessions = PupilSessions.build(marks, pupils, calendar)
+    t = treated_for_matching(evaluated)
+    t = t[t["unmatched_reason"] == ""]
+    rng = t.groupby("start_date")["baseline_attendance_pct"].agg(["min", "max"])
+    dates = t[["start_date", "academic_year", *WINDOW_COLUMNS]].drop_duplicates("start_date")
+    dates = dates.join(rng, on="start_date")
+    cand = pupils[["upn", "academic_year", "urn", "year_group", "fsm", "sen"]].copy()
+    cand["upn"] = cand["upn"].astype(str)
+    cand["key_stage"] = key_stage(cand["year_group"])
+    cand = cand[cand["key_stage"].notna()].drop_duplicates(["upn", "academic_year"])
+    cand["_code"] = sessions.codes(cand["upn"])
+    cand = cand[cand["_code"] >= 0].sort_values("_code")
+    by_year = {y: f for y, f in cand.groupby("academic_year")}
     first = (
         pd.to_datetime(interventions["start_date"])
         .groupby(interventions["upn"].astype(str).to_numpy())
         .min()
     )
-    first_start = pool["upn"].map(first)
-    pool = pool[first_start.isna() | (first_start > pool["review_end"])].reset_index(drop=True)
+    pieces = []
+    for w in dates.itertuples(index=False):
+        piece = _eligible_on(sessions, w, by_year.get(w.academic_year), caliper_pp)
+        if len(piece):
+            f = piece["upn"].map(first)
+            pieces.append(piece[f.isna() | (f > w.review_end)])
+    columns = [
+        "start_date",
+        *WINDOW_COLUMNS,
+        "upn",
+        "urn",
+        "academic_year",
+        "year_group",
+        "key_stage",
+        "fsm",
+        "sen",
+        *HISTORY_COLUMNS,
+        "review_attendance_pct",
+        "review_possible",
+    ]
+    if not pieces:
+        pool = pd.DataFrame(columns=columns)
+    else:
+        pool = pd.concat(pieces, ignore_index=True)[columns]
+    pool = pool.merge(schools[["urn", "phase"]], on="urn", how="left")
     pool["open_service"] = open_service_on(pool["upn"], pool["start_date"], services)
     pool["change_pp"] = pool["review_attendance_pct"] - pool["baseline_attendance_pct"]
-    return pool
+    return pool.reset_index(drop=True)
 
 
-def _eligible_on(index: MarkIndex, window, by_year: dict) -> pd.DataFrame:
-    """Pupils of the window's academic year persistently absent over its baseline, with a
-    possible session in both windows (one start date; keeps memory to one year's roll)."""
-    cand = by_year.get(window.academic_year)
-    if cand is None:
+def _eligible_on(
+    sessions: PupilSessions, w, cand: pd.DataFrame | None, caliper: float
+) -> pd.DataFrame:
+    """Pupils of the window's academic year with a baseline within reach of a treated pupil's
+    on that date and a possible session in the review window (one start date at a time)."""
+    if cand is None or cand.empty:
         return pd.DataFrame()
     codes = cand["_code"].to_numpy()
-    base = index.counts(None, window.baseline_start, window.baseline_end, codes=codes)
+    base = sessions.counts(None, w.baseline_start, w.baseline_end, codes=codes)
     possible = base.sum(axis=1)
-    absent = base[:, 2] + base[:, 3]
-    keep = (possible > 0) & (absent * 100 >= PA_THRESHOLD * possible)
-    cand, base, possible = cand[keep], base[keep], possible[keep]
-    rev = index.counts(None, window.review_start, window.review_end, codes=cand["_code"].to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = (base[:, 0] + base[:, 1]) * 100 / possible
+    keep = (possible > 0) & (pct >= w.min - caliper) & (pct <= w.max + caliper)
+    cand, pct = cand[keep], pct[keep]
+    codes = codes[keep]
+    rev = sessions.counts(None, w.review_start, w.review_end, codes=codes)
     rev_possible = rev.sum(axis=1)
     ok = rev_possible > 0
-    out = cand[ok].copy()
-    out["baseline_attendance_pct"] = (base[ok, 0] + base[ok, 1]) * 100 / possible[ok]
+    out = cand[ok].drop(columns="_code").copy()
+    codes = codes[ok]
+    out["baseline_attendance_pct"] = pct[ok]
     out["review_attendance_pct"] = (rev[ok, 0] + rev[ok, 1]) * 100 / rev_possible[ok]
-    for name, value in window._asdict().items():
-        out.insert(0, name, value)
+    out["review_possible"] = rev_possible[ok]
+    for name in ("earlier", "history"):
+        lo, hi = getattr(w, f"{name}_start"), getattr(w, f"{name}_end")
+        if pd.isna(lo) or pd.isna(hi):
+            out[f"{name}_attendance_pct"] = np.nan
+            out[f"{name}_possible"] = 0
+            continue
+        c = sessions.counts(None, lo, hi, codes=codes)
+        p = c.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{name}_attendance_pct"] = np.where(p > 0, (c[:, 0] + c[:, 1]) * 100 / p, np.nan)
+        out[f"{name}_possible"] = p
+    for name in ("start_date", *WINDOW_COLUMNS):
+        out[name] = getattr(w, name)
     return out
+
+
+def _design(frame: pd.DataFrame) -> np.ndarray:
+    """Pre-period design matrix: intercept, baseline, earlier, history (filled) and a
+    no-history indicator."""
+    base = frame["baseline_attendance_pct"].to_numpy(dtype=float)
+    earlier = frame["earlier_attendance_pct"].to_numpy(dtype=float)
+    earlier = np.where(np.isnan(earlier), base, earlier)
+    hist = frame["history_attendance_pct"].to_numpy(dtype=float)
+    none = np.isnan(hist)
+    hist = np.where(none, earlier, hist)
+    if "history_possible" in frame:
+        share = np.nan_to_num(frame["history_possible"].to_numpy(dtype=float)) / HISTORY_SESSIONS
+    else:
+        share = np.zeros(len(frame))
+    share = np.clip(share, 0, 1)
+    return np.column_stack(
+        [np.ones(len(frame)), base, earlier, hist, hist * share, share, none.astype(float)]
+    )
+
+
+def _ols(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    if len(y) == 0:
+        return np.zeros(x.shape[1])
+    sw = np.ones(len(y)) if w is None else np.sqrt(np.asarray(w, dtype=float))
+    beta, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
+    return beta
+
+
+def prognostic_score(pool: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
+    """Predicted review-window attendance from the pre-periods, fitted in the pool (OLS per
+    key stage), for the pool and each of ``frames``."""
+    outs = [np.full(len(f), np.nan) for f in (pool, *frames)]
+    for ks, rows in pool.groupby("key_stage"):
+        beta = _ols(_design(rows), rows["review_attendance_pct"].to_numpy(dtype=float))
+        for out, f in zip(outs, (pool, *frames), strict=True):
+            m = (f["key_stage"] == ks).to_numpy()
+            if m.any():
+                out[m] = _design(f[m]) @ beta
+    return outs
 
 
 def match_comparisons(
@@ -163,57 +333,199 @@ def match_comparisons(
     *,
     caliper_pp: float = DEFAULT_CALIPER_PP,
     neighbours: int = DEFAULT_NEIGHBOURS,
+    distance: str = "history",
 ) -> pd.DataFrame:
-    """Up to ``neighbours`` nearest comparison pupils (with replacement) within the caliper,
-    exact on school phase, FSM, SEN and the start date (so the same calendar windows); ties on
-    baseline distance go to the nearest year group, then the lower UPN.
+    """Up to ``neighbours`` comparison pupils per treated pupil (with replacement): exact on the
+    start date, key stage, FSM, SEN, open service and whether a history exists; baseline
+    within ``caliper_pp``; nearest on the pre-intervention history (``distance="history"``: the
+    distance over baseline, earlier-window and history attendance, each scaled by the treated
+    pupils' standard deviation) or on the prognostic score (``distance="score"``), then on
+    baseline, then lower UPN.
 
     Returns
     -------
     DataFrame
-        One row per (matched intervention, comparison pupil): intervention_id, start_date, the exact-match
-        columns, baseline_attendance_pct, change_pp (treated), upn_comparison,
-        baseline_attendance_pct_comparison, change_pp_comparison, distance_pp.
+        One row per (matched intervention, comparison pupil): intervention_id, start_date,
+        urn (treated), urn_comparison, upn_comparison, the treated and comparison pre-period and
+        review attendance (``_comparison`` suffix), change_pp, change_pp_comparison, distance_pp
+        (baseline), score_distance, weight (1/k of its treated pupil).
     """
-    ev = evaluated[evaluated["evaluable"]]
-    keys = ["start_date", *EXACT_ON]
-    t = ev[["intervention_id", *keys, "year_group", "baseline_attendance_pct", "change_pp"]]
-    t = t.dropna(subset=list(EXACT_ON))
-    c = pool[[*keys, "upn", "year_group", "baseline_attendance_pct", "change_pp"]].rename(
-        columns={
-            "upn": "upn_comparison",
-            "year_group": "year_group_comparison",
-            "baseline_attendance_pct": "baseline_attendance_pct_comparison",
-            "change_pp": "change_pp_comparison",
-        }
+    t = treated_for_matching(evaluated)
+    t = t[t["unmatched_reason"] == ""].copy()
+    cols = [*HISTORY_COLUMNS, "review_attendance_pct", "change_pp"]
+    t_cols = ["intervention_id", "start_date", *EXACT_ON, "urn", "review_possible", *cols]
+    c = pool.copy()
+    if t.empty or c.empty:
+        return pd.DataFrame(columns=[*t_cols, "upn_comparison", "urn_comparison", "weight"])
+    if distance == "score":
+        c_score, t_score = prognostic_score(c, t)
+    else:
+        c_score, t_score = np.zeros(len(c)), np.zeros(len(t))
+    t["_score"], c["_score"] = t_score, c_score
+    t["_hist"] = t["history_attendance_pct"].notna()
+    c["_hist"] = c["history_attendance_pct"].notna()
+    keys = ["start_date", *EXACT_ON, "_hist"]
+    c = c[[*keys, "upn", "urn", *cols, "_score"]].rename(
+        columns={k: f"{k}_comparison" for k in ["upn", "urn", *cols, "_score"]}
     )
+    t = t[[*t_cols, "_hist", "_score"]]
+    t = t.astype({"fsm": bool, "open_service": bool})
+    c = c.astype({"fsm": bool, "open_service": bool})
     pairs = t.merge(c, on=keys, how="inner")
     pairs["distance_pp"] = (
         pairs["baseline_attendance_pct"] - pairs["baseline_attendance_pct_comparison"]
     ).abs()
     pairs = pairs[pairs["distance_pp"] <= caliper_pp].copy()
-    pairs["_years"] = (
-        _year_number(pairs["year_group"]) - _year_number(pairs["year_group_comparison"])
-    ).abs()
+    if distance == "score":
+        pairs["score_distance"] = (pairs["_score"] - pairs["_score_comparison"]).abs()
+    else:  # Mahalanobis-type on the pre-periods, scaled by the treated pupils' SDs
+        total = np.zeros(len(pairs))
+        for col in ("baseline_attendance_pct", "earlier_attendance_pct", "history_attendance_pct"):
+            v = t[col].to_numpy(float)
+            sd = float(np.std(v[np.isfinite(v)])) if np.isfinite(v).sum() > 1 else 1.0
+            sd = sd or 1.0
+            d = (pairs[col] - pairs[f"{col}_comparison"]).to_numpy(float) / sd
+            total += np.nan_to_num(d) ** 2
+        pairs["score_distance"] = np.sqrt(total)
     pairs = pairs.sort_values(
-        ["intervention_id", "distance_pp", "_years", "upn_comparison"], kind="stable"
+        ["intervention_id", "score_distance", "distance_pp", "upn_comparison"], kind="stable"
     )
-    pairs = pairs[pairs.groupby("intervention_id").cumcount() < int(neighbours)]
-    return pairs.drop(columns="_years").reset_index(drop=True)
+    pairs = pairs[pairs.groupby("intervention_id").cumcount() < int(neighbours)].copy()
+    pairs["weight"] = 1 / pairs.groupby("intervention_id")["upn_comparison"].transform("size")
+    return pairs.drop(columns=["_hist", "_score", "_score_comparison"]).reset_index(drop=True)
 
 
-def _year_number(year_group: pd.Series) -> pd.Series:
-    """National Curriculum year as a number (N1 = -2, N2 = -1, R = 0)."""
-    return pd.to_numeric(year_group.astype(str).replace(_YEAR_NUMBER), errors="coerce")
+def _comparison_side(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The comparison columns of ``pairs`` under the treated names (for the design matrix)."""
+    return pd.DataFrame({c: pairs[f"{c}_comparison"].to_numpy() for c in HISTORY_COLUMNS})
 
 
-def _mean_ci(values: np.ndarray, reps: int, seed: int) -> tuple[float, float, float]:
-    if len(values) == 0:
-        return np.nan, np.nan, np.nan
-    low, high = bootstrap_ci(
-        lambda idx: float(values[idx].mean()), len(values), reps=reps, seed=seed
+@dataclass(frozen=True)
+class Contributions:
+    """Per-unit contributions of a matched estimator, by school, for the cluster bootstrap.
+
+    ``treated``: urn and value per matched treated pupil; ``comparison``: urn, value and weight
+    per (treated, comparison) pair. The estimate is mean(treated value) - weighted mean
+    (comparison value).
+    """
+
+    treated: pd.DataFrame
+    comparison: pd.DataFrame
+
+    def estimate(self) -> float:
+        t, c = self.treated, self.comparison
+        if t.empty:
+            return float("nan")
+        return float(t["value"].mean() - np.average(c["value"], weights=c["weight"]))
+
+
+def did_contributions(
+    pairs: pd.DataFrame, *, outcome: str = "change", bias_correct: bool = True
+) -> Contributions:
+    """Contributions of the (bias-corrected) difference-in-differences.
+
+    ``outcome="change"``: review - baseline (the effect); ``"placebo"``: baseline - earlier
+    (the pre-trend placebo, no bias correction: it is a check, not an estimate).
+    """
+    if outcome == "change":
+        yt = pairs["change_pp"].to_numpy(dtype=float)
+        yc = pairs["change_pp_comparison"].to_numpy(dtype=float)
+    else:
+        yt = (pairs["baseline_attendance_pct"] - pairs["earlier_attendance_pct"]).to_numpy(float)
+        yc = (
+            pairs["baseline_attendance_pct_comparison"] - pairs["earlier_attendance_pct_comparison"]
+        ).to_numpy(float)
+    w = pairs["weight"].to_numpy(dtype=float)
+    ok = np.isfinite(yc)
+    w = np.where(ok, w, 0.0)
+    yc = np.where(ok, yc, 0.0)
+    if bias_correct and outcome == "change" and len(pairs):
+        xt = _design(pairs)
+        xc = _design(_comparison_side(pairs))
+        beta = _ols(xc, yc, w)
+        yt = yt - xt @ beta
+        yc = yc - xc @ beta
+    first = ~pairs["intervention_id"].duplicated().to_numpy() & np.isfinite(yt)
+    treated = pd.DataFrame({"urn": pairs["urn"].to_numpy()[first], "value": yt[first]})
+    keep = w > 0
+    comparison = pd.DataFrame(
+        {"urn": pairs["urn_comparison"].to_numpy()[keep], "value": yc[keep], "weight": w[keep]}
     )
-    return float(values.mean()), low, high
+    return Contributions(treated=treated, comparison=comparison)
+
+
+def cluster_bootstrap(
+    parts: Contributions, *, reps: int = 2000, seed: int = 12345, confidence: float = 0.95
+) -> tuple[float, float, float, int]:
+    """Estimate, interval and number of schools by a cluster bootstrap resampling schools.
+
+    Each replicate draws the schools with replacement and recomputes mean(treated) - weighted
+    mean(comparison) over the drawn schools' units (treated pupils by their school, comparison
+    pupils by theirs, a comparison reused by several treated pupils carrying all its weight).
+    The interval is estimate +/- t(schools - 1) x bootstrap standard error.
+    """
+    t, c = parts.treated, parts.comparison
+    est = parts.estimate()
+    urns = pd.Index(pd.unique(np.concatenate([t["urn"].to_numpy(), c["urn"].to_numpy()])))
+    g = len(urns)
+    if not np.isfinite(est) or g < 2:
+        return est, np.nan, np.nan, g
+    ti = urns.get_indexer(t["urn"])
+    ci = urns.get_indexer(c["urn"])
+    t_sum = np.bincount(ti, weights=t["value"], minlength=g)
+    t_n = np.bincount(ti, minlength=g).astype(float)
+    c_sum = np.bincount(ci, weights=c["value"] * c["weight"], minlength=g)
+    c_w = np.bincount(ci, weights=c["weight"], minlength=g)
+    rng = np.random.default_rng(seed)
+    m = rng.multinomial(g, np.full(g, 1 / g), size=reps).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = (m @ t_sum) / (m @ t_n) - (m @ c_sum) / (m @ c_w)
+    se = float(np.nanstd(draws, ddof=1))
+    half = float(_st.t.ppf(0.5 + confidence / 2, g - 1)) * se
+    return est, est - half, est + half, g
+
+
+def before_after(evaluated: pd.DataFrame, *, reps: int = 2000, seed: int = 12345) -> tuple:
+    """Mean change over evaluable interventions with a complete review, cluster-bootstrapped
+    by school (no comparison)."""
+    ev = evaluated[evaluated["evaluable"] & evaluated["review_complete"]]
+    t = pd.DataFrame(
+        {"urn": ev["urn"].fillna(-1).to_numpy(), "value": ev["change_pp"].to_numpy(float)}
+    )
+    parts = Contributions(
+        treated=t, comparison=pd.DataFrame({"urn": [], "value": [], "weight": []})
+    )
+    if t.empty:
+        return np.nan, np.nan, np.nan, len(t), 0
+    est = float(t["value"].mean())
+    urns = pd.Index(pd.unique(t["urn"]))
+    g = len(urns)
+    if g < 2:
+        return est, np.nan, np.nan, len(t), g
+    ti = urns.get_indexer(t["urn"])
+    s = np.bincount(ti, weights=t["value"], minlength=g)
+    n = np.bincount(ti, minlength=g).astype(float)
+    m = np.random.default_rng(seed).multinomial(g, np.full(g, 1 / g), size=reps).astype(float)
+    draws = (m @ s) / (m @ n)
+    half = float(_st.t.ppf(0.975, g - 1)) * float(np.std(draws, ddof=1))
+    del parts
+    return est, est - half, est + half, len(t), g
+
+
+def _days_and_size(pairs: pd.DataFrame, estimate: float) -> tuple[float, float]:
+    """Days of attendance gained per child over the review window, and the standardised effect
+    size (estimate / pooled SD of review-window attendance, treated and weighted comparison)."""
+    if pairs.empty or not np.isfinite(estimate):
+        return np.nan, np.nan
+    first = ~pairs["intervention_id"].duplicated()
+    possible = pairs.loc[first, "review_possible"].to_numpy(float)
+    days = estimate / 100 * possible.mean() / _SESSIONS_PER_DAY
+    yt = pairs.loc[first, "review_attendance_pct"].to_numpy(float)
+    yc = pairs["review_attendance_pct_comparison"].to_numpy(float)
+    w = pairs["weight"].to_numpy(float)
+    vc = np.average((yc - np.average(yc, weights=w)) ** 2, weights=w)
+    sd = np.sqrt((np.var(yt, ddof=1) + vc) / 2) if len(yt) > 1 else np.nan
+    return float(days), float(estimate / sd) if sd and np.isfinite(sd) else np.nan
 
 
 def effect_table(
@@ -223,43 +535,100 @@ def effect_table(
     reps: int = 2000,
     seed: int = 12345,
 ) -> pd.DataFrame:
-    """The ``effect`` table: before/after and (with a comparison) difference-in-differences.
+    """The ``effect`` table: before/after, difference-in-differences and the pre-trend placebo.
 
-    ``before_after``: mean change (review % - baseline %) over evaluable interventions, with a
-    bootstrap interval resampling interventions; ``n_comparison`` 0.
-    ``difference_in_differences``: mean over matched treated pupils of (treated change - mean
-    change of its comparisons), bootstrap interval resampling treated pupils with their
-    comparisons; ``n_treated`` = matched interventions, ``n_comparison`` = distinct comparison
-    pupils. Pass ``pairs=None`` for no comparison (``comparison: none``).
+    ``before_after``: mean change over evaluable interventions with a complete review window.
+    ``difference_in_differences``: the bias-corrected matched estimate (module docstring);
+    ``n_treated`` = matched interventions, ``n_comparison`` = distinct comparison pupils.
+    ``pre_trend_placebo``: the difference-in-differences from the earlier window to the baseline
+    on the same matched pupils (should be near zero). Intervals: cluster bootstrap over schools,
+    t with (schools - 1) degrees of freedom. ``days_gained`` and ``effect_size`` are given for
+    the difference-in-differences. Pass ``pairs=None`` for no comparison.
     """
-    change = evaluated.loc[evaluated["evaluable"], "change_pp"].to_numpy(dtype="float64")
-    est, low, high = _mean_ci(change, reps, seed)
-    rows = [("before_after", est, low, high, len(change), 0)]
+    est, low, high, n, g = before_after(evaluated, reps=reps, seed=seed)
+    rows = [("before_after", est, low, high, n, 0, g, np.nan, np.nan)]
     if pairs is not None:
-        per = pairs.groupby("intervention_id", sort=False)
-        diff = (per["change_pp"].first() - per["change_pp_comparison"].mean()).to_numpy(
-            dtype="float64"
+        n_t = int(pairs["intervention_id"].nunique())
+        n_c = int(pairs["upn_comparison"].nunique())
+        est, low, high, g = cluster_bootstrap(did_contributions(pairs), reps=reps, seed=seed)
+        days, size = _days_and_size(pairs, est)
+        rows.append(("difference_in_differences", est, low, high, n_t, n_c, g, days, size))
+        est, low, high, g = cluster_bootstrap(
+            did_contributions(pairs, outcome="placebo"), reps=reps, seed=seed
         )
-        est, low, high = _mean_ci(diff, reps, seed)
+        rows.append(("pre_trend_placebo", est, low, high, n_t, n_c, g, np.nan, np.nan))
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+
+
+def sensitivity_table(
+    evaluated: pd.DataFrame,
+    pool: pd.DataFrame,
+    *,
+    settings=((DEFAULT_CALIPER_PP, DEFAULT_NEIGHBOURS), *SENSITIVITY),
+    reps: int = 1000,
+    seed: int = 12345,
+) -> pd.DataFrame:
+    """The difference-in-differences under other calipers and numbers of neighbours.
+
+    Returns caliper_pp, neighbours, estimate_pp, ci_low, ci_high, n_treated, n_comparison.
+    """
+    rows = []
+    for caliper, k in settings:
+        pairs = match_comparisons(evaluated, pool, caliper_pp=caliper, neighbours=k)
+        est, low, high, _ = (
+            cluster_bootstrap(did_contributions(pairs), reps=reps, seed=seed)
+            if len(pairs)
+            else (np.nan, np.nan, np.nan, 0)
+        )
         rows.append(
             (
-                "difference_in_differences",
+                float(caliper),
+                int(k),
                 est,
                 low,
                 high,
-                len(diff),
-                int(pairs["upn_comparison"].nunique()),
+                int(pairs["intervention_id"].nunique()) if len(pairs) else 0,
+                int(pairs["upn_comparison"].nunique()) if len(pairs) else 0,
             )
         )
-    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "caliper_pp",
+            "neighbours",
+            "estimate_pp",
+            "ci_low",
+            "ci_high",
+            "n_treated",
+            "n_comparison",
+        ],
+    )
+
+
+def _year_number(year_group: pd.Series) -> pd.Series:
+    """National Curriculum year as a number (N1 = -2, N2 = -1, R = 0)."""
+    return pd.to_numeric(year_group.astype(str).replace(_YEAR_NUMBER), errors="coerce")
+
+
+BALANCE_LABELS = {
+    "baseline_attendance_pct": "baseline attendance %",
+    "earlier_attendance_pct": "earlier window attendance %",
+    "history_attendance_pct": "history attendance % (school year before)",
+    "year_group": "year group",
+    "fsm_pct": "free school meals %",
+    "sen_support_pct": "SEN support %",
+    "ehc_plan_pct": "EHC plan %",
+    "open_service_pct": "open service involvement %",
+}
 
 
 def _covariates(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "baseline_attendance_pct": frame["baseline_attendance_pct"].to_numpy(dtype=float),
-            "year_group": _year_number(frame["year_group"]).to_numpy(),
-            "primary_phase_pct": 100 * (frame["phase"] == "primary").astype(float).to_numpy(),
+            "earlier_attendance_pct": frame["earlier_attendance_pct"].to_numpy(dtype=float),
+            "history_attendance_pct": frame["history_attendance_pct"].to_numpy(dtype=float),
+            "year_group": _year_number(frame["year_group"]).to_numpy(dtype=float),
             "fsm_pct": 100 * frame["fsm"].astype(float).to_numpy(),
             "sen_support_pct": 100 * (frame["sen"] == "K").astype(float).to_numpy(),
             "ehc_plan_pct": 100 * (frame["sen"] == "E").astype(float).to_numpy(),
@@ -270,45 +639,50 @@ def _covariates(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _wmean_var(x: pd.DataFrame, w: np.ndarray) -> tuple[pd.Series, pd.Series]:
     w = np.asarray(w, dtype=float)
-    mean = (x.mul(w, axis=0)).sum() / w.sum()
-    var = ((x - mean) ** 2).mul(w, axis=0).sum() / w.sum()
-    return mean, var
+    out_m, out_v = {}, {}
+    for col in x.columns:
+        v = x[col].to_numpy(dtype=float)
+        ok = ~np.isnan(v) & (w > 0)
+        if not ok.any():
+            out_m[col], out_v[col] = np.nan, np.nan
+            continue
+        m = np.average(v[ok], weights=w[ok])
+        out_m[col], out_v[col] = m, np.average((v[ok] - m) ** 2, weights=w[ok])
+    return pd.Series(out_m), pd.Series(out_v)
 
 
 def matching_balance(
     evaluated: pd.DataFrame, pool: pd.DataFrame, pairs: pd.DataFrame
 ) -> pd.DataFrame:
-    """Standardised mean differences of the matching variables before and after matching.
+    """Standardised mean differences of every matching variable and open services, before and
+    after matching.
 
-    Before: evaluable treated interventions vs the whole pool, each pool row weighted by the
-    number of treated interventions sharing its start date (the same windows). After: matched
-    treated vs their matched comparisons, each comparison weighted 1/k where k is the number
-    of comparisons its treated pupil has (so every treated pupil weighs the same). Both SMDs use
-    the pooled standard deviation before matching: (mean_t - mean_c) / sqrt((var_t + var_c)/2).
+    Before: treated pupils entering matching vs the whole pool, each pool row weighted by the
+    number of those treated pupils sharing its start date (the same windows). After: matched
+    treated vs their comparisons, each comparison weighted 1/k. Both SMDs use the pooled
+    standard deviation before matching: (mean_t - mean_c) / sqrt((var_t + var_c)/2); history
+    rows use pupils that have one.
 
     Returns
     -------
     DataFrame
-        covariate, treated_before, comparison_before, smd_before, treated_after,
-        comparison_after, smd_after.
+        covariate (in words), treated_before, comparison_before, smd_before, treated_after,
+        comparison_after, smd_after, flag (``SMD above 0.1`` where abs(smd_after) > 0.1).
     """
-    ev = evaluated[evaluated["evaluable"]]
-    per_date = ev.groupby("start_date").size()
-    t_cov = _covariates(ev)
-    c_cov = _covariates(pool)
-    mt, vt = _wmean_var(t_cov, np.ones(len(t_cov)))
-    mc, vc = _wmean_var(c_cov, pool["start_date"].map(per_date).fillna(0).to_numpy())
+    t = treated_for_matching(evaluated)
+    t = t[t["unmatched_reason"] == ""]
+    per_date = t.groupby("start_date").size()
+    mt, vt = _wmean_var(_covariates(t), np.ones(len(t)))
+    mc, vc = _wmean_var(_covariates(pool), pool["start_date"].map(per_date).fillna(0).to_numpy())
     sd = np.sqrt((vt + vc) / 2).replace(0, np.nan)
-    matched_t = ev.set_index("intervention_id").loc[pairs["intervention_id"].unique()]
-    matched_t = matched_t.reset_index()
+    matched_t = t.set_index("intervention_id").loc[pairs["intervention_id"].unique()].reset_index()
     comp = (
         pool.set_index(["start_date", "upn"])
         .loc[pd.MultiIndex.from_arrays([pairs["start_date"], pairs["upn_comparison"]])]
         .reset_index()
     )
-    k = pairs.groupby("intervention_id")["upn_comparison"].transform("size").to_numpy()
-    at = _covariates(matched_t).mean()
-    ac, _ = _wmean_var(_covariates(comp), 1 / k)
+    at, _ = _wmean_var(_covariates(matched_t), np.ones(len(matched_t)))
+    ac, _ = _wmean_var(_covariates(comp), pairs["weight"].to_numpy())
     out = pd.DataFrame(
         {
             "treated_before": mt,
@@ -319,22 +693,78 @@ def matching_balance(
             "smd_after": (at - ac) / sd,
         }
     )
+    out["flag"] = np.where(out["smd_after"].abs() > SMD_FLAG, "SMD above 0.1", "")
+    out.index = out.index.map(BALANCE_LABELS)
     return out.rename_axis("covariate").reset_index()
 
 
+def unmatched_summary(evaluated: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Evaluable interventions not in the matched estimate, by reason, with who they are.
+
+    Returns reason, interventions, mean_baseline_attendance_pct, primary_pct (key stages 1-2),
+    fsm_pct, sen_pct (SEN support or EHC plan).
+    """
+    t = treated_for_matching(evaluated)
+    matched = set(pairs["intervention_id"]) if len(pairs) else set()
+    t.loc[
+        (t["unmatched_reason"] == "") & ~t["intervention_id"].isin(matched), "unmatched_reason"
+    ] = "no comparison pupil within the caliper"
+    u = t[t["unmatched_reason"] != ""]
+    cols = [
+        "reason",
+        "interventions",
+        "mean_baseline_attendance_pct",
+        "primary_pct",
+        "fsm_pct",
+        "sen_pct",
+    ]
+    if u.empty:
+        return pd.DataFrame(columns=cols)
+    g = u.assign(
+        _primary=u["key_stage"].isin(["KS1", "KS2"]).astype(float) * 100,
+        _fsm=u["fsm"].astype(float) * 100,
+        _sen=u["sen"].isin(["K", "E"]).astype(float) * 100,
+    ).groupby("unmatched_reason")
+    out = pd.DataFrame(
+        {
+            "interventions": g.size(),
+            "mean_baseline_attendance_pct": g["baseline_attendance_pct"].mean(),
+            "primary_pct": g["_primary"].mean(),
+            "fsm_pct": g["_fsm"].mean(),
+            "sen_pct": g["_sen"].mean(),
+        }
+    )
+    return out.rename_axis("reason").reset_index()[cols]
+
+
+def placebo_near_zero(effect: pd.DataFrame) -> bool | None:
+    """Whether the pre-trend placebo is near zero (interval includes 0 and |estimate| < 1
+    point); None when there is none."""
+    rows = effect[effect["method"] == "pre_trend_placebo"]
+    if rows.empty or not np.isfinite(rows["estimate_pp"].iloc[0]):
+        return None
+    r = rows.iloc[0]
+    includes = not (r.ci_low > 0 or r.ci_high < 0) if np.isfinite(r.ci_low) else True
+    return bool(includes and abs(r.estimate_pp) < PLACEBO_NEAR_ZERO_PP)
+
+
+def _pp(v: float) -> str:
+    return format_pct(v, sign=True, unit="")
+
+
 def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluable: int) -> str:
-    """The before/after and difference-in-differences estimates, and how much of the change
-    would have happened anyway, in words."""
+    """The before/after and difference-in-differences estimates, the pre-trend placebo and how
+    much of the change would have happened anyway, in words."""
     ba = effect.iloc[0]
     text = (
-        f"Before and after: attendance changed by {format_pct(ba.estimate_pp, sign=True, unit='')} percentage points on "
-        f"average (95% interval {format_pct(ba.ci_low, sign=True, unit='')} to {format_pct(ba.ci_high, sign=True, unit='')}; {int(ba.n_treated):,} "
-        "evaluable interventions). This alone overstates the effect: pupils picked for low "
-        "attendance tend to improve anyway (regression to the mean)."
+        f"Before and after: attendance changed by {_pp(ba.estimate_pp)} percentage points on "
+        f"average (95% interval {_pp(ba.ci_low)} to {_pp(ba.ci_high)}; {int(ba.n_treated):,} "
+        "interventions with a complete review window). This alone is biased: pupils picked for "
+        "low attendance tend to improve anyway (regression to the mean)."
     )
     if pairs is None or len(effect) < 2:
         return text + " No comparison group was used (`comparison: none`)."
-    did = effect.iloc[1]
+    did = effect[effect["method"] == "difference_in_differences"].iloc[0]
     if len(pairs) == 0:
         return text + " No treated pupil could be matched to a comparison pupil."
     per = pairs.groupby("intervention_id")
@@ -346,14 +776,156 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
         if np.isfinite(share)
         else "the matched pupils' attendance did not rise on average"
     )
+    text += (
+        f"\n\nMatched comparison: {int(did.n_treated):,} of {n_evaluable:,} evaluable interventions "
+        f"were matched to {int(did.n_comparison):,} comparison pupils in {int(did.n_schools):,} "
+        f"schools. Over the same windows the treated pupils changed by {_pp(t_change)} points and "
+        f"their comparisons by {_pp(c_change)} points, so {anyway}. The difference-in-differences "
+        f"estimate of the intervention's effect, corrected for the remaining differences in "
+        f"pre-intervention attendance, is {_pp(did.estimate_pp)} points (95% interval "
+        f"{_pp(did.ci_low)} to {_pp(did.ci_high)}, a cluster bootstrap over schools): about "
+        f"{did.days_gained:.1f} days of attendance gained per child over the review window, a "
+        f"standardised effect size of {did.effect_size:.2f}."
+    )
+    plc = effect[effect["method"] == "pre_trend_placebo"]
+    if len(plc):
+        p = plc.iloc[0]
+        near = placebo_near_zero(effect)
+        text += (
+            f"\n\nPre-trend placebo: the same comparison from the earlier window to the baseline, "
+            f"before any intervention, gives {_pp(p.estimate_pp)} points (95% interval "
+            f"{_pp(p.ci_low)} to {_pp(p.ci_high)})."
+        )
+        text += (
+            " It is near zero, as it should be: before the intervention, the treated pupils' "
+            "attendance moved as their comparisons' did."
+            if near
+            else f" {strong('Warning:')} it is not near zero. Before any intervention the treated pupils' "
+            "attendance already moved differently from their comparisons', so the comparison "
+            "does not fully stand for what would have happened anyway, and the estimate may be "
+            "biased by about this much."
+        )
+    return text
+
+
+def describe_balance(balance: pd.DataFrame) -> str:
+    """Balance in words: every variable with an SMD above 0.1 after matching is named."""
+    flagged = balance[balance["smd_after"].abs() > SMD_FLAG]
+    worse = balance[balance["smd_after"].abs() > balance["smd_before"].abs() + 1e-9]
+    text = (
+        "Balance after matching: every variable has a standardised mean difference of 0.1 or less."
+        if flagged.empty
+        else "Balance after matching: "
+        + "; ".join(f"{r.covariate} has SMD {r.smd_after:+.2f}" for r in flagged.itertuples())
+        + f" (above 0.1: {strong('not well balanced')}, {len(flagged)} of {len(balance)} variables)."
+    )
+    if len(worse):
+        text += " Worse after matching than before: " + ", ".join(worse["covariate"]) + "."
+    return text
+
+
+def describe_unmatched(unmatched: pd.DataFrame, n_evaluable: int) -> str:
+    """The evaluable interventions left out of the matched estimate, by reason, in words."""
+    if unmatched.empty:
+        return "Every evaluable intervention entered the matched estimate."
+    n = int(unmatched["interventions"].sum())
+    parts = [
+        f"{r.reason}: {int(r.interventions):,} (mean baseline attendance "
+        f"{format_pct(r.mean_baseline_attendance_pct)}, {r.primary_pct:.0f}% primary, "
+        f"{r.fsm_pct:.0f}% FSM, {r.sen_pct:.0f}% SEN)"
+        for r in unmatched.itertuples()
+    ]
     return (
-        text
-        + f"\n\nMatched comparison: {int(did.n_treated):,} of {n_evaluable:,} evaluable interventions "
-        f"were matched to {int(did.n_comparison):,} comparison pupils. Over the same windows the "
-        f"treated pupils changed by {format_pct(t_change, sign=True, unit='')} points and their comparisons by "
-        f"{format_pct(c_change, sign=True, unit='')} points, so {anyway}. The difference-in-differences estimate of the "
-        f"intervention's effect is {format_pct(did.estimate_pp, sign=True, unit='')} points (95% bootstrap interval "
-        f"{format_pct(did.ci_low, sign=True, unit='')} to {format_pct(did.ci_high, sign=True, unit='')})."
+        f"{n:,} of {n_evaluable:,} evaluable interventions are not in the matched estimate: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def describe_sensitivity(sens: pd.DataFrame) -> str:
+    """How much the estimate moves under other calipers and numbers of neighbours."""
+    ok = sens[np.isfinite(sens["estimate_pp"])]
+    if ok.empty:
+        return "No sensitivity analysis could be run."
+    lo, hi = ok["estimate_pp"].min(), ok["estimate_pp"].max()
+    return (
+        f"Under other calipers (1 to 5 points) and numbers of neighbours (1 to 10) the estimate "
+        f"ranges from {_pp(lo)} to {_pp(hi)} points."
+    )
+
+
+def describe_security(
+    effect: pd.DataFrame,
+    balance: pd.DataFrame | None,
+    unmatched: pd.DataFrame,
+    n_selected: int,
+) -> str:
+    """A plain-words paragraph: how secure is this finding (sample size, balance, pre-trend,
+    attrition), and a verdict."""
+    did = effect[effect["method"] == "difference_in_differences"]
+    if did.empty or not np.isfinite(did["estimate_pp"].iloc[0]):
+        return (
+            "There is no matched comparison, so the report cannot say how much of the change the "
+            "interventions caused."
+        )
+    d = did.iloc[0]
+    n = int(d.n_treated)
+    pending = 0
+    if unmatched is not None and len(unmatched):
+        pending = int(unmatched.loc[unmatched["reason"] == "review pending", "interventions"].sum())
+    n_selected = max(n_selected - pending, 0)  # pending reviews are not lost, only not yet due
+    lost = max(n_selected - n, 0)
+    attrition = 100 * lost / n_selected if n_selected else 0.0
+    worst = (
+        float(balance["smd_after"].abs().max()) if balance is not None and len(balance) else np.nan
+    )
+    near = placebo_near_zero(effect)
+    concerns = []
+    if n < 100:
+        concerns.append(f"only {n:,} children were matched")
+    if np.isfinite(worst) and worst > SMD_FLAG:
+        concerns.append(f"the groups are not fully alike after matching (largest SMD {worst:.2f})")
+    if near is False:
+        concerns.append("the pre-trend placebo is not near zero")
+    if attrition > 20:
+        concerns.append(
+            f"{attrition:.0f}% of the interventions with a complete review are not in the estimate"
+        )
+    sign = (
+        "above zero"
+        if d.ci_low > 0
+        else ("below zero" if d.ci_high < 0 else "includes zero, so no effect cannot be ruled out")
+    )
+    verdict = (
+        "This is a reasonably secure finding for a matched, non-randomised comparison."
+        if not concerns
+        else "Read this finding with caution: " + "; ".join(concerns) + "."
+    )
+    return (
+        f"The finding rests on {n:,} children matched to similar children "
+        f"who were not worked with, in {int(d.n_schools):,} schools; the interval ({_pp(d.ci_low)} to "
+        f"{_pp(d.ci_high)} points) lies {sign}. "
+        + (
+            f"After matching the largest standardised difference on any matching variable or "
+            f"open services is {worst:.2f} (0.1 or less is well balanced). "
+            if np.isfinite(worst)
+            else ""
+        )
+        + (
+            "Before the interventions the two groups' attendance moved alike (the pre-trend "
+            "placebo is near zero). "
+            if near
+            else (
+                "Before the interventions the two groups' attendance did not move alike. "
+                if near is False
+                else ""
+            )
+        )
+        + f"{lost:,} of {n_selected:,} selected interventions with a complete review window "
+        f"({attrition:.0f}%) are not in the estimate (not evaluable or unmatched); "
+        f"{pending:,} more are pending. The comparison can only balance "
+        "what the data records: officers may know things about a child that the data does not, "
+        f"and a randomised trial would be needed to rule that out. {verdict}"
     )
 
 

@@ -1,36 +1,66 @@
-"""Date windows around an intervention and pupil-level session counts over many windows.
+"""Windows around an intervention, measured in school days, and pupil-level session counts.
 
-Definitions (data contract, "Derived measures"; DfE *Pupil absence in schools in England*):
+Definitions (``docs/methodology.md``, "12-week impact evaluation"; DfE *Pupil absence in
+schools in England*):
 
-- a window includes both of its end dates;
-- pupil level: a pupil's sessions are summed over all their enrolments (every school that
-  recorded a mark for them) before any rate is computed;
-- attendance % = (present + approved educational activity) / possible x 100;
-- persistent absence (pupil level): absence % >= 10.
+- a **school day** is a weekday inside a half term of ``calendar.csv``
+  (:func:`~attendance_lib.analyses.shared.pupil_sessions.school_days`); windows count school
+  days only, so they pass over half-term holidays, Christmas, Easter and the summer;
+- the **review window** is the ``5 x weeks`` school days (60 for 12 weeks) from the start date,
+  the start included (a start in a holiday begins on the next school day);
+- the **baseline** is the ``5 x weeks`` school days before the start date; a baseline with fewer
+  school days in the data (the start is early in the data) uses what there is and is flagged
+  ``baseline_short``; with ``baseline="year_to_date"`` it runs from the first day of the
+  academic year to the day before the start;
+- the **earlier window** is the ``5 x weeks`` school days before the baseline and the
+  **history** up to 380 school days (two school years) before that, as much as the data holds:
+  the pre-intervention history the comparison group is matched on;
+- a window **crosses the summer** when its school days lie in two academic years (for Year 6
+  into Year 7, possibly two schools);
+- a review window is **pending** while the data does not reach its last school day;
+- with ``unit="calendar_weeks"`` the windows are ``7 x weeks`` calendar days instead (the old
+  definition, kept as a parameter).
 
-The baseline window is the ``weeks`` x 7 days immediately before the start date
-(``start - 7 * weeks`` .. ``start - 1``), or with ``baseline="year_to_date"`` from the first
-day of the academic year containing the start date to ``start - 1``. The review window is the
-``weeks`` x 7 days from the start date (``start`` .. ``start + 7 * weeks - 1``).
+Sessions are counted by :class:`~attendance_lib.analyses.shared.pupil_sessions.PupilSessions`
+(pupil level, Year 11 study leave left out).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from attendance_lib.analyses.shared.pupil_sessions import (
+    MarkIndex,
+    PupilSessions,
+    counts_frame,
+    school_days,
+)
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of, next_year
-from attendance_lib.core.codes import GROUP_COLUMNS, Group
 from attendance_lib.core.errors import UsageError
-from attendance_lib.engine.sessions import COUNT_COLUMNS, add_rates, daily_sessions, mark_date_range
 
-#: Baseline choices: the same number of weeks before the start, or the academic year to date.
+__all__ = [
+    "BASELINES",
+    "HISTORY_SCHOOL_DAYS",
+    "UNITS",
+    "MarkIndex",
+    "PupilSessions",
+    "intervention_windows",
+    "next_year_complete",
+    "window_counts",
+]
+
+#: Baseline choices: the same length before the start, or the academic year to date.
 BASELINES = ("weeks_before", "year_to_date")
+#: Window units: school days (5 a week, the default) or calendar weeks (7 days a week).
+UNITS = ("school_days", "calendar_weeks")
+#: Length of the longer history before the earlier window, in school days (two school years;
+#: what the data holds of it is used).
+HISTORY_SCHOOL_DAYS = 380
 _ONE_DAY = pd.Timedelta(days=1)
-_POSSIBLE = [Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED]
+WINDOWS = ("history", "earlier", "baseline", "review")
 
 
 def intervention_windows(
@@ -39,146 +69,130 @@ def intervention_windows(
     *,
     weeks: int = 12,
     baseline: Literal["weeks_before", "year_to_date"] = "weeks_before",
+    unit: Literal["school_days", "calendar_weeks"] = "school_days",
+    first_date=None,
 ) -> pd.DataFrame:
-    """Baseline and review windows for each start date (both ends included).
+    """History, earlier, baseline and review windows for each start date (both ends included).
 
     Parameters
     ----------
     starts
         Start (assessment) dates.
     calendar
-        Term dates; used for the first day of the academic year with ``year_to_date``.
+        Term dates: the school days, and the first day of the academic year (``year_to_date``).
     weeks
-        Length of the review window, and of the baseline window with ``weeks_before``.
+        Window length: ``5 x weeks`` school days, or ``7 x weeks`` calendar days.
     baseline
-        ``weeks_before``: ``start - 7 * weeks`` .. ``start - 1``; ``year_to_date``: first day
-        of the academic year containing ``start`` .. ``start - 1``.
+        ``weeks_before`` (the same length before the start) or ``year_to_date``.
+    unit
+        ``school_days`` (default) or ``calendar_weeks``.
+    first_date
+        The first date the data covers (default: the calendar's first day); a baseline
+        reaching before it is ``baseline_short``.
 
     Returns
     -------
     DataFrame
-        Same index as ``starts``; columns baseline_start, baseline_end, review_start,
-        review_end.
+        Same index as ``starts``: ``history_start``/``_end``, ``earlier_start``/``_end``,
+        ``baseline_start``/``_end``, ``review_start``/``_end`` (``review_end`` NaT when the
+        calendar has too few school days after the start), ``baseline_days`` (school days in
+        the baseline inside the data), ``baseline_short``, ``crosses_summer``.
     """
     if baseline not in BASELINES:
         raise UsageError(f"baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+    if unit not in UNITS:
+        raise UsageError(f"window unit must be one of {', '.join(UNITS)}, got {unit!r}")
     if int(weeks) < 1:
         raise UsageError(f"weeks must be at least 1, got {weeks!r}")
     start = pd.to_datetime(starts)
-    span = pd.Timedelta(days=7 * int(weeks))
-    if baseline == "weeks_before":
-        base_start = start - span
+    days = school_days(calendar)
+    if first_date is None:
+        first_date = days[0] if len(days) else np.datetime64("1900-01-01")
+    first = np.datetime64(pd.Timestamp(first_date), "D")
+    days_in_data = days[days >= first]
+    s = start.to_numpy().astype("datetime64[D]")
+    if unit == "school_days":
+        n = 5 * int(weeks)
+        i = np.searchsorted(days, s, side="left")
+
+        def at(k: np.ndarray) -> pd.Series:
+            ok = (k >= 0) & (k < len(days))
+            out = np.where(ok, days[np.clip(k, 0, max(len(days) - 1, 0))], np.datetime64("NaT"))
+            return pd.Series(pd.to_datetime(out), index=starts.index)
+
+        review_end = at(i + n - 1)
+        base_start = at(np.maximum(i - n, 0))
+        base_end = start - _ONE_DAY
+        earlier_start, earlier_end = at(np.maximum(i - 2 * n, 0)), base_start - _ONE_DAY
+        history_start = at(np.maximum(i - 2 * n - HISTORY_SCHOOL_DAYS, 0))
+        history_end = earlier_start - _ONE_DAY
+        none_earlier = i - n <= 0
+        earlier_start[none_earlier] = pd.NaT
+        earlier_end[none_earlier] = pd.NaT
+        none_history = i - 2 * n <= 0
+        history_start[none_history] = pd.NaT
+        history_end[none_history] = pd.NaT
     else:
+        span = pd.Timedelta(days=7 * int(weeks))
+        review_end = start + span - _ONE_DAY
+        base_start, base_end = start - span, start - _ONE_DAY
+        earlier_start, earlier_end = start - 2 * span, base_start - _ONE_DAY
+        history_start, history_end = (
+            earlier_start - pd.Timedelta(days=365),
+            earlier_start - _ONE_DAY,
+        )
+    if baseline == "year_to_date":
         years = start.map(academic_year_of)
         first_day = {y: calendar.year_bounds(y)[0] for y in years.unique()}
         base_start = pd.to_datetime(years.map(first_day))
+        earlier_start, earlier_end = (
+            earlier_start.where(earlier_end < base_start),
+            earlier_end.where(earlier_end < base_start),
+        )
+    b0 = base_start.to_numpy().astype("datetime64[D]")
+    b1 = base_end.to_numpy().astype("datetime64[D]")
+    in_base = np.searchsorted(days_in_data, b1, side="right") - np.searchsorted(
+        days_in_data, np.maximum(b0, first), side="left"
+    )
+    wanted = np.searchsorted(days, b1, side="right") - np.searchsorted(days, b0, side="left")
+    if unit == "school_days" and baseline == "weeks_before":
+        wanted = np.full(len(s), 5 * int(weeks))
+    review_year = review_end.map(lambda d: academic_year_of(d) if pd.notna(d) else None)
+    crosses = review_year.notna() & (review_year != start.map(academic_year_of))
     return pd.DataFrame(
         {
+            "history_start": history_start,
+            "history_end": history_end,
+            "earlier_start": earlier_start,
+            "earlier_end": earlier_end,
             "baseline_start": base_start,
-            "baseline_end": start - _ONE_DAY,
+            "baseline_end": base_end,
             "review_start": start,
-            "review_end": start + span - _ONE_DAY,
+            "review_end": review_end,
+            "baseline_days": np.maximum(in_base, 0),
+            "baseline_short": np.maximum(in_base, 0) < wanted,
+            "crosses_summer": crosses.to_numpy(dtype=bool),
         },
         index=starts.index,
     )
 
 
-@dataclass(frozen=True)
-class MarkIndex:
-    """Cumulative possible sessions per pupil, school day and group, for window counts.
-
-    ``cum[p, d, g]`` is pupil ``p``'s sessions in group ``g`` (present, AEA, authorised,
-    unauthorised; all the pupil's enrolments together) on the dates ``days[:d]``, where
-    ``days`` are the dates on which any pupil has a possible mark. Built once from a
-    per-day count that the SQL engine computes (the marks are never loaded into pandas);
-    then any number of window counts are a lookup each. Memory: pupils x school days x 4
-    small integers (142 MB for the demo LA: 31,000 pupils, 575 school days). ``last_date`` is the
-    latest date with any mark, possible or not.
-    """
-
-    categories: pd.Index
-    days: np.ndarray
-    cum: np.ndarray
-    last_date: pd.Timestamp
-
-    @classmethod
-    def build(cls, marks, *, engine: str | None = None) -> MarkIndex:
-        """Index ``marks``: a DataFrame, a :class:`~attendance_lib.contract.dataset.Dataset` or a path.
-
-        ``engine`` as for :func:`~attendance_lib.engine.sessions.summarise`. Raises ``ValueError``
-        naming any code that is not in the code table.
-        """
-        daily = daily_sessions(marks, engine=engine)
-        codes, categories = pd.factorize(daily["upn"])
-        day = daily["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        sessions = daily["sessions"].to_numpy()
-        if len(day):
-            offset = day - day.min()
-            used = np.bincount(offset) > 0
-            days = np.flatnonzero(used) + day.min()
-            position = np.cumsum(used)[offset]  # 1-based: cum[:, 0] is the zero before any day
-        else:
-            days, position = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        most = np.bincount(codes, weights=sessions).max() if len(codes) else 0
-        dtype = np.int16 if most < np.iinfo(np.int16).max else np.int32
-        cum = np.zeros((len(categories), len(days) + 1, len(_POSSIBLE)), dtype=dtype)
-        cum[codes, position, daily["grp"].to_numpy()] = sessions  # one row per cell
-        np.cumsum(cum, axis=1, dtype=dtype, out=cum)
-        return cls(
-            categories=pd.Index(categories, dtype=str),
-            days=days,
-            cum=cum,
-            last_date=mark_date_range(marks, engine=engine)[1],
-        )
-
-    def codes(self, upns) -> np.ndarray:
-        """Position of each UPN in the index (-1 for a pupil with no possible mark)."""
-        return self.categories.get_indexer(pd.Index(upns).astype(str)).astype(np.int64)
-
-    def counts(self, upns, starts, ends, *, codes: np.ndarray | None = None) -> np.ndarray:
-        """Sessions per group (present, AEA, authorised, unauthorised) for each window.
-
-        ``codes`` (from :meth:`codes`) may be given instead of looking the UPNs up again.
-        """
-        r_upn = self.codes(upns) if codes is None else codes
-        r_start = _days(starts, len(r_upn))
-        r_end = _days(ends, len(r_upn))
-        lo = np.searchsorted(self.days, r_start, side="left")
-        hi = np.searchsorted(self.days, r_end, side="right")
-        hi = np.where((r_upn < 0) | (r_end < r_start), lo, hi)
-        if not len(self.categories):  # no possible mark at all
-            return np.zeros((len(r_upn), len(_POSSIBLE)), dtype=np.int64)
-        row = np.maximum(r_upn, 0)
-        return self.cum[row, hi].astype(np.int64) - self.cum[row, lo]
-
-
-def _days(dates, n: int) -> np.ndarray:
-    """Dates (a scalar or an array) as int64 day numbers, broadcast to ``n``."""
-    if np.ndim(dates) == 0:
-        return np.full(n, np.datetime64(pd.Timestamp(dates), "D").astype(np.int64))
-    return pd.to_datetime(dates).to_numpy().astype("datetime64[D]").astype(np.int64)
-
-
 def window_counts(
-    marks: pd.DataFrame | MarkIndex,
+    marks: pd.DataFrame | MarkIndex | PupilSessions,
     requests: pd.DataFrame,
     *,
     start: str = "start",
     end: str = "end",
+    pupils: pd.DataFrame | None = None,
+    calendar: Calendar | None = None,
 ) -> pd.DataFrame:
     """Pupil-level session counts and rates for many (upn, start, end) windows at once.
 
     Each request row asks for one pupil's sessions over ``start``..``end`` (both included),
-    summed over all the pupil's enrolments. The marks are counted once per pupil and day and
-    cumulated (:class:`MarkIndex`; pass one to reuse it); every window is then a lookup, so a
-    million windows cost less than one pass over the marks.
-
-    Parameters
-    ----------
-    marks
-        Register marks as :meth:`MarkIndex.build` takes them, or a :class:`MarkIndex`.
-    requests
-        Rows with ``upn`` and the ``start`` / ``end`` date columns; other columns are kept.
+    summed over all the pupil's enrolments. Given a
+    :class:`~attendance_lib.analyses.shared.pupil_sessions.PupilSessions` (or ``pupils`` and
+    ``calendar`` to build one) Year 11 study leave is left out; given marks or a bare
+    :class:`MarkIndex` without them, every possible session counts.
 
     Returns
     -------
@@ -186,13 +200,15 @@ def window_counts(
         ``requests`` with the five count columns, the rate columns and the pupil-level
         persistent / severe absence flags added (rates NaN where nothing was possible).
     """
+    if isinstance(marks, PupilSessions):
+        return marks.window_counts(requests, start=start, end=end)
     index = marks if isinstance(marks, MarkIndex) else MarkIndex.build(marks)
+    if pupils is not None and calendar is not None:
+        return PupilSessions.build(index, pupils, calendar).window_counts(
+            requests, start=start, end=end
+        )
     sums = index.counts(requests["upn"], requests[start], requests[end])
-    out = requests.copy()
-    for g in _POSSIBLE:
-        out[GROUP_COLUMNS[g]] = sums[:, int(g)]
-    out["sessions_possible"] = sums.sum(axis=1)
-    return add_rates(out[[*requests.columns, *COUNT_COLUMNS]])
+    return counts_frame(requests, sums)
 
 
 def next_year_complete(

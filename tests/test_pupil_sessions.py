@@ -1,0 +1,101 @@
+"""Which sessions count for a pupil (analyses/shared/pupil_sessions.py), hand-computed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from test_impact_fixtures import calendar, days, marks
+
+from attendance_lib.analyses.shared.pupil_sessions import (
+    PupilSessions,
+    pupil_summary,
+    school_days,
+    study_leave,
+    year_11_years,
+)
+
+
+def _pupils(rows):
+    """(upn, academic_year, urn, year_group, date_of_birth) rows."""
+    out = pd.DataFrame(rows, columns=["upn", "academic_year", "urn", "year_group", "date_of_birth"])
+    return out.assign(date_of_birth=pd.to_datetime(out["date_of_birth"]))
+
+
+# Y: aged 15 on 31 Aug 2023 (Year 11 in 2023/24); W: aged 14 (Year 10); Q: no date of birth,
+# year group 11.
+PUPILS = _pupils(
+    [
+        ("Y", "2023/24", 1, "11", "2008-05-01"),
+        ("W", "2023/24", 1, "10", "2009-05-01"),
+        ("Q", "2023/24", 1, "11", None),
+    ]
+)
+# Five weekdays at the end of half term 5 present, five in half term 6 on study leave (S).
+STUDY = []
+for u in ("Y", "W", "Q"):
+    STUDY += days("2024-05-20", 5, "/", u) + days("2024-06-03", 5, "S", u)
+
+
+def test_school_days_are_weekdays_inside_half_terms():
+    d = school_days(calendar(("2023/24",)))
+    assert d[0] == np.datetime64("2023-09-04") and d[-1] == np.datetime64("2024-07-19")
+    assert np.datetime64("2023-10-23") not in d  # October half term
+    assert np.datetime64("2023-09-09") not in d  # a Saturday
+    assert len(d) == 35 + 37 + 28 + 29 + 30 + 35  # the six half terms counted by hand
+
+
+def test_year_11_by_age_on_31_august_else_year_group():
+    got = year_11_years(PUPILS)
+    assert sorted(got["upn"]) == ["Q", "Y"]
+    leave = study_leave(PUPILS, calendar())
+    assert set(leave["start"]) == {pd.Timestamp("2024-06-03")}
+    assert set(leave["end"]) == {pd.Timestamp("2024-07-19")}
+
+
+def test_study_leave_does_not_count_for_year_11():
+    ps = PupilSessions.build(marks(STUDY), PUPILS, calendar())
+    req = pd.DataFrame(
+        {
+            "upn": ["Y", "W", "Q"],
+            "start": pd.Timestamp("2024-05-20"),
+            "end": pd.Timestamp("2024-06-30"),
+        }
+    )
+    out = ps.window_counts(req).set_index("upn")
+    # Year 11: 5 present of 5 that count (the days are AM marks only, one session a day)
+    assert out.loc["Y", "sessions_possible"] == 5 and out.loc["Y", "attendance_pct"] == 100.0
+    assert not out.loc["Y", "persistent_absent"]
+    assert out.loc["Q", "sessions_possible"] == 5
+    # Year 10: the S marks count as authorised absence, 5 of 10
+    assert out.loc["W", "sessions_possible"] == 10 and out.loc["W", "attendance_pct"] == 50.0
+    assert out.loc["W", "sessions_authorised"] == 5
+
+
+def test_pupil_summary_takes_study_leave_out_too():
+    s = pupil_summary(
+        marks(STUDY), "2024-05-01", "2024-07-19", PUPILS, calendar(), by="pupil"
+    ).table.set_index("upn")
+    assert s.loc["Y", "sessions_possible"] == 5 and s.loc["Y", "absence_pct"] == 0.0
+    assert s.loc["W", "sessions_possible"] == 10 and s.loc["W", "persistent_absent"]
+    only_leave = pupil_summary(marks(STUDY), "2024-06-03", "2024-06-07", PUPILS, calendar())
+    assert set(only_leave.zero_possible["upn"]) == {"Y", "Q"}
+    assert list(only_leave.table["upn"]) == ["W"]
+
+
+def test_year_6_into_year_7_sums_both_schools_and_can_stay_in_the_year():
+    # Year 6 at school 1 to 19 July 2024, Year 7 at school 2 from 2 Sep 2024
+    rows = days("2024-07-15", 5, "/", "S6", urn=1) + days("2024-09-02", 5, "O", "S6", urn=2)
+    pup = _pupils(
+        [("S6", "2023/24", 1, "6", "2013-01-10"), ("S6", "2024/25", 2, "7", "2013-01-10")]
+    )
+    ps = PupilSessions.build(marks(rows), pup, calendar())
+    whole = ps.counts(["S6"], pd.Timestamp("2024-07-15"), pd.Timestamp("2024-09-06"))
+    assert whole.tolist() == [[5, 0, 0, 5]]  # both schools, pupil level
+    in_year = ps.counts(
+        ["S6"], pd.Timestamp("2024-07-15"), pd.Timestamp("2024-09-06"), academic_years="2023/24"
+    )
+    assert in_year.tolist() == [[5, 0, 0, 0]]  # clipped to 2023/24's half terms
+    next_year = ps.counts(
+        ["S6"], pd.Timestamp("2024-07-15"), pd.Timestamp("2024-09-06"), academic_years=["2024/25"]
+    )
+    assert next_year.tolist() == [[0, 0, 0, 5]]
