@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from attendance_lib.analyses.strategy.funnel import ABOVE_998, BELOW_998
+from attendance_lib.analyses.strategy.funnel import describe_funnels
 from attendance_lib.analyses.strategy.targets import describe_target
 from attendance_lib.analyses.strategy.termly import slug
 from attendance_lib.core.numbers import format_pct, round_half_up
@@ -98,15 +98,8 @@ def term_sentences(change: pd.DataFrame, this_term: str, last_term: str) -> list
 
 
 def school_sentences(schools: pd.DataFrame) -> list[str]:
-    """How many schools lie outside the 99.8% funnel limits for persistent absence."""
-    n = len(schools)
-    above = int((schools["funnel_position"] == ABOVE_998).sum())
-    below = int((schools["funnel_position"] == BELOW_998).sum())
-    return [
-        f"Of {n} schools, {above} had a persistent absence rate above the 99.8% funnel limit "
-        f"and {below} below it; the other {n - above - below} were within the range expected "
-        "by chance at that level."
-    ]
+    """Schools outside the 99.8% limits of their phase's funnel (:func:`.funnel.describe_funnels`)."""
+    return describe_funnels(schools)
 
 
 def target_sentences(progress: pd.DataFrame) -> list[str]:
