@@ -423,13 +423,16 @@ def enrolments(
 ) -> PeriodEnrolments:
     """:func:`~.dfe_cohort.period_enrolments` with characteristics, school and services attached.
 
+    With the DfE cohort, alternative provision and PRUs are in ``ap``, not ``table``.
+
     Services count when open at any point between the first day of ``first_ht`` and the
     last day of ``last_ht`` (calendar.csv).
     """
     calendar = Calendar(ds.calendar)
     period = period_enrolments(
-        cube, ds.pupils, academic_year, last_ht, first_ht=first_ht, cohort=cohort
-    )
+        cube, ds.pupils, academic_year, last_ht, first_ht=first_ht, cohort=cohort,
+        schools=ds.schools,
+    )  # fmt: skip
     start, end = calendar.span(academic_year, first_ht, last_ht)
     table = attach_characteristics(
         period.table, ds.pupils, ds.schools, services_open(ds.services, start, end)
