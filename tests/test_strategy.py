@@ -242,11 +242,18 @@ class TestComparators:
         spring = strategy.comparator_figures(bench, ["England"], YEAR, "spring")
         spring = spring.set_index("measure")
         assert spring["value_pct"].isna().all()
-        assert (
-            "no census figure for 2023/24 autumn and spring terms"
-            in spring.loc["overall_absence", "note"]
+        assert spring.loc["overall_absence", "note"] == (
+            "not in the benchmarks supplied for this period "
+            "(2023/24 autumn and spring terms, census, total)"
         )
-        assert "2022/23 autumn and spring terms (census)" in spring.loc["overall_absence", "note"]
+        later = strategy.comparator_figures(bench, ["England"], "2024/25", "spring")
+        assert later["value_pct"].isna().all()
+        assert later["note"].iloc[0].startswith("not yet published for this period (2024/25")
+        assert strategy.comparator_note(later) == (
+            "Comparators: England: not yet published for this period "
+            "(2024/25 autumn and spring terms, census, total). "
+            "Change: this year minus last, in percentage points."
+        )
         # only the same basis: a daily-data figure is not a census one
         region = strategy.comparator_figures(bench, ["Yorkshire and The Humber"], YEAR, "autumn")
         assert region["value_pct"].isna().all()

@@ -79,6 +79,94 @@ class TestTargets:
         assert line["trajectory_pct"].tolist() == pytest.approx([20, 19, 18, 17, 16, 15])
 
 
+def _history(values: dict[str, float], measure: str = "persistent_absence") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "academic_year": list(values),
+            "measure": measure,
+            "group": "all",
+            "value_pct": list(values.values()),
+            "enrolments": 100,
+        }
+    )
+
+
+class TestTargetBasis:
+    """A full-year target judged only on full-year figures; part-year figures on their own basis.
+
+    Persistent absence, target 16.5% by 2027/28. Full year: 2022/23 17.0, 2023/24 16.2.
+    To the end of spring: 2022/23 18.5, 2023/24 17.8, 2024/25 17.0.
+    Baseline 2022/23; seasonal gap 18.5 - 17.0 = 1.5 points.
+    Full-year trajectory: 17.0 - 0.5 * k / 5 after k years: 2023/24 16.9, 2024/25 16.8.
+    Part-year trajectory 2024/25: 16.8 + 1.5 = 18.3; 17.0 is ahead of it.
+    The latest full year (2023/24) 16.2 meets 16.5, although no part-year figure does.
+    """
+
+    wanted = pd.DataFrame(
+        {
+            "measure": ["persistent_absence"],
+            "group": ["all"],
+            "target_pct": [16.5],
+            "target_year": ["2027/28"],
+        }
+    )
+    full = _history({"2022/23": 17.0, "2023/24": 16.2})
+    part = _history({"2022/23": 18.5, "2023/24": 17.8, "2024/25": 17.0})
+
+    def test_part_year_report(self):
+        p = targets.progress(self.wanted, self.part, "2024/25", full_year=self.full, part_year=True)
+        row = p.iloc[0]
+        assert row["basis"] == targets.PART_YEAR
+        assert row["current_pct"] == 17.0 and row["same_point_last_year_pct"] == 17.8
+        assert row["change_pp"] == pytest.approx(-0.8)
+        assert row["baseline_year"] == "2022/23" and row["seasonal_gap_pp"] == pytest.approx(1.5)
+        assert row["trajectory_pct"] == pytest.approx(18.3)
+        assert row["trajectory_status"] == targets.AHEAD and row["on_trajectory"]
+        # judged on the latest full year only
+        assert row["full_year"] == "2023/24" and row["full_year_pct"] == 16.2
+        assert row["full_year_trajectory_pct"] == pytest.approx(16.9)
+        assert row["full_year_status"] == targets.AHEAD
+        assert row["gap_pp"] == pytest.approx(16.2 - 16.5) and row["met"]
+        line = targets.trajectory(row, part_year=True)
+        assert line["trajectory_pct"].iloc[0] == pytest.approx(18.5)
+        assert line["trajectory_pct"].iloc[-1] == pytest.approx(18.0)  # target + seasonal gap
+
+    def test_part_year_never_meets_a_full_year_target(self):
+        # no complete year yet: nothing to judge the target on, and no trajectory
+        p = targets.progress(
+            self.wanted, self.part, "2024/25", full_year=self.full.iloc[:0], part_year=True
+        )
+        row = p.iloc[0]
+        assert not row["met"] and row["full_year"] == "" and row["trajectory_status"] == ""
+        assert "no full-year figure yet" in targets.describe_progress(p)[0]
+        with pytest.raises(ValueError):
+            targets.progress(self.wanted, self.part, "2024/25", part_year=True)
+
+    def test_full_year_report(self):
+        p = targets.progress(self.wanted, self.full, "2023/24")
+        row = p.iloc[0]
+        assert row["basis"] == targets.FULL_YEAR and row["seasonal_gap_pp"] == 0
+        assert row["trajectory_pct"] == pytest.approx(16.9)
+        assert row["met"] and row["full_year"] == "2023/24"
+
+    def test_standing_uses_the_published_figures(self):
+        assert targets.standing(16.64, 16.6, "persistent_absence") == targets.LEVEL
+        assert targets.standing(16.66, 16.6, "persistent_absence") == targets.BEHIND
+        assert targets.standing(93.3, 93.2, "attendance") == targets.AHEAD
+        assert targets.standing(float("nan"), 93.2, "attendance") == ""
+
+    def test_sentence_agrees_with_the_table(self):
+        p = targets.progress(self.wanted, self.part, "2024/25", full_year=self.full, part_year=True)
+        (text,) = narrative.target_sentences(p, "2024/25 to the end of the spring term")
+        assert text == (
+            "Persistent absence, all pupils: 17.0% in 2024/25 to the end of the spring term "
+            "(17.8% at the same point last year), ahead of the part-year trajectory (18.3%). "
+            "The target of 16.5% by 2027/28 is for the full year, so it is judged on full-year "
+            "figures only: in 2023/24, the latest full year, 16.2%, ahead of the trajectory "
+            "(16.9%); the target is met."
+        )
+
+
 class TestTeamActivity:
     interventions = pd.DataFrame(
         {

@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from attendance_lib.analyses.strategy.funnel import describe_funnels
-from attendance_lib.analyses.strategy.targets import describe_target
+from attendance_lib.analyses.strategy.targets import describe_progress
 from attendance_lib.analyses.strategy.termly import slug
 from attendance_lib.core.numbers import format_pct, round_half_up
 
@@ -102,24 +102,9 @@ def school_sentences(schools: pd.DataFrame) -> list[str]:
     return describe_funnels(schools)
 
 
-def target_sentences(progress: pd.DataFrame) -> list[str]:
-    """Each target: where the measure stands, the gap, and whether it is on trajectory."""
-    out = []
-    for row in progress.itertuples(index=False):
-        if pd.isna(row.current_pct):
-            continue
-        gap = abs(_round_change(row.current_pct - row.target_pct))
-        status = "the target is met" if row.met else f"{gap:.1f} percentage points from the target"
-        if round_half_up(row.current_pct) == round_half_up(row.trajectory_pct):
-            track = "level with"
-        else:
-            track = "on" if row.on_trajectory else "behind"
-        out.append(
-            f"{describe_target(row.measure, row.group).capitalize()}: {format_pct(row.current_pct)} "
-            f"against a target of {format_pct(row.target_pct)} by {row.target_year}; {status}, "
-            f"{track} the straight-line trajectory ({format_pct(row.trajectory_pct)} this year)."
-        )
-    return out
+def target_sentences(progress: pd.DataFrame, period: str = "") -> list[str]:
+    """Each target on its own basis (:func:`.targets.describe_progress`)."""
+    return describe_progress(progress, f"in {period}" if period else "")
 
 
 def narrative(
@@ -140,6 +125,6 @@ def narrative(
         *term_sentences(change, this_term, last_term),
         *comparator_sentences(headline, comparators),
         *school_sentences(schools),
-        *(target_sentences(progress) if progress is not None else []),
+        *(target_sentences(progress, period) if progress is not None else []),
     ]
     return "\n".join(f"- {s}" for s in sentences)
