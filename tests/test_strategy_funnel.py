@@ -121,3 +121,23 @@ def test_label_offsets_keep_a_gap_and_stay_near():
     assert (np.diff(ordered) >= 5 - 1e-9).all()
     assert out[2] == pytest.approx(50.0, abs=5)
     assert funnel.label_offsets([], 5).size == 0
+
+
+def test_chart_names_outliers_as_plain_text():
+    from matplotlib.figure import Figure
+
+    rows = _schools([10, 14, 16, 18, 20, 20, 22, 24, 26, 60]).assign(
+        school_name=[f"School {i}" for i in range(9)] + ["St $Mary$ <b>x</b>"]
+    )
+    fit = funnel.fit_funnel("primary", rows["pa_enrolments"], rows["enrolments"])
+    rows = pd.concat(
+        [rows, funnel.funnel_columns(rows["pa_pct"], rows["enrolments"], fit.centre_pct, fit.phi)],
+        axis=1,
+    )
+    assert rows["funnel_position"].iloc[-1] == funnel.ABOVE_998
+    ax = Figure().add_subplot()
+    funnel.draw_funnel(ax, rows, fit)
+    labels = [t for t in ax.texts]
+    assert [t.get_text() for t in labels] == ["St $Mary$ <b>x</b>"]
+    assert labels[0].get_parse_math() is False
+    assert "outside the 99.8% limits: St $Mary$ <b>x</b>." in funnel.describe_chart(rows, fit)

@@ -400,6 +400,16 @@ def adjusted_odds_ratios(cohort: Cohort) -> OddsRatios:
     )
 
 
+def table_note(result: OddsRatios) -> str:
+    """The footnote of the adjusted model's table: what the columns are, then the model's notes."""
+    head = (
+        "Odds ratios are against the reference band; adjusted percentages are average "
+        "marginal predictions; 95% intervals"
+        + (" from standard errors clustered by school." if result.clusters else ".")
+    )
+    return " ".join([head, *result.notes])
+
+
 def describe_model(result: OddsRatios, cohort: Cohort) -> str:
     """What the model controls for, in words, with the plain statement that it is association."""
     used = ", ".join(COVARIATE_WORDS[c] for c in result.covariates) or "nothing else"

@@ -267,6 +267,53 @@ def describe_funnels(schools: pd.DataFrame) -> list[str]:
     return out
 
 
+#: Colour of the centre line (Okabe-Ito orange, as the house style's second colour).
+CENTRE_COLOUR = "#E69F00"
+LIMIT_COLOUR = "#555555"
+
+
+def draw_funnel(ax, rows: pd.DataFrame, fit: FunnelFit) -> None:
+    """Draw one funnel on matplotlib axes: the schools, the limits, the centre, outliers named.
+
+    ``rows`` are the :func:`by_school` rows shown on this funnel. Schools outside the 99.8%
+    limits are labelled with their names, as plain text (``parse_math=False``, so a ``$`` in
+    a name is not read as mathematics), spread by :func:`label_offsets` so labels do not
+    overlap, each joined to its point by a thin line.
+    """
+    curve = funnel_curve(fit.centre_pct, int(rows["enrolments"].max()), phi=fit.phi_applied)
+    ax.scatter(rows["enrolments"], rows["pa_pct"], zorder=3)
+    for column, style in (("low_95", "--"), ("high_95", "--"), ("low_998", ":"), ("high_998", ":")):
+        ax.plot(curve["n"], curve[column], color=LIMIT_COLOUR, linestyle=style)
+    ax.axhline(fit.centre_pct, color=CENTRE_COLOUR)
+    flagged = rows[rows["funnel_position"].isin([ABOVE_998, BELOW_998])]
+    if flagged.empty:
+        return
+    ax.autoscale_view()
+    points = ax.transData.transform(flagged[["enrolments", "pa_pct"]].to_numpy(float))
+    heights = points[:, 1] * 72 / ax.figure.dpi  # in points, the unit of label offsets
+    moved = label_offsets(heights, 11) - heights
+    for x, y, dy, label in zip(
+        flagged["enrolments"], flagged["pa_pct"], moved, flagged["school_name"].astype(str),
+        strict=True,
+    ):  # fmt: skip
+        ax.annotate(
+            label, (x, y), xytext=(6, dy), textcoords="offset points", fontsize=8,
+            va="center", parse_math=False,
+            arrowprops={"arrowstyle": "-", "color": "#999999", "linewidth": 0.6},
+        )  # fmt: skip
+
+
+def describe_chart(rows: pd.DataFrame, fit: FunnelFit) -> str:
+    """Alt text for :func:`draw_funnel`: what is drawn and which schools lie outside."""
+    flagged = rows[rows["funnel_position"].isin([ABOVE_998, BELOW_998])]
+    names = "; ".join(flagged["school_name"].astype(str)) or "none"
+    return (
+        f"Funnel plot of {len(rows)} {fit.funnel} schools' persistent absence against "
+        f"enrolments, centred on {format_pct(fit.centre_pct)}, with 95% (dashed) and 99.8% "
+        f"(dotted) limits; outside the 99.8% limits: {names}."
+    )
+
+
 def label_offsets(y_pixels, min_gap: float) -> np.ndarray:
     """Vertical positions for chart labels at least ``min_gap`` apart, as near their points as possible.
 

@@ -27,14 +27,21 @@ Targets are set for the **full year**, so they are judged only on full-year figu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from attendance_lib.analyses.strategy.termly import HIGHER_IS_BETTER, MEASURES, measures
-from attendance_lib.core.academic_calendar import parse_academic_year
+from attendance_lib.analyses.shared.dfe_cohort import last_half_term
+from attendance_lib.analyses.strategy.termly import (
+    HIGHER_IS_BETTER,
+    MEASURES,
+    measures,
+    year_to_date,
+)
+from attendance_lib.core.academic_calendar import Calendar, parse_academic_year
 from attendance_lib.core.errors import UsageError
 from attendance_lib.core.numbers import format_pct, round_half_up
 
@@ -336,6 +343,104 @@ def trajectory(target_row: pd.Series, *, part_year: bool = False) -> pd.DataFram
         for y in years
     ]  # fmt: skip
     return pd.DataFrame({"academic_year": years, "trajectory_pct": values})
+
+
+#: The :func:`progress` columns published, in order.
+PUBLISHED_COLUMNS = [
+    "measure", "group", "basis", "current_pct", "enrolments", "same_point_last_year_pct",
+    "change_pp", "trajectory_pct", "trajectory_status", "full_year", "full_year_pct",
+    "full_year_trajectory_pct", "full_year_status", "target_pct", "target_year", "gap_pp", "met",
+]  # fmt: skip
+TABLE_NOTE = (
+    "Current: this report's period; trajectory: for the same basis (part year or full "
+    "year). Full year: the latest complete year, on which the target is judged; gap: that "
+    "year minus the target (percentage points). Higher is better for attendance, lower for "
+    "absence measures."
+)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Targets tracked for a report: the figures behind :func:`progress` and the result.
+
+    ``history``: the report's period in each year; ``full_year``: complete years' full-year
+    figures (the same frame as ``history`` for a full-year report); ``part_year``: whether
+    the report stops before the end of the year.
+    """
+
+    history: pd.DataFrame
+    full_year: pd.DataFrame
+    progress: pd.DataFrame
+    part_year: bool
+
+
+def track(
+    ds, cube: pd.DataFrame, wanted: pd.DataFrame, academic_year: str, term: str, *, cohort: str
+) -> Tracking:
+    """Targets against the data folder: each year's figures on both bases, then :func:`progress`.
+
+    Years are those of calendar.csv up to ``academic_year``; full-year figures come from the
+    years before it when the report is part-year (the current year is not complete).
+    """
+    years = [y for y in Calendar(ds.calendar).years if y <= academic_year]
+
+    def figures(period: str, chosen: list[str]) -> pd.DataFrame:
+        tables = {y: year_to_date(ds, cube, y, period, cohort=cohort).table for y in chosen}
+        return target_history(wanted, tables)
+
+    history = figures(term, years)
+    part_year = last_half_term(term) < 6
+    full = figures("year", [y for y in years if y < academic_year]) if part_year else history
+    result = progress(wanted, history, academic_year, full_year=full, part_year=part_year)
+    return Tracking(history, full, result, part_year)
+
+
+def draw_progress(ax, row: pd.Series, tracking: Tracking, part_words: str, colours) -> None:
+    """Draw one target on matplotlib axes: actual figures and trajectories on each basis, the target.
+
+    Full-year figures with the full-year trajectory; for a part-year report also the
+    part-year figures (``part_words``, e.g. "to the end of the spring term") with the
+    part-year trajectory. ``colours``: the house palette.
+    """
+
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[(frame["measure"] == row["measure"]) & (frame["group"] == row["group"])]
+
+    series = [("full year", mine(tracking.full_year), trajectory(row))]
+    if tracking.part_year:
+        series.append((part_words, mine(tracking.history), trajectory(row, part_year=True)))
+    ticks = {parse_academic_year(row["target_year"]): row["target_year"]}
+    for colour, (name, done, line) in zip(colours, series, strict=False):
+        for frame, style, what in ((done, "-", "actual"), (line, "--", "trajectory")):
+            years = frame["academic_year"].tolist()
+            ticks |= {parse_academic_year(y): y for y in years}
+            values = frame["value_pct" if what == "actual" else "trajectory_pct"]
+            x = [parse_academic_year(y) for y in years]
+            marker = "o" if what == "actual" else None
+            ax.plot(
+                x, values, linestyle=style, marker=marker, color=colour, label=f"{what}, {name}"
+            )
+    x_target = parse_academic_year(row["target_year"])
+    ax.plot(
+        [x_target],
+        [row["target_pct"]],
+        "*",
+        markersize=14,
+        color="#000000",
+        label="full-year target",
+    )
+    ax.set_xticks(sorted(ticks), [ticks[k] for k in sorted(ticks)])
+    ax.legend(frameon=False, fontsize=8)
+
+
+def describe_progress_chart(row: pd.Series, part_year: bool, part_words: str) -> str:
+    """Alt text for :func:`draw_progress`."""
+    label = describe_target(row["measure"], row["group"])
+    part = f", and figures {part_words} with the part-year trajectory" if part_year else ""
+    return (
+        f"{label}: actual full-year figures by year with their straight-line trajectory{part}, "
+        f"and the full-year target of {format_pct(row['target_pct'])} by {row['target_year']}."
+    )
 
 
 def describe_target(measure: str, group: str) -> str:
