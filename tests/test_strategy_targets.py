@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from builders import CALENDAR_2023_24
+from builders import CALENDAR_2023_24, make_upn, sessions, write_folder
 
 from attendance_lib.analyses.strategy import narrative, targets, team_activity
+from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.sessions import code_counts
 
 
 def _calendar() -> Calendar:
@@ -222,3 +224,52 @@ class TestNarrative:
         )
         assert "unchanged from 16.0%" in text[1]
         assert text[2].endswith("was 1.0% (no figure for the same point a year earlier).")
+
+
+@pytest.fixture(scope="module")
+def track_folder(tmp_path_factory):
+    """Two pupils in 2023/24, for :class:`TestTrack`."""
+    p1, p2 = make_upn(1), make_upn(2)
+    marks = [
+        *sessions(p1, 100001, ["/"] * 8 + ["O"] * 2),
+        *sessions(p1, 100001, ["/"] * 10, "2024-01-08"),
+        *sessions(p2, 100001, ["/"] * 10),
+        *sessions(p2, 100001, ["/"] * 10, "2024-01-08"),
+    ]
+    return write_folder(tmp_path_factory.mktemp("track"), marks=marks)
+
+
+class TestTrack:
+    """``track`` on a data folder with one year (2023/24): autumn 1 and spring 1 marks.
+
+    P1: 10 sessions in autumn 1, 2 absent (20%); 10 in spring 1 (half term 3), 0 absent.
+    P2: 10 in autumn 1, none absent; 10 in spring 1, none absent.
+    To the end of spring: P1 2/20 = 10% (persistent), P2 0/20: PA 50%.
+    """
+
+    wanted = pd.DataFrame(
+        {
+            "measure": ["persistent_absence"],
+            "group": ["all"],
+            "target_pct": [40.0],
+            "target_year": ["2027/28"],
+        }
+    )
+
+    def _track(self, folder, term):
+        ds = load_dataset(folder)
+        return targets.track(ds, code_counts(ds), self.wanted, "2023/24", term, cohort="dfe")
+
+    def test_part_year_has_no_full_year_to_judge_on(self, track_folder):
+        tracked = self._track(track_folder, "spring")
+        row = tracked.progress.iloc[0]
+        assert tracked.part_year and tracked.full_year.empty
+        assert row["current_pct"] == pytest.approx(50.0) and row["basis"] == targets.PART_YEAR
+        assert row["full_year"] == "" and not row["met"]  # 50% is not judged against 40%
+
+    def test_full_year_report_judges_its_own_year(self, track_folder):
+        tracked = self._track(track_folder, "year")
+        row = tracked.progress.iloc[0]
+        assert not tracked.part_year and row["full_year"] == "2023/24"
+        assert row["full_year_pct"] == pytest.approx(50.0) and not row["met"]
+        assert row["gap_pp"] == pytest.approx(10.0)
