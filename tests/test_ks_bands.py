@@ -445,7 +445,7 @@ class TestAdjustedModel:
     def test_recovers_known_odds_ratio(self):
         res = ks_model.fit_band_logit(_simulated(), "y", ["top", "middle", "bottom"], COVS)
         t = res.table.set_index("band")
-        assert list(res.table.columns) == ["band", "odds_ratio", "ci_low", "ci_high", "n"]
+        assert list(res.table.columns) == ks_model.TABLE_COLUMNS
         assert t.loc["top", "odds_ratio"] == 1.0
         assert t.loc["bottom", "ci_low"] < 0.5 < t.loc["bottom", "ci_high"]
         assert t.loc["bottom", "ci_high"] < 1
@@ -482,3 +482,74 @@ class TestAdjustedModel:
         res = ks_model.adjusted_odds_ratios(ks4_cohort)
         assert list(res.table["band"]) == BANDS
         assert list(res.table["n"]) == [3, 1, 0, 1, 0]
+
+
+class TestReferenceClusteringMargins:
+    def test_reference_band_is_95_to_under_100(self):
+        from attendance_lib.engine.bands import PRESETS, from_edges
+
+        assert ks_model.reference_band(PRESETS["cbc"]) == "95 to <100%"
+        assert ks_model.reference_band(PRESETS["dfe_5pp"]) == "95 to 100%"
+        assert ks_model.reference_band(PRESETS["five_categories"]) == "95% or more (expected)"
+        assert ks_model.reference_band(from_edges([100, 97, 90])) == "97 to <100%"
+
+    def test_odds_ratios_against_the_chosen_reference(self):
+        # band only: top 8/10, middle 6/10, bottom 3/10; reference middle
+        # OR(top) = (8/2) / (6/4) = 8/3; OR(bottom) = (3/7) / (6/4) = 2/7
+        frame = pd.DataFrame(
+            {
+                "band": ["top"] * 10 + ["middle"] * 10 + ["bottom"] * 10,
+                "y": [1] * 8 + [0] * 2 + [1] * 6 + [0] * 4 + [1] * 3 + [0] * 7,
+            }
+        )
+        res = ks_model.fit_band_logit(
+            frame, "y", ["top", "middle", "bottom"], {}, reference="middle"
+        )
+        t = res.table.set_index("band")
+        assert res.reference == "middle" and t.loc["middle", "odds_ratio"] == 1.0
+        assert t.loc["top", "odds_ratio"] == pytest.approx(8 / 3, rel=1e-6)
+        assert t.loc["bottom", "odds_ratio"] == pytest.approx(2 / 7, rel=1e-6)
+        # saturated model: the adjusted percentage is each band's own rate
+        assert t["adjusted_pct"].tolist() == pytest.approx([80, 60, 30], abs=1e-6)
+        assert (t["adjusted_ci_low"] < t["adjusted_pct"]).all()
+        assert (t["adjusted_pct"] < t["adjusted_ci_high"]).all()
+        # delta method on the logit scale: 60% of 10 -> se(logit) = 1 / sqrt(10 * 0.6 * 0.4)
+        half = 1.959964 / math.sqrt(10 * 0.6 * 0.4)
+        logit = math.log(0.6 / 0.4)
+        low = 100 / (1 + math.exp(-(logit - half)))
+        assert t.loc["middle", "adjusted_ci_low"] == pytest.approx(low, rel=1e-4)
+
+    def test_standard_errors_clustered_by_school(self):
+        import statsmodels.api as sm
+
+        frame = _simulated(2000, seed=3)
+        rng = np.random.default_rng(5)
+        frame["urn"] = rng.integers(0, 25, len(frame))
+        school = rng.normal(0, 1.0, 25)  # a school effect the model leaves out
+        eta = school[frame["urn"]] + np.where(frame["band"] == "bottom", -0.7, 0.0)
+        frame["y"] = rng.random(len(frame)) < 1 / (1 + np.exp(-eta))
+        bands = ["top", "middle", "bottom"]
+        naive = ks_model.fit_band_logit(frame, "y", bands, {})
+        clustered = ks_model.fit_band_logit(frame, "y", bands, {}, cluster_col="urn")
+        assert clustered.clusters == 25 and naive.clusters == 0
+        n_row = naive.table.set_index("band").loc["bottom"]
+        c_row = clustered.table.set_index("band").loc["bottom"]
+        assert c_row["odds_ratio"] == pytest.approx(n_row["odds_ratio"])
+        assert c_row["ci_high"] / c_row["ci_low"] > n_row["ci_high"] / n_row["ci_low"]
+        # the same interval as statsmodels' GLM with school-clustered errors
+        x = sm.add_constant(
+            pd.DataFrame(
+                {
+                    f"band_{i}": (frame["band"] == b).astype(float)
+                    for i, b in [(1, "middle"), (2, "bottom")]
+                }
+            )
+        )
+        glm = sm.GLM(frame["y"].astype(float), x, family=sm.families.Binomial()).fit(
+            cov_type="cluster", cov_kwds={"groups": frame["urn"].to_numpy()}
+        )
+        assert c_row["ci_low"] == pytest.approx(math.exp(glm.conf_int().loc["band_2", 0]), rel=1e-3)
+
+    def test_missing_school_is_its_own_cluster(self):
+        codes = ks_model.cluster_codes(pd.Series([101, None, 101, 202, None]))
+        assert len(set(codes)) == 4 and codes[0] == codes[2]

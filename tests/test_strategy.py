@@ -13,7 +13,7 @@ P5      3      2016-01-01  A, HT1: 4 ``#`` (no possible session)                
 P6      8      2011-02-02  A, HT1: 5 ``/`` + 5 ``G``; B, HT3: 19 ``/`` + 1 ``C``   2 enrolments
 P7      11     (none)      A, HT1: 10 ``/``; HT6: 4 ``O`` (NC year 11)             yes, HT6 out
 P8      R      (none)      A, HT1: 10 ``O``                                        no (NC year R)
-P9      -      -           A, HT1: 10 ``O`` (pupils.csv row for 2022/23 only)      no record
+P9      -      -           A, HT1: 10 ``O`` (no pupils.csv row in any year)        no record
 ======  =====  ==========  =====================================================  ==========
 
 Whole year, DfE cohort: enrolments P1, P3, P4, P6@A, P6@B, P7 = 6; possible 20+10+10+10+20+10
@@ -73,7 +73,6 @@ def fixture_pupils() -> pd.DataFrame:
         _pupil(6, "8", "2011-02-02", fsm=True, sex="M"),
         _pupil(7, "11", None),
         _pupil(8, "R", None),
-        _pupil(9, "6", "2012-01-01", year="2022/23"),
     ]
     frame = pd.DataFrame(rows)
     frame["date_of_birth"] = pd.to_datetime(frame["date_of_birth"])
@@ -244,11 +243,18 @@ class TestComparators:
         spring = strategy.comparator_figures(bench, ["England"], YEAR, "spring")
         spring = spring.set_index("measure")
         assert spring["value_pct"].isna().all()
-        assert (
-            "no census figure for 2023/24 autumn and spring terms"
-            in spring.loc["overall_absence", "note"]
+        assert spring.loc["overall_absence", "note"] == (
+            "not in the benchmarks supplied for this period "
+            "(2023/24 autumn and spring terms, census, total)"
         )
-        assert "2022/23 autumn and spring terms (census)" in spring.loc["overall_absence", "note"]
+        later = strategy.comparator_figures(bench, ["England"], "2024/25", "spring")
+        assert later["value_pct"].isna().all()
+        assert later["note"].iloc[0].startswith("not yet published for this period (2024/25")
+        assert strategy.comparator_note(later) == (
+            "Comparators: England: not yet published for this period "
+            "(2024/25 autumn and spring terms, census, total). "
+            "Change: this year minus last, in percentage points."
+        )
         # only the same basis: a daily-data figure is not a census one
         region = strategy.comparator_figures(bench, ["Yorkshire and The Humber"], YEAR, "autumn")
         assert region["value_pct"].isna().all()

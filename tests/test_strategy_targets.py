@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from builders import CALENDAR_2023_24
+from builders import CALENDAR_2023_24, make_upn, sessions, write_folder
 
 from attendance_lib.analyses.strategy import narrative, targets, team_activity
+from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.errors import UsageError
+from attendance_lib.engine.sessions import code_counts
 
 
 def _calendar() -> Calendar:
@@ -77,6 +79,94 @@ class TestTargets:
         line = targets.trajectory(p.reset_index().iloc[1])
         assert line["academic_year"].tolist()[-1] == "2027/28"
         assert line["trajectory_pct"].tolist() == pytest.approx([20, 19, 18, 17, 16, 15])
+
+
+def _history(values: dict[str, float], measure: str = "persistent_absence") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "academic_year": list(values),
+            "measure": measure,
+            "group": "all",
+            "value_pct": list(values.values()),
+            "enrolments": 100,
+        }
+    )
+
+
+class TestTargetBasis:
+    """A full-year target judged only on full-year figures; part-year figures on their own basis.
+
+    Persistent absence, target 16.5% by 2027/28. Full year: 2022/23 17.0, 2023/24 16.2.
+    To the end of spring: 2022/23 18.5, 2023/24 17.8, 2024/25 17.0.
+    Baseline 2022/23; seasonal gap 18.5 - 17.0 = 1.5 points.
+    Full-year trajectory: 17.0 - 0.5 * k / 5 after k years: 2023/24 16.9, 2024/25 16.8.
+    Part-year trajectory 2024/25: 16.8 + 1.5 = 18.3; 17.0 is ahead of it.
+    The latest full year (2023/24) 16.2 meets 16.5, although no part-year figure does.
+    """
+
+    wanted = pd.DataFrame(
+        {
+            "measure": ["persistent_absence"],
+            "group": ["all"],
+            "target_pct": [16.5],
+            "target_year": ["2027/28"],
+        }
+    )
+    full = _history({"2022/23": 17.0, "2023/24": 16.2})
+    part = _history({"2022/23": 18.5, "2023/24": 17.8, "2024/25": 17.0})
+
+    def test_part_year_report(self):
+        p = targets.progress(self.wanted, self.part, "2024/25", full_year=self.full, part_year=True)
+        row = p.iloc[0]
+        assert row["basis"] == targets.PART_YEAR
+        assert row["current_pct"] == 17.0 and row["same_point_last_year_pct"] == 17.8
+        assert row["change_pp"] == pytest.approx(-0.8)
+        assert row["baseline_year"] == "2022/23" and row["seasonal_gap_pp"] == pytest.approx(1.5)
+        assert row["trajectory_pct"] == pytest.approx(18.3)
+        assert row["trajectory_status"] == targets.AHEAD and row["on_trajectory"]
+        # judged on the latest full year only
+        assert row["full_year"] == "2023/24" and row["full_year_pct"] == 16.2
+        assert row["full_year_trajectory_pct"] == pytest.approx(16.9)
+        assert row["full_year_status"] == targets.AHEAD
+        assert row["gap_pp"] == pytest.approx(16.2 - 16.5) and row["met"]
+        line = targets.trajectory(row, part_year=True)
+        assert line["trajectory_pct"].iloc[0] == pytest.approx(18.5)
+        assert line["trajectory_pct"].iloc[-1] == pytest.approx(18.0)  # target + seasonal gap
+
+    def test_part_year_never_meets_a_full_year_target(self):
+        # no complete year yet: nothing to judge the target on, and no trajectory
+        p = targets.progress(
+            self.wanted, self.part, "2024/25", full_year=self.full.iloc[:0], part_year=True
+        )
+        row = p.iloc[0]
+        assert not row["met"] and row["full_year"] == "" and row["trajectory_status"] == ""
+        assert "no full-year figure yet" in targets.describe_progress(p)[0]
+        with pytest.raises(ValueError):
+            targets.progress(self.wanted, self.part, "2024/25", part_year=True)
+
+    def test_full_year_report(self):
+        p = targets.progress(self.wanted, self.full, "2023/24")
+        row = p.iloc[0]
+        assert row["basis"] == targets.FULL_YEAR and row["seasonal_gap_pp"] == 0
+        assert row["trajectory_pct"] == pytest.approx(16.9)
+        assert row["met"] and row["full_year"] == "2023/24"
+
+    def test_standing_uses_the_published_figures(self):
+        assert targets.standing(16.64, 16.6, "persistent_absence") == targets.LEVEL
+        assert targets.standing(16.66, 16.6, "persistent_absence") == targets.BEHIND
+        assert targets.standing(93.3, 93.2, "attendance") == targets.AHEAD
+        assert targets.standing(float("nan"), 93.2, "attendance") == ""
+
+    def test_sentence_agrees_with_the_table(self):
+        p = targets.progress(self.wanted, self.part, "2024/25", full_year=self.full, part_year=True)
+        (text,) = narrative.target_sentences(p, "2024/25 to the end of the spring term")
+        assert text == (
+            "Persistent absence, all pupils: 17.0% in 2024/25 to the end of the spring term "
+            "(17.8% at the same point last year), ahead of the part-year trajectory (18.3%). "
+            "The target of 16.5% by 2027/28 is for the full year, so it is judged on full-year "
+            "figures only: in 2023/24, the latest full year, 16.2%, ahead of the trajectory "
+            "(16.9%); the target is met."
+        )
 
 
 class TestTeamActivity:
@@ -160,19 +250,6 @@ class TestComparatorsTargetsAndOpening:
         )
         assert text[1].startswith("Persistent absence (16.7%) was below England")
 
-    def test_target_words_follow_the_table(self):
-        progress = pd.DataFrame(
-            {
-                "measure": ["persistent_absence"], "group": ["all"], "current_pct": [16.73],
-                "target_pct": [15.0], "target_year": ["2027/28"], "trajectory_pct": [16.65],
-                "met": [False], "on_trajectory": [False],
-            }
-        )  # fmt: skip
-        (text,) = narrative.target_sentences(progress)
-        assert "just short of the straight-line trajectory" in text and "level with" not in text
-        (text,) = narrative.target_sentences(progress.assign(on_trajectory=True))
-        assert "on the straight-line trajectory" in text
-
     def test_opening_says_what_changed_means_and_next(self):
         schools = pd.DataFrame({"funnel_position": ["above the 99.8% limit", "within the limits"]})
         parts = narrative.opening(
@@ -208,3 +285,52 @@ class TestWorkload:
         )
         with pytest.raises(KeyError, match="assessments"):
             off_expectation(t, count="assessments")
+
+
+@pytest.fixture(scope="module")
+def track_folder(tmp_path_factory):
+    """Two pupils in 2023/24, for :class:`TestTrack`."""
+    p1, p2 = make_upn(1), make_upn(2)
+    marks = [
+        *sessions(p1, 100001, ["/"] * 8 + ["O"] * 2),
+        *sessions(p1, 100001, ["/"] * 10, "2024-01-08"),
+        *sessions(p2, 100001, ["/"] * 10),
+        *sessions(p2, 100001, ["/"] * 10, "2024-01-08"),
+    ]
+    return write_folder(tmp_path_factory.mktemp("track"), marks=marks)
+
+
+class TestTrack:
+    """``track`` on a data folder with one year (2023/24): autumn 1 and spring 1 marks.
+
+    P1: 10 sessions in autumn 1, 2 absent (20%); 10 in spring 1 (half term 3), 0 absent.
+    P2: 10 in autumn 1, none absent; 10 in spring 1, none absent.
+    To the end of spring: P1 2/20 = 10% (persistent), P2 0/20: PA 50%.
+    """
+
+    wanted = pd.DataFrame(
+        {
+            "measure": ["persistent_absence"],
+            "group": ["all"],
+            "target_pct": [40.0],
+            "target_year": ["2027/28"],
+        }
+    )
+
+    def _track(self, folder, term):
+        ds = load_dataset(folder)
+        return targets.track(ds, code_counts(ds), self.wanted, "2023/24", term, cohort="dfe")
+
+    def test_part_year_has_no_full_year_to_judge_on(self, track_folder):
+        tracked = self._track(track_folder, "spring")
+        row = tracked.progress.iloc[0]
+        assert tracked.part_year and tracked.full_year.empty
+        assert row["current_pct"] == pytest.approx(50.0) and row["basis"] == targets.PART_YEAR
+        assert row["full_year"] == "" and not row["met"]  # 50% is not judged against 40%
+
+    def test_full_year_report_judges_its_own_year(self, track_folder):
+        tracked = self._track(track_folder, "year")
+        row = tracked.progress.iloc[0]
+        assert not tracked.part_year and row["full_year"] == "2023/24"
+        assert row["full_year_pct"] == pytest.approx(50.0) and not row["met"]
+        assert row["gap_pp"] == pytest.approx(10.0)

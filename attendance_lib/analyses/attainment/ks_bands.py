@@ -290,7 +290,8 @@ class Cohort:
     ``pupils`` has one row per results row: upn, ``band`` (ordered categorical over
     :attr:`row_labels` minus Total), the count columns, attendance_pct, source, status, the
     results columns (booleans as 1.0/0.0/NaN), and the characteristics ``fsm``, ``sen``,
-    ``sex``, ``birth_month`` (months after September, 0-11) and ``prior`` where known.
+    ``sex``, ``birth_month`` (months after September, 0-11), ``prior`` and ``urn`` (the
+    pupil's school in pupils.csv for the assessment year) where known.
     """
 
     key_stage: int
@@ -376,6 +377,8 @@ def _characteristics(
         out["fsm"] = upn.map(year["fsm"].astype("boolean")).astype("boolean")
         out["sen"] = upn.map(year["sen"])
         out["sex"] = upn.map(year["sex"])
+        if "urn" in year:  # the school in the assessment year: the model's cluster
+            out["urn"] = upn.map(year["urn"])
         if "date_of_birth" in year and year["date_of_birth"].notna().any():
             dob = pd.to_datetime(upn.map(year["date_of_birth"]))
             out["birth_month"] = ((dob.dt.month - 9) % 12).astype("float64")

@@ -2,11 +2,12 @@
 
 - :func:`adjusted_odds_ratios`: a logistic regression (statsmodels) of reaching the headline
   standard (KS2: expected standard in reading, writing and maths; KS4: grade 4+ in English
-  and maths) on attendance band, with the top band as reference, controlling for FSM
+  and maths) on attendance band, with 95 to <100% as reference, controlling for FSM
   eligibility, SEN (none / SEN support / EHC plan), sex, month of birth (months after
   September, so the relative-age effect is linear) and prior attainment (KS1 for KS2, KS2
-  for KS4) where the data hold them. Odds ratios with 95% Wald intervals. This measures
-  association, not cause.
+  for KS4) where the data hold them. Odds ratios with 95% Wald intervals from standard
+  errors clustered by school, and adjusted percentages (average marginal predictions) per
+  band. This measures association, not cause.
 - :func:`cochran_armitage`: the Cochran-Armitage test for trend in proportions across
   ordered groups (Armitage 1955), the statistic of R's ``prop.trend.test``.
 """
@@ -22,6 +23,8 @@ import statsmodels.api as sm
 from scipy import stats as _st
 
 from attendance_lib.analyses.attainment.ks_bands import Cohort
+from attendance_lib.core.numbers import format_pct
+from attendance_lib.engine.bands import Bands
 
 #: Covariates of the adjusted model: column -> "numeric" or the reference level.
 MODEL_COVARIATES: dict[str, str] = {
@@ -123,19 +126,46 @@ def describe_trend(result: TrendTest, cohort: Cohort) -> str:
     )
 
 
+#: The reference band's lower edge: the band from 95% to below (or up to) 100%.
+REFERENCE_LOW = 95.0
+
+
+def reference_band(bands: Bands) -> str:
+    """The model's reference band: the one starting at 95% (``95 to <100%`` in ``cbc``).
+
+    The 100% band holds only a few dozen pupils in an LA, so odds ratios against it are
+    uninformative; 95 to <100% is large, and is the DfE's "expected" attendance. With band
+    edges that have no band starting at 95%, the band holding 97.5% is used, else the top band.
+    """
+    for band in bands.bands:
+        if band.low == REFERENCE_LOW:
+            return band.label
+    for band in bands.bands:
+        if bool(band.contains(np.array([97.5]))[0]):
+            return band.label
+    return bands.labels[0]
+
+
 @dataclass(frozen=True)
 class OddsRatios:
     """Result of :func:`fit_band_logit`.
 
-    ``table``: band, odds_ratio, ci_low, ci_high, n (the reference band has odds ratio 1 and
-    no interval; bands that cannot be estimated have NaN). ``n_model``: pupils in the fit.
-    ``covariates``: the covariates used. ``notes``: what was left out and why, in words.
+    ``table``: band, odds_ratio, ci_low, ci_high, adjusted_pct, adjusted_ci_low,
+    adjusted_ci_high, n. The reference band has odds ratio 1 and no interval; bands that
+    cannot be estimated have NaN. ``adjusted_pct`` is the average marginal prediction: the
+    share of the modelled pupils who would reach the standard if every one of them were in
+    that band, keeping their own characteristics (a percentage, with a 95% interval by the
+    delta method on the logit scale). ``n_model``: pupils in the fit. ``covariates``: the
+    covariates used. ``reference``: the reference band. ``clusters``: schools the standard
+    errors are clustered on (0: not clustered). ``notes``: what was left out and why.
     """
 
     table: pd.DataFrame
     n_model: int
     covariates: list[str]
     notes: list[str] = field(default_factory=list)
+    reference: str = ""
+    clusters: int = 0
 
 
 def _design(frame: pd.DataFrame, covariates: dict[str, str]) -> pd.DataFrame:
@@ -156,6 +186,14 @@ def _design(frame: pd.DataFrame, covariates: dict[str, str]) -> pd.DataFrame:
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
 
+def cluster_codes(cluster: pd.Series) -> np.ndarray:
+    """Integer cluster codes; a missing school makes a cluster of its own pupil."""
+    codes = pd.factorize(cluster.astype(object), use_na_sentinel=True)[0]
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
+
+
 def fit_band_logit(
     frame: pd.DataFrame,
     outcome: str,
@@ -163,8 +201,16 @@ def fit_band_logit(
     covariates: dict[str, str],
     *,
     band_col: str = "band",
+    reference: str | None = None,
+    cluster_col: str | None = None,
 ) -> OddsRatios:
-    """Logistic regression of ``outcome`` (1/0) on band (reference ``bands[0]``) and covariates.
+    """Logistic regression of ``outcome`` (1/0) on band and covariates, with adjusted percentages.
+
+    ``reference`` is the band the odds ratios compare with (default ``bands[0]``). With
+    ``cluster_col`` (the school's URN), standard errors are cluster-robust by school
+    (statsmodels ``cov_type="cluster"``, with its small-sample correction): pupils in one
+    school share more than the model's characteristics, and independent-pupil standard
+    errors would be too small.
 
     Rows with a missing outcome or covariate are left out (complete cases) and counted in
     the notes. Bands with no pupils, and bands (or covariate levels) in which every pupil or
@@ -172,8 +218,17 @@ def fit_band_logit(
     of the fit and reported as not estimable; dropping the rows of a separated indicator
     does not change the maximum-likelihood estimates of the other coefficients. Constant
     covariates are dropped. Wald 95% intervals.
+
+    Adjusted percentages are average marginal predictions (Stata's ``margins band``): for
+    each estimable band, every pupil in the fit is set to that band and their predicted
+    probabilities are averaged. Intervals: delta method with the same covariance matrix,
+    formed on the logit of the average so they stay inside 0 to 100.
     """
     notes: list[str] = []
+    ref = bands[0] if reference is None else reference
+    if ref not in bands:
+        raise ValueError(f"reference band {ref!r} is not one of {bands}")
+    ref_i = bands.index(ref)
     band = frame[band_col].astype(object)
     y = pd.to_numeric(frame[outcome].astype("Float64"), errors="coerce").astype("float64")
     cov = _design(frame, covariates)
@@ -186,18 +241,21 @@ def fit_band_logit(
     band, y, cov = band[complete], y[complete], cov[complete]
     counts = band.value_counts().reindex(bands, fill_value=0)
     dummies = pd.DataFrame(
-        {f"band_{i}": (band == b).astype("float64") for i, b in enumerate(bands) if i > 0},
+        {f"band_{i}": (band == b).astype("float64") for i, b in enumerate(bands) if i != ref_i},
         index=band.index,
     )
     x = pd.concat([dummies, cov], axis=1)
     keep = pd.Series(True, index=x.index)
     not_estimable: dict[str, str] = {}
-    ref = bands[0]
     ref_y = y[band == ref]
+
+    def empty(n: int) -> OddsRatios:
+        return OddsRatios(_or_table(bands, counts, None, ref), n, list(covariates), notes, ref)
+
     if ref_y.empty or ref_y.nunique() < 2:
         why = "has no pupils" if ref_y.empty else "has every pupil or none reaching the standard"
         notes.append(f"The reference band ({ref}) {why}, so no odds ratio can be estimated.")
-        return OddsRatios(_or_table(bands, counts, None), 0, list(covariates), notes)
+        return empty(0)
     for _ in range(len(x.columns) + 1):
         changed = False
         for col in list(x.columns):
@@ -223,17 +281,27 @@ def fit_band_logit(
             break
     notes.extend(f"{label}: no odds ratio ({why})." for label, why in not_estimable.items())
     x, yk = sm.add_constant(x[keep], has_constant="add"), y[keep]
+    fit_args: dict = {"disp": 0, "method": "newton", "maxiter": 100}
+    n_clusters = 0
+    if cluster_col is not None:
+        groups = cluster_codes(frame.loc[x.index, cluster_col])
+        n_clusters = int(len(np.unique(groups)))
+        if n_clusters >= 2:
+            fit_args |= {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+        else:
+            n_clusters = 0
+            notes.append("All pupils are in one school, so standard errors are not clustered.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.Logit(yk, x).fit(disp=0, method="newton", maxiter=100)
+            fit = sm.Logit(yk, x).fit(**fit_args)
         converged = bool(fit.mle_retvals.get("converged", False))
     except (np.linalg.LinAlgError, ValueError) as exc:
         notes.append(f"The model could not be fitted ({exc}).")
-        return OddsRatios(_or_table(bands, counts, None), int(keep.sum()), list(covariates), notes)
+        return empty(int(keep.sum()))
     if not converged:
         notes.append("The model did not converge, so no odds ratios are shown.")
-        return OddsRatios(_or_table(bands, counts, None), int(keep.sum()), list(covariates), notes)
+        return empty(int(keep.sum()))
     if counts[ref] < SMALL_REFERENCE:
         notes.append(
             f"The reference band ({ref}) has only {int(counts[ref]):,} pupils, so every odds "
@@ -245,48 +313,129 @@ def fit_band_logit(
         for c in x.columns
         if c.startswith("band_")
     }
-    return OddsRatios(_or_table(bands, counts, est), int(keep.sum()), list(covariates), notes)
+    margins = _margins(fit, x, bands, ref_i)
+    table = _or_table(bands, counts, est, ref, margins)
+    return OddsRatios(table, int(keep.sum()), list(covariates), notes, ref, n_clusters)
 
 
-def _or_table(bands: list[str], counts: pd.Series, est: dict | None) -> pd.DataFrame:
+def _margins(fit, x: pd.DataFrame, bands: list[str], ref_i: int) -> dict[str, tuple]:
+    """Average marginal prediction per estimable band, with a delta-method 95% interval."""
+    params = fit.params.to_numpy()
+    vcov = np.asarray(fit.cov_params())
+    band_cols = [c for c in x.columns if c.startswith("band_")]
+    z = _st.norm.ppf(0.975)
+    out = {}
+    for i, label in enumerate(bands):
+        col = f"band_{i}"
+        if i != ref_i and col not in band_cols:
+            continue
+        xb = x.copy()
+        xb[band_cols] = 0.0
+        if i != ref_i:
+            xb[col] = 1.0
+        design = xb.to_numpy(dtype="float64")
+        p = 1 / (1 + np.exp(-design @ params))
+        mean = float(p.mean())
+        grad = (p * (1 - p)) @ design / len(p)
+        se = float(np.sqrt(max(grad @ vcov @ grad, 0.0)))
+        if 0 < mean < 1:
+            logit, se_logit = np.log(mean / (1 - mean)), se / (mean * (1 - mean))
+            low, high = (1 / (1 + np.exp(-(logit + s * z * se_logit))) for s in (-1, 1))
+        else:
+            low = high = mean
+        out[label] = (100 * mean, 100 * low, 100 * high)
+    return out
+
+
+TABLE_COLUMNS = [
+    "band",
+    "odds_ratio",
+    "ci_low",
+    "ci_high",
+    "adjusted_pct",
+    "adjusted_ci_low",
+    "adjusted_ci_high",
+    "n",
+]
+
+
+def _or_table(
+    bands: list[str],
+    counts: pd.Series,
+    est: dict | None,
+    ref: str,
+    margins: dict | None = None,
+) -> pd.DataFrame:
     rows = []
-    for i, b in enumerate(bands):
-        if est is not None and i == 0:
+    nan3 = (np.nan, np.nan, np.nan)
+    for b in bands:
+        if est is not None and b == ref:
             values = (1.0, np.nan, np.nan)
         else:
-            values = (est or {}).get(b, (np.nan, np.nan, np.nan))
-        rows.append((b, *values, int(counts[b])))
-    return pd.DataFrame(rows, columns=["band", "odds_ratio", "ci_low", "ci_high", "n"])
+            values = (est or {}).get(b, nan3)
+        rows.append((b, *values, *(margins or {}).get(b, nan3), int(counts[b])))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def adjusted_odds_ratios(cohort: Cohort) -> OddsRatios:
     """The ``adjusted_odds_ratios`` table for a cohort (matched pupils only).
 
     Outcome: the headline measure (KS2 ``rwm_expected``, KS4 ``em_4plus``). Covariates: those
-    of :data:`MODEL_COVARIATES` that the data hold for at least one pupil.
+    of :data:`MODEL_COVARIATES` that the data hold for at least one pupil. Reference band:
+    :func:`reference_band`. Standard errors clustered by school (``urn`` from pupils.csv for
+    the assessment year) where the data hold it.
     """
     frame = cohort.pupils[cohort.pupils["band"].isin(cohort.bands.labels)]
     covariates = {
         c: kind for c, kind in MODEL_COVARIATES.items() if c in frame and frame[c].notna().any()
     }
-    return fit_band_logit(frame, cohort.spec.headline, cohort.bands.labels, covariates)
+    cluster = "urn" if "urn" in frame and frame["urn"].notna().any() else None
+    return fit_band_logit(
+        frame,
+        cohort.spec.headline,
+        cohort.bands.labels,
+        covariates,
+        reference=reference_band(cohort.bands),
+        cluster_col=cluster,
+    )
+
+
+def table_note(result: OddsRatios) -> str:
+    """The footnote of the adjusted model's table: what the columns are, then the model's notes."""
+    head = (
+        "Odds ratios are against the reference band; adjusted percentages are average "
+        "marginal predictions; 95% intervals"
+        + (" from standard errors clustered by school." if result.clusters else ".")
+    )
+    return " ".join([head, *result.notes])
 
 
 def describe_model(result: OddsRatios, cohort: Cohort) -> str:
     """What the model controls for, in words, with the plain statement that it is association."""
     used = ", ".join(COVARIATE_WORDS[c] for c in result.covariates) or "nothing else"
+    ref = result.reference or cohort.bands.labels[0]
+    clustered = (
+        f"Standard errors allow for pupils being clustered in {result.clusters:,} schools."
+        if result.clusters
+        else "Standard errors treat pupils as independent (no school recorded to cluster on)."
+    )
     return (
-        f"The odds of reaching {cohort.spec.headline_words} in each band, relative to the top "
-        f"band ({cohort.bands.labels[0]}), after allowing for {used} "
-        f"({result.n_model:,} pupils). An odds ratio below 1 means lower odds than pupils "
-        "in the top band with the same characteristics. This shows an association, not a "
-        "cause: pupils who miss school may differ in ways the data do not record."
+        f"The odds of reaching {cohort.spec.headline_words} in each band, relative to the "
+        f"reference band ({ref}), after allowing for {used} ({result.n_model:,} pupils). "
+        f"The reference is {ref} rather than the top band because the top band holds few "
+        "pupils. An odds ratio below 1 means lower odds than pupils in the reference band "
+        "with the same characteristics. The adjusted percentage is the share of these pupils "
+        "who would be expected to reach the standard if all of them were in that band, "
+        f"keeping their own characteristics; it reads more easily than an odds ratio. "
+        f"{clustered} This shows an association, not a cause: pupils who miss school may "
+        "differ in ways the data do not record."
     )
 
 
 def describe_odds_ratios(result: OddsRatios, suppress_below: int = 5) -> str:
-    """The estimated odds ratios to two decimal places, for bands of ``suppress_below`` or more."""
-    rows = result.table.iloc[1:]
+    """Odds ratios and adjusted percentages, for bands of ``suppress_below`` or more pupils."""
+    ref = result.reference or result.table["band"].iloc[0]
+    rows = result.table[result.table["band"] != ref]
     rows = rows[(rows["n"] >= suppress_below) & rows["odds_ratio"].notna()]
     if rows.empty:
         return "No band has an odds ratio that can be shown."
@@ -294,4 +443,15 @@ def describe_odds_ratios(result: OddsRatios, suppress_below: int = 5) -> str:
         f"{r.band}: {r.odds_ratio:.2f} (95% interval {r.ci_low:.2f} to {r.ci_high:.2f})"
         for r in rows.itertuples()
     ]
-    return "Odds ratios against the top band: " + "; ".join(parts) + "."
+    text = f"Odds ratios against the {ref} band: " + "; ".join(parts) + "."
+    shown = result.table[
+        (result.table["n"] >= suppress_below) & result.table["adjusted_pct"].notna()
+    ]
+    if len(shown):
+        pcts = [
+            f"{r.band} {format_pct(r.adjusted_pct)} ({format_pct(r.adjusted_ci_low)} to "
+            f"{format_pct(r.adjusted_ci_high)})"
+            for r in shown.itertuples()
+        ]
+        text += " Adjusted percentages reaching the standard: " + "; ".join(pcts) + "."
+    return text

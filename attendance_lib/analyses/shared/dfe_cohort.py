@@ -5,6 +5,14 @@ Definitions (DfE, *Pupil absence in schools in England* methodology; data contra
 
 - the headline cohort is pupils aged 5 to 15 on 31 August before the academic year
   (by date of birth where given, otherwise National Curriculum years 1 to 11);
+- alternative provision and pupil referral units (schools of phase
+  ``alternative_provision``) are left out of the headline and reported on their own line,
+  as the DfE publishes them separately (:attr:`PeriodEnrolments.ap`);
+- every enrolment counts, as in the DfE's figures: an enrolment with no ``pupils.csv`` row
+  for its year takes the pupil's age from the row of their nearest year (date of birth, or
+  the year group shifted by the years between, :func:`nearest_year_rows`); only what stays
+  unknown (no row in any year, or a year group that cannot be shifted) is left out, and it
+  is counted;
 - for 15-year-olds (Year 11: age 15 on 31 August, or NC year 11 when no date of birth is
   given) the sixth half term is left out, because most have left for examinations;
 - figures are at enrolment level (pupil + school, within one academic year); enrolments
@@ -19,12 +27,17 @@ already split by half term, so a period is a filter on ``half_term``, never a da
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from attendance_lib.core.academic_calendar import TERM_HALF_TERMS, age_on_31_august
+from attendance_lib.contract.reading import YEAR_GROUPS
+from attendance_lib.core.academic_calendar import (
+    TERM_HALF_TERMS,
+    age_on_31_august,
+    parse_academic_year,
+)
 from attendance_lib.core.errors import UsageError
 from attendance_lib.engine.sessions import COUNT_COLUMNS, add_rates, counts_from_cube
 
@@ -39,7 +52,12 @@ LAST_HALF_TERM = 6
 #: The enrolment key of a period's table.
 ENROLMENT_KEYS = ["upn", "urn", "academic_year"]
 
-NO_PUPIL_RECORD = "no pupils.csv row for the pupil in that year (age unknown)"
+NO_PUPIL_RECORD = "no pupils.csv row giving the pupil's age, in that year or any other"
+ALTERNATIVE_PROVISION = (
+    "at alternative provision or a pupil referral unit (published separately, as the DfE does)"
+)
+#: The school phase of alternative provision and pupil referral units (schools.csv).
+AP_PHASE = "alternative_provision"
 OUTSIDE_AGE = "outside the DfE cohort (not aged 5 to 15 on 31 August / not NC years 1 to 11)"
 ZERO_POSSIBLE = "no possible session in the period"
 
@@ -52,7 +70,10 @@ def describe_cohort(cohort: str) -> str:
             "DfE-comparable cohort: enrolments of pupils aged 5 to 15 on 31 August before the "
             "academic year (by date of birth where given, otherwise National Curriculum years "
             "1 to 11), with the sixth half term left out for 15-year-olds (Year 11); "
-            "enrolments with no possible session are left out and counted."
+            "alternative provision and pupil referral units are reported on their own line, "
+            "not in the headline; an enrolment with no pupils.csv row for its year takes the "
+            "pupil's age from their nearest year's row; enrolments with no possible session "
+            "are left out and counted."
         )
     return (
         "All enrolments with register marks, of any age (not comparable with DfE figures); "
@@ -107,6 +128,59 @@ def cohort_status(pupils: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="year_group")
 
 
+def nearest_year_rows(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """pupils.csv-like rows for pupil-years that have none, from the pupil's nearest year.
+
+    ``keys`` holds upn and academic_year. For each key with no row of its own, the pupil's
+    row in the nearest academic year (ties: the earlier year) is copied to the key's year:
+    the date of birth is kept (so age on 31 August is exact) and the year group is moved
+    along N1, N2, R, 1 .. 14 by the number of years between (Year 6 in 2022/23 is Year 7
+    in 2023/24). A year group that would move off that ladder is left missing.
+
+    Returns upn, academic_year, year_group, date_of_birth, from_year; keys whose pupil has
+    no row in any year are not returned.
+    """
+    cols = ["upn", "academic_year", "year_group", "date_of_birth", "from_year"]
+    wanted = keys[["upn", "academic_year"]].astype(str).drop_duplicates()
+    have = pupils[["upn", "academic_year"]].astype(str).drop_duplicates()
+    missing = wanted.merge(have, how="left", indicator=True)
+    missing = missing.loc[missing["_merge"] == "left_only", ["upn", "academic_year"]]
+    if missing.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    source = pupils[pupils["upn"].astype(str).isin(missing["upn"])].copy()
+    source["upn"] = source["upn"].astype(str)
+    source["from_year"] = source["academic_year"].astype(str)
+    if "date_of_birth" not in source:
+        source["date_of_birth"] = pd.NaT
+    pairs = missing.merge(
+        source[["upn", "from_year", "year_group", "date_of_birth"]], on="upn", how="inner"
+    )
+    if pairs.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    target = pairs["academic_year"].map(parse_academic_year)
+    shift = target - pairs["from_year"].map(parse_academic_year)
+    pairs["_distance"] = shift.abs()
+    pairs["_from"] = pairs["from_year"].map(parse_academic_year)
+    pairs = pairs.sort_values(["upn", "academic_year", "_distance", "_from"], kind="stable")
+    best = pairs.drop_duplicates(["upn", "academic_year"]).copy()
+    shift = best["academic_year"].map(parse_academic_year) - best["_from"]
+    ladder = {g: i for i, g in enumerate(YEAR_GROUPS)}
+    position = best["year_group"].astype(object).map(ladder) + shift
+    inside = position.between(0, len(YEAR_GROUPS) - 1)
+    best["year_group"] = [
+        YEAR_GROUPS[int(p)] if ok else None for p, ok in zip(position, inside, strict=True)
+    ]
+    return best[cols].reset_index(drop=True)
+
+
+def is_alternative_provision(urns: pd.Series, schools: pd.DataFrame | None) -> np.ndarray:
+    """True for enrolments at a school whose phase is alternative provision (or a PRU)."""
+    if schools is None or "phase" not in schools:
+        return np.zeros(len(urns), dtype=bool)
+    ap = set(schools.loc[schools["phase"].astype(str) == AP_PHASE, "urn"].astype("int64"))
+    return urns.astype("int64").isin(ap).to_numpy()
+
+
 @dataclass(frozen=True)
 class PeriodEnrolments:
     """Enrolment-level figures for one period.
@@ -115,18 +189,48 @@ class PeriodEnrolments:
     count columns, rates, persistent / severe flags). ``cube``: the cube rows counted (cohort
     applied, the sixth half term of 15-year-olds removed), for code-level breakdowns.
     ``excluded``: reason, enrolments — every enrolment with marks in the period that is not
-    in ``table``, by reason (nothing is dropped silently).
+    in ``table``, by reason (nothing is dropped silently). ``ap``: the enrolments at
+    alternative provision and pupil referral units, in the same form as ``table``, reported
+    on their own line (empty unless the DfE cohort was asked for with ``schools``).
+    ``age_from_nearest_year``: enrolments whose age came from the pupil's nearest year's row.
     """
 
     table: pd.DataFrame
     cube: pd.DataFrame
     excluded: pd.DataFrame
+    ap: pd.DataFrame = field(default_factory=pd.DataFrame)
+    age_from_nearest_year: int = 0
+
+    @property
+    def with_ap(self) -> pd.DataFrame:
+        """``table`` and ``ap`` together: every enrolment, for school-by-school tables."""
+        if self.ap.empty:
+            return self.table
+        return pd.concat([self.table, self.ap], ignore_index=True)
 
     @property
     def zero_possible(self) -> int:
         """Enrolments left out because they had no possible session."""
         rows = self.excluded.loc[self.excluded["reason"] == ZERO_POSSIBLE, "enrolments"]
         return int(rows.sum())
+
+
+def with_nearest_years(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """pupils.csv with a row added for each pupil-year of ``keys`` it lacks (:func:`nearest_year_rows`).
+
+    Added rows that still give no age (no date of birth and no year group) are not added.
+    """
+    extra = nearest_year_rows(pupils, keys)
+    extra = extra[extra["date_of_birth"].notna() | extra["year_group"].notna()]
+    if extra.empty:
+        return pupils
+    base = pupils[["upn", "academic_year", "year_group"]].copy()
+    base["date_of_birth"] = pupils["date_of_birth"] if "date_of_birth" in pupils else pd.NaT
+    extra = extra.drop(columns="from_year").assign(
+        date_of_birth=lambda f: pd.to_datetime(f["date_of_birth"]),
+        year_group=lambda f: f["year_group"].astype(object),
+    )
+    return pd.concat([base, extra], ignore_index=True)
 
 
 def apply_cohort(
@@ -141,7 +245,8 @@ def apply_cohort(
         15-year-olds.
     excluded
         reason, enrolments: enrolments (upn + urn + academic year) with marks that are not in
-        the cohort. With ``cohort="all"`` this is empty.
+        the cohort, or whose age stays unknown after :func:`nearest_year_rows`. With
+        ``cohort="all"`` this is empty.
     dropped_only
         The keys of cohort enrolments whose only marks were in the dropped sixth half term;
         they are reported as enrolments with no possible session.
@@ -151,16 +256,16 @@ def apply_cohort(
     no_keys = pd.DataFrame({k: pd.Series(dtype=str) for k in ENROLMENT_KEYS})
     if cohort == "all" or cube.empty:
         return cube, none, no_keys
-    status = cohort_status(pupils)
     frame = cube[["upn", "urn", "academic_year", "half_term"]].assign(
         upn=cube["upn"].astype(str), academic_year=cube["academic_year"].astype(str)
     )
-    merged = frame.merge(
-        status[["upn", "academic_year", "in_cohort", "drop_last_half_term"]],
-        on=["upn", "academic_year"],
-        how="left",
-        validate="many_to_one",
-    )
+    columns = ["upn", "academic_year", "in_cohort", "drop_last_half_term"]
+    merge = {"on": ["upn", "academic_year"], "how": "left", "validate": "many_to_one"}
+    merged = frame.merge(cohort_status(pupils)[columns], **merge)
+    unknown = merged["in_cohort"].isna().to_numpy()
+    if unknown.any():  # only pupil-years with no row of their own look at other years
+        filled = with_nearest_years(pupils, frame.loc[unknown, ["upn", "academic_year"]])
+        merged = frame.merge(cohort_status(filled)[columns], **merge)
     known = merged["in_cohort"].notna().to_numpy()
     inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)
     drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)
@@ -189,6 +294,7 @@ def period_enrolments(
     *,
     first_ht: int = 1,
     cohort: str = "dfe",
+    schools: pd.DataFrame | None = None,
 ) -> PeriodEnrolments:
     """Enrolment-level counts, rates and flags for half terms ``first_ht``..``last_ht`` of a year.
 
@@ -204,25 +310,66 @@ def period_enrolments(
         The half terms included (both ends included).
     cohort
         ``"dfe"`` (default; see the module docstring) or ``"all"``.
+    schools
+        schools.csv (urn, phase). With the DfE cohort, enrolments at alternative provision
+        and pupil referral units are moved from ``table`` to ``ap`` and counted in
+        ``excluded``; without it, nothing is moved.
     """
     years = cube["academic_year"].astype(str).to_numpy()
     hts = cube["half_term"].to_numpy()
     window = cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
     kept, excluded, dropped_only = apply_cohort(window, pupils, cohort)
+    ap_rows = (
+        is_alternative_provision(kept["urn"], schools)
+        if cohort == "dfe"
+        else np.zeros(len(kept), dtype=bool)
+    )
+    ap_only = is_alternative_provision(dropped_only["urn"], schools) if ap_rows.any() else None
+    table, n_zero = _enrolment_table(kept[~ap_rows])
+    n_zero += len(dropped_only) - (int(ap_only.sum()) if ap_only is not None else 0)
+    ap, _ = _enrolment_table(kept[ap_rows])
+    n_ap = len(kept.loc[ap_rows, ENROLMENT_KEYS].drop_duplicates())
+    n_ap += int(ap_only.sum()) if ap_only is not None else 0
+    extra = [(ZERO_POSSIBLE, n_zero)] + ([(ALTERNATIVE_PROVISION, n_ap)] if n_ap else [])
+    excluded = pd.concat(
+        [excluded, pd.DataFrame(extra, columns=["reason", "enrolments"])], ignore_index=True
+    )
+    excluded["enrolments"] = excluded["enrolments"].astype("int64")
+    nearest = 0
+    if cohort == "dfe" and len(table):
+        have = pupils[["upn", "academic_year"]].astype(str).drop_duplicates()
+        keys = table[ENROLMENT_KEYS].merge(have, how="left", indicator=True)
+        nearest = int((keys["_merge"] == "left_only").sum())
+    return PeriodEnrolments(
+        table=table,
+        cube=kept[~ap_rows].reset_index(drop=True),
+        excluded=excluded,
+        ap=ap,
+        age_from_nearest_year=nearest,
+    )
+
+
+def _enrolment_table(kept: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per enrolment with a possible session, and the number with none."""
     counts = counts_from_cube(kept, ENROLMENT_KEYS) if not kept.empty else _empty_counts()
     counts["upn"] = counts["upn"].astype(str)
     counts["academic_year"] = counts["academic_year"].astype(str)
     counts["urn"] = counts["urn"].astype("int64")
     zero = counts["sessions_possible"].to_numpy() == 0
-    n_zero = int(zero.sum()) + len(dropped_only)
     table = add_rates(counts[~zero].reset_index(drop=True))
     table = table.sort_values(["urn", "upn"], kind="stable").reset_index(drop=True)
-    excluded = pd.concat(
-        [excluded, pd.DataFrame({"reason": [ZERO_POSSIBLE], "enrolments": [n_zero]})],
-        ignore_index=True,
+    return table, int(zero.sum())
+
+
+def describe_nearest_year(period: PeriodEnrolments) -> str:
+    """A sentence for the page: enrolments whose age came from another year's pupils.csv row."""
+    n = period.age_from_nearest_year
+    if not n:
+        return ""
+    return (
+        f"{n:,} enrolment{'s' if n != 1 else ''} had no pupils.csv row for the year; the "
+        "pupil's age was taken from their nearest year's row (year group shifted)."
     )
-    excluded["enrolments"] = excluded["enrolments"].astype("int64")
-    return PeriodEnrolments(table=table, cube=kept, excluded=excluded)
 
 
 def _empty_counts() -> pd.DataFrame:

@@ -13,8 +13,8 @@ import math
 
 import pandas as pd
 
-from attendance_lib.analyses.strategy.funnel import ABOVE_998, BELOW_998
-from attendance_lib.analyses.strategy.targets import describe_target
+from attendance_lib.analyses.strategy.funnel import ABOVE_998, describe_funnels
+from attendance_lib.analyses.strategy.targets import describe_progress, describe_target
 from attendance_lib.analyses.strategy.termly import slug
 from attendance_lib.core.numbers import format_pct, round_half_up
 
@@ -117,42 +117,13 @@ def term_sentences(change: pd.DataFrame, this_term: str, last_term: str) -> list
 
 
 def school_sentences(schools: pd.DataFrame) -> list[str]:
-    """How many schools lie outside the 99.8% funnel limits for persistent absence."""
-    n = len(schools)
-    above = int((schools["funnel_position"] == ABOVE_998).sum())
-    below = int((schools["funnel_position"] == BELOW_998).sum())
-    return [
-        f"Of {n} schools, {above} had a persistent absence rate above the 99.8% funnel limit "
-        f"and {below} below it; the other {n - above - below} were within the range expected "
-        "by chance at that level."
-    ]
+    """Schools outside the 99.8% limits of their phase's funnel (:func:`.funnel.describe_funnels`)."""
+    return describe_funnels(schools)
 
 
-def target_sentences(progress: pd.DataFrame) -> list[str]:
-    """Each target: where the measure stands, the gap, and whether it is on trajectory.
-
-    "On trajectory" is the table's own ``on_trajectory`` flag, so text and table agree; where
-    the rounded figures are level but the flag is not set, the sentence says it is just short.
-    """
-    out = []
-    for row in progress.itertuples(index=False):
-        if pd.isna(row.current_pct):
-            continue
-        gap = abs(displayed_difference(row.current_pct, row.target_pct))
-        status = "the target is met" if row.met else f"{gap:.1f} percentage points from the target"
-        level = round_half_up(row.current_pct) == round_half_up(row.trajectory_pct)
-        if row.on_trajectory:
-            track = "on the straight-line trajectory"
-        elif level:
-            track = "just short of the straight-line trajectory (level once rounded)"
-        else:
-            track = "not on the straight-line trajectory"
-        out.append(
-            f"{describe_target(row.measure, row.group).capitalize()}: {format_pct(row.current_pct)} "
-            f"against a target of {format_pct(row.target_pct)} by {row.target_year}; {status}, "
-            f"{track} ({format_pct(row.trajectory_pct)} this year)."
-        )
-    return out
+def target_sentences(progress: pd.DataFrame, period: str = "") -> list[str]:
+    """Each target on its own basis (:func:`.targets.describe_progress`)."""
+    return describe_progress(progress, f"in {period}" if period else "")
 
 
 def _and(items: list[str]) -> str:
@@ -252,6 +223,6 @@ def narrative(
         *term_sentences(change, this_term, last_term),
         *comparator_sentences(headline, comparators, period),
         *school_sentences(schools),
-        *(target_sentences(progress) if progress is not None else []),
+        *(target_sentences(progress, period) if progress is not None else []),
     ]
     return "\n".join(f"- {s}" for s in sentences)

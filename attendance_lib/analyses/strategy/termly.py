@@ -144,6 +144,12 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
 
 
+def _period_order(period: str) -> tuple[int, int]:
+    """``2023/24 autumn and spring terms`` -> (2023, 2): the year, then how far into it."""
+    rank = {"autumn term": 1, "autumn and spring terms": 2, "full year": 3}
+    return parse_academic_year(period[:7]), rank.get(period[8:], 0)
+
+
 def comparator_figures(
     benchmarks: pd.DataFrame | None,
     comparators: Sequence[str],
@@ -164,7 +170,8 @@ def comparator_figures(
     summer / year -> "full year"); ``basis`` census by default (termly figures, as the school
     census publishes them; a daily-data "year to date" figure is a different period). An area
     without a figure for exactly that period, basis and phase shows none, and ``note`` says
-    which periods it does have. ``statistical_neighbours`` (LA names or codes) become one
+    "not yet published for this period" (or, when it has later figures, that the benchmarks
+    supplied lack this period): a figure for another period is never shown beside ours. ``statistical_neighbours`` (LA names or codes) become one
     more comparator, ``neighbours_label``: the unweighted average of their published rates.
 
     Returns
@@ -193,11 +200,13 @@ def comparator_figures(
             (found["period"] == period) & (found["basis"] == basis) & (found["phase"] == phase)
         ]
         if same.empty:
-            have = sorted(set(found["period"] + " (" + found["basis"] + ")"))
+            latest = found["period"].astype(str).map(_period_order).max()
             note = (
-                f"no {basis} figure for {period} ({phase}); it has {', '.join(have)}"
-                if have
-                else f"{area} is not in the benchmarks"
+                f"{area} is not in the benchmarks"
+                if found.empty
+                else f"not yet published for this period ({period}, {basis}, {phase})"
+                if latest < _period_order(period)
+                else f"not in the benchmarks supplied for this period ({period}, {basis}, {phase})"
             )
         elif "members" in same:
             note = (
@@ -516,13 +525,16 @@ def enrolments(
 ) -> PeriodEnrolments:
     """:func:`~.dfe_cohort.period_enrolments` with characteristics, school and services attached.
 
+    With the DfE cohort, alternative provision and PRUs are in ``ap``, not ``table``.
+
     Services count when open at any point between the first day of ``first_ht`` and the
     last day of ``last_ht`` (calendar.csv).
     """
     calendar = Calendar(ds.calendar)
     period = period_enrolments(
-        cube, ds.pupils, academic_year, last_ht, first_ht=first_ht, cohort=cohort
-    )
+        cube, ds.pupils, academic_year, last_ht, first_ht=first_ht, cohort=cohort,
+        schools=ds.schools,
+    )  # fmt: skip
     start, end = calendar.span(academic_year, first_ht, last_ht)
     table = attach_characteristics(
         period.table, ds.pupils, ds.schools, services_open(ds.services, start, end)
@@ -599,8 +611,9 @@ def comparator_note(comparison: pd.DataFrame) -> str:
     if comparison.empty:
         return "No comparators. Change: this year minus last, in percentage points."
     parts = [
-        f"{r.area}: {r.period or 'not available'}, {r.basis or 'basis not stated'}"
-        + (f" ({r.note})" if r.note else "")
+        (f"{r.area}: {r.period}, {r.basis}" + (f" ({r.note})" if r.note else ""))
+        if r.period
+        else f"{r.area}: {r.note}"
         for r in comparison.drop_duplicates("area").itertuples()
     ]
     return (
