@@ -258,7 +258,8 @@ def check_weekly_window(
     begins and end on the Friday, Saturday or Sunday of a covered week, so it is made of whole
     periods (the first file of a year is one period from the start of the academic year).
     With a ``calendar``, the first day of an academic year is a valid start too when its
-    week's Monday is: nothing happens between that Monday and the year's first day.
+    week's Monday is, or when no period holds it (its week had no session): nothing happens
+    between that Monday and the year's first day.
 
     Raises
     ------
@@ -267,14 +268,15 @@ def check_weekly_window(
     """
     if weekly.empty:
         raise UsageError("the weekly table is empty: no window can be summarised")
-    _, _, starts, ends = _boundaries(weekly)
+    ws, we, starts, ends = _boundaries(weekly)
     if start is not None:
         day = np.datetime64(pd.Timestamp(start).date(), "D")
         monday = day - np.timedelta64(pd.Timestamp(start).day_of_week, "D")
         year_start = calendar is not None and any(
             calendar.year_bounds(y)[0] == pd.Timestamp(start) for y in calendar.years
         )
-        if year_start and monday in starts:
+        # a year's first day splits no period when its Monday begins one or none holds it
+        if year_start and (monday in starts or not ((ws < day) & (day <= we)).any()):
             pass
         elif pd.Timestamp(start).day_of_week != 0 or day not in starts:
             raise UsageError(
