@@ -254,12 +254,14 @@ def check_weekly_window(
 ) -> None:
     """Refuse a window that weekly counts cannot answer exactly.
 
-    Weeks run Monday to Sunday. The window must start on a Monday where a covered period
-    begins and end on the Friday, Saturday or Sunday of a covered week, so it is made of whole
-    periods (the first file of a year is one period from the start of the academic year).
-    With a ``calendar``, the first day of an academic year is a valid start too when its
-    week's Monday is, or when no period holds it (its week had no session): nothing happens
-    between that Monday and the year's first day.
+    Weeks run Monday to Sunday. The window must start on a Monday and end on the Friday,
+    Saturday or Sunday of a week the files cover (from the first period's Monday to the last
+    period's Sunday) without splitting a period, so it is made of whole periods (the first
+    file of a year is one period from the start of the academic year). A week with no stored
+    row (a holiday: the weekly table keeps only periods with sessions) splits nothing. With a
+    ``calendar``, the first day of an academic year is a valid start too when no period holds
+    it or its week's Monday begins one: nothing happens between that Monday and the year's
+    first day.
 
     Raises
     ------
@@ -269,16 +271,17 @@ def check_weekly_window(
     if weekly.empty:
         raise UsageError("the weekly table is empty: no window can be summarised")
     ws, we, starts, ends = _boundaries(weekly)
+    first, last = ws.min(), we.max()
     if start is not None:
         day = np.datetime64(pd.Timestamp(start).date(), "D")
         monday = day - np.timedelta64(pd.Timestamp(start).day_of_week, "D")
         year_start = calendar is not None and any(
             calendar.year_bounds(y)[0] == pd.Timestamp(start) for y in calendar.years
         )
-        # a year's first day splits no period when its Monday begins one or none holds it
-        if year_start and (monday in starts or not ((ws < day) & (day <= we)).any()):
+        splits = bool(((ws < day) & (day <= we)).any())
+        if year_start and (monday in starts or not splits):
             pass
-        elif pd.Timestamp(start).day_of_week != 0 or day not in starts:
+        elif pd.Timestamp(start).day_of_week != 0 or splits or not first <= day <= last:
             raise UsageError(
                 f"the window starts on {pd.Timestamp(start):%A %Y-%m-%d}; with weekly data it must "
                 f"start on a Monday that begins a covered week: the nearest are "
@@ -287,7 +290,8 @@ def check_weekly_window(
     if end is not None:
         stamp = pd.Timestamp(end)
         sunday = np.datetime64((stamp + pd.Timedelta(days=6 - stamp.day_of_week)).date(), "D")
-        if stamp.day_of_week < 4 or sunday not in ends:
+        splits = bool(((ws <= sunday) & (sunday < we)).any())
+        if stamp.day_of_week < 4 or splits or not first <= sunday <= last:
             raise UsageError(
                 f"the window ends on {stamp:%A %Y-%m-%d}; with weekly data it must end on the "
                 f"Friday, Saturday or Sunday of a covered week: the nearest Fridays are "

@@ -46,6 +46,14 @@ _ONE_DAY = pd.Timedelta(days=1)
 _POSSIBLE = [Group.PRESENT, Group.AEA, Group.AUTHORISED, Group.UNAUTHORISED]
 
 
+#: What a report says when its windows were counted from weekly counts (:meth:`MarkIndex.whole_weeks`).
+WHOLE_WEEKS_NOTE = (
+    "These figures come from the DfE weekly download, which holds sessions per whole week, "
+    "so each window is counted in whole weeks: the review window starts with the week of the "
+    "start date and the baseline is the weeks before it."
+)
+
+
 def intervention_windows(
     starts: pd.Series,
     calendar: Calendar,
