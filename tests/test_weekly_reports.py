@@ -361,3 +361,29 @@ def test_every_project_report_runs_on_an_imported_folder(pair, tmp_path):
     html = (tmp_path / "reports").rglob("school_tsm_pack.html")
     text = next(html).read_text(encoding="utf-8")
     assert "weekly session counts, not register codes" in text
+
+
+def test_unknown_fsm_and_sen_load_and_are_counted_as_not_recorded(tmp_path):
+    from builders import make_upn, pupil, sessions, write_folder
+
+    from attendance_lib.engine.sessions import summarise
+
+    upns = [make_upn(n) for n in (1, 2, 3)]
+    folder = write_folder(
+        tmp_path,
+        pupils=[pupil(upns[0]), pupil(upns[1], fsm="", sen=""), pupil(upns[2], fsm="true")],
+        marks=[m for u in upns for m in sessions(u, pupil(u)["urn"], "/I")],
+    )
+    ds = load_dataset(folder)
+    assert ds.pupils["fsm"].isna().sum() == 1 and ds.pupils["sen"].isna().sum() == 1
+    table = summarise(ds).table.assign(academic_year="2023/24")
+    table = characteristics.attach_characteristics(
+        table,
+        ds.pupils,
+        ds.schools,
+        characteristics.services_open(None, "2023-09-01", "2024-07-19"),
+    )
+    groups = characteristics.by_characteristic(table).set_index(["characteristic", "group"])
+    assert groups.loc[("Free school meals", "not recorded"), "enrolments"] == 1
+    assert groups.loc[("Free school meals", "not eligible"), "enrolments"] == 1  # not 2
+    assert groups.loc[("Special educational needs", "not recorded"), "enrolments"] == 1
