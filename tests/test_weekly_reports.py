@@ -161,6 +161,24 @@ def test_a_multi_week_period_counts_only_in_windows_that_hold_it():
     assert index.counts(["A"], pd.Timestamp("2023-09-11"), pd.Timestamp("2023-09-15")).sum() == 0
 
 
+def test_a_lone_download_cannot_give_impact_windows():
+    lone = pd.DataFrame(
+        {
+            "upn": ["A"],
+            "urn": [1],
+            "week_start": pd.to_datetime(["2023-08-28"]),
+            "week_end": pd.to_datetime(["2024-03-17"]),
+            "sessions_possible": [200],
+            "sessions_present": [190],
+            "sessions_aea": [0],
+            "sessions_authorised": [10],
+            "sessions_unauthorised": [0],
+        }
+    )
+    with pytest.raises(UsageError, match="no single weeks"):
+        MarkIndex.from_weekly(lone)
+
+
 def test_impact_on_weekly_counts_equals_marks_for_monday_starts(pair):
     marks_ds, weekly_ds = pair
     calendar = Calendar(marks_ds.calendar)

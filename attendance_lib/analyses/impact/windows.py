@@ -170,10 +170,17 @@ class MarkIndex:
         ``cum[p, k]`` the pupil's sessions in the periods ending on ``days[:k]``, summed over
         enrolments; :meth:`counts` then counts a period in a window when its Friday lies
         inside and it lies within the weeks the window touches (module docstring).
-        ``last_date`` is the last Sunday covered.
+        ``last_date`` is the last Sunday covered. Raises :class:`UsageError` when no period is
+        a single week (a lone download): no window but the whole span could be counted.
         """
         ends = weekly["week_end"].to_numpy(dtype="datetime64[D]").astype(np.int64) - 2
         starts = weekly["week_start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+        if len(ends) and not (ends - starts == 4).any():
+            raise UsageError(
+                "the weekly data hold no single weeks (one download, or downloads more than a "
+                "week apart), so no window of whole weeks can be counted: import the weekly "
+                "downloads that cover the windows, one per Monday"
+            )
         days, position = np.unique(ends, return_inverse=True)
         first = np.full(len(days), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first, position, starts)
