@@ -405,3 +405,38 @@ def test_unknown_fsm_and_sen_load_and_are_counted_as_not_recorded(tmp_path):
     assert groups.loc[("Free school meals", "not recorded"), "enrolments"] == 1
     assert groups.loc[("Free school meals", "not eligible"), "enrolments"] == 1  # not 2
     assert groups.loc[("Special educational needs", "not recorded"), "enrolments"] == 1
+
+
+def test_a_term_ending_on_a_thursday_is_a_whole_week_window():
+    from attendance_lib.engine.sessions import summarise_weekly
+
+    weekly = pd.DataFrame(
+        {
+            "upn": ["A", "A"],
+            "urn": [1, 1],
+            "week_start": pd.to_datetime(["2024-03-18", "2024-03-25"]),
+            "week_end": pd.to_datetime(["2024-03-24", "2024-03-31"]),
+            "sessions_possible": [10, 8],
+            "sessions_present": [10, 6],
+            "sessions_aea": [0, 0],
+            "sessions_authorised": [0, 2],
+            "sessions_unauthorised": [0, 0],
+        }
+    )
+    calendar = Calendar(
+        pd.DataFrame(
+            {
+                "academic_year": ["2023/24", "2023/24"],
+                "half_term": [4, 5],
+                "start_date": pd.to_datetime(["2024-02-19", "2024-04-15"]),
+                "end_date": pd.to_datetime(["2024-03-28", "2024-05-24"]),  # Thursday
+            }
+        )
+    )
+    thursday = pd.Timestamp("2024-03-28")
+    got = summarise_weekly(weekly, "2024-03-18", thursday, calendar=calendar).table
+    assert got["sessions_possible"].tolist() == [18]
+    with pytest.raises(UsageError, match="nearest Fridays"):
+        summarise_weekly(weekly, "2024-03-18", thursday)  # without term dates: refused
+    with pytest.raises(UsageError, match="nearest Fridays"):
+        summarise_weekly(weekly, "2024-03-18", "2024-03-27", calendar=calendar)  # a school day left
