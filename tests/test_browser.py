@@ -364,11 +364,6 @@ def test_internal_name_check_can_fail():
     assert visible_internal_names("Persistent absence (%) in 2024/25: 17.8") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: measure names, parameter values and column heads still reach public pages "
-    "until the glossary of labels (present/labels.py) replaces them; remove this mark then",
-)
 def test_public_pages_show_no_internal_names(browser, pages):
     found = {}
     for name, path in pages.items():

@@ -30,7 +30,14 @@ def _bench():
                 "Regional",
             ],
             "country_name": ["England"] * 6,
-            "region_name": [None, None, "Yorkshire and The Humber", None, None, None],
+            "region_name": [
+                None,
+                None,
+                "Yorkshire and The Humber",
+                None,
+                None,
+                "Yorkshire and The Humber",
+            ],
             "la_name": [None, None, None, None, "Bradford", None],
             "education_phase": [
                 "Total",

@@ -246,7 +246,7 @@ def test_headers_any_case_hyphenated_ukprn_and_missing_column(tmp_path, calendar
     assert "missing" in problem.message
 
 
-def test_unknown_characteristics_come_from_an_earlier_file_or_are_a_problem(tmp_path, calendar_csv):
+def test_unknown_characteristics_come_from_an_earlier_file_or_stay_unknown(tmp_path, calendar_csv):
     out = imported(
         tmp_path,
         calendar_csv,
@@ -257,10 +257,14 @@ def test_unknown_characteristics_come_from_an_earlier_file_or_are_a_problem(tmp_
     )
     pupils = load_dataset(out).pupils
     assert pupils[["fsm", "year_group"]].values.tolist() == [[True, "R"]]
+    # a joiner whose FSM and SEN are unknown in every file: empty, never taken as N
+    joiner = row(P2, present=10, sen_support="unknown", free_school_meals="")
+    pupils = load_dataset(imported(tmp_path / "b", calendar_csv, {M1: [joiner]})).pupils
+    assert pd.isna(pupils.loc[0, "sen"]) and pd.isna(pupils.loc[0, "fsm"])
     with pytest.raises(DataError) as err:
-        imported(tmp_path / "b", calendar_csv, {M1: [row(P2, present=10, sen_support="unknown")]})
+        imported(tmp_path / "c", calendar_csv, {M1: [row(P2, present=10, sex="unknown")]})
     [problem] = err.value.problems
-    assert problem.column == "sen_support and education_health_care_plan"
+    assert problem.column == "sex"
     assert "does not guess" in problem.message
 
 

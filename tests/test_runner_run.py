@@ -42,14 +42,14 @@ def test_run_publishes_html_tables_notebook_and_run_json(runner_project, tmp_pat
     assert outcome.units[0].notebook == audit / "good.ipynb"
     csv = pd.read_csv(out / "tables" / "groups.csv", dtype=str)
     assert csv.to_dict("list") == {
-        "group": ["A", "B", "C"], "pupils": ["1200", "c", "40"], "absence_pct": ["5.25", "c", "7.85"],
+        "group": ["A", "B", "C"], "pupils": ["1200", "c", "40"], "absence_pct": ["5.3", "c", "7.9"],
     }  # fmt: skip
     meta = pd.read_csv(out / "tables" / "metadata.csv", dtype=str)
     assert meta["col_name"].tolist() == ["group", "pupils", "absence_pct"]
-    assert meta["label"].tolist() == ["Group", "Pupils", "Absence (%)"]
+    assert meta["label"].tolist() == ["Group", "Pupils", "Overall absence (%)"]
     xlsx = pd.read_excel(out / "tables.xlsx", sheet_name=None)
     assert list(xlsx) == ["Notes", "Groups"] and len(xlsx["Groups"]) == 3
-    assert list(xlsx["Groups"].columns) == ["Group", "Pupils", "Absence (%)"]
+    assert list(xlsx["Groups"].columns) == ["Group", "Pupils", "Overall absence (%)"]
     html = (out / "good.html").read_text()
     assert "<title>Fixture report, 2023/24</title>" in html
     assert "1,200" in html and "5.3" in html  # GSS formatting reached the page
@@ -246,7 +246,8 @@ def test_project_params_run_end_to_end(params_file, project_reports):
             assert check_report(html, frames) == []
         run = json.loads((unit.notebook.parent / "run.json").read_text())
         assert unit.notebook.parent.parent.name == "_runs"
-        assert sorted((PROJECT_ROOT / t).resolve() for t in run["outputs"]["tables"]) == sorted(
+        tables = run["outputs"]["tables"]  # relative to the report folder
+        assert sorted((unit.html.parent / t).resolve() for t in tables) == sorted(
             p.resolve() for p in unit.tables
         )
         assert run["audience"] == report.audience and run["period"], unit.label

@@ -231,16 +231,17 @@ def test_warm_and_fresh_kernels_publish_the_same_fan_out(runner_project):  # noq
         "report: school\ntitle: School report with one failure\nfor_each: school\n"
         f"parameters:\n  data_dir: data/la\n  fail_urn: {TINY_LA_URNS[0]}\n"
     )
-    outcomes = {}
+    outcomes, notebooks = {}, {}
     for warm in (True, False):
         reports = root / f"reports_{warm}"
         with pytest.raises(ReportError) as err:
             run_all(root / "params", reports_dir=reports, workers=2, progress=False, warm=warm)
         outcomes[warm] = {u.label: u.status for u in err.value.outcome.units}
+        notebooks[warm] = {u.label: u.notebook for u in err.value.outcome.units}
     assert outcomes[True] == outcomes[False]
     assert outcomes[True][f"school_fail/{TINY_LA_URNS[0]}"] == "failed"
     assert list(outcomes[True].values()).count("ok") == 5
     for urn in TINY_LA_URNS:
-        warm_nb = root / "reports_True" / "school" / str(urn) / "school.ipynb"
-        fresh_nb = root / "reports_False" / "school" / str(urn) / "school.ipynb"
+        warm_nb, fresh_nb = notebooks[True][f"school/{urn}"], notebooks[False][f"school/{urn}"]
+        assert warm_nb.parent.parent.parent.name == "_runs"  # the audit folder, not the report's
         assert _shown(warm_nb) == _shown(fresh_nb) != []

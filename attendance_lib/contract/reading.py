@@ -118,9 +118,10 @@ TABLES: dict[str, Table] = {
                 Column("year_group", "year_group"),
                 _opt("date_of_birth", "date"),
                 Column("sex", allowed=("F", "M")),
-                Column("fsm", "bool"),
+                # empty = unknown (a joiner in the DfE weekly download): never taken as no
+                Column("fsm", "bool", nullable=True),
                 _opt("fsm6", "bool"),
-                Column("sen", allowed=("N", "K", "E")),
+                Column("sen", nullable=True, allowed=("N", "K", "E")),
                 _opt("ethnicity"),
                 _opt("eal", "bool"),
                 _opt("forename"),  # identifiers: restricted reports only (privacy gate)

@@ -164,6 +164,7 @@ def summarise(
     by: Literal["enrolment", "pupil"] = "enrolment",
     *,
     engine: str | None = None,
+    calendar: Calendar | None = None,
 ) -> Summary:
     """Session counts and rates per enrolment (upn + urn) or pupil over ``start``..``end``.
 
@@ -184,6 +185,10 @@ def summarise(
         pupil's enrolments, then rates and flags from the sums).
     engine
         ``"duckdb"`` (default) or ``"spark"``; both run :func:`marks_sql.summary_sql`.
+    calendar
+        Weekly counts only: the term dates, so a window may start or end mid-week where the
+        rest of that week has no school day (:func:`check_weekly_window`); a dataset's own
+        calendar is used when not given.
 
     Returns
     -------
@@ -196,10 +201,9 @@ def summarise(
         raise ValueError(f"by must be 'enrolment' or 'pupil', got {by!r}")
     weekly = weekly_counts_of(marks)
     if weekly is not None:
-        calendar = getattr(marks, "calendar", None)
-        return summarise_weekly(
-            weekly, start, end, by, calendar=None if calendar is None else Calendar(calendar)
-        )
+        if calendar is None and getattr(marks, "calendar", None) is not None:
+            calendar = Calendar(marks.calendar)
+        return summarise_weekly(weekly, start, end, by, calendar=calendar)
     keys = ["upn", "urn"] if by == "enrolment" else ["upn"]
     frame = _marks_query(marks_sql.summary_sql(start, end, by), marks, engine)
     _refuse_unknown_codes(int(frame.pop("unknown_codes").sum()), marks, engine)
@@ -249,16 +253,33 @@ def _nearest(candidates: np.ndarray, day: np.datetime64, shift: int = 0) -> str:
     return " or ".join(str(d + np.timedelta64(shift, "D")) for d in near)
 
 
+def _no_school_day(calendar: Calendar | None, first: np.datetime64, last: np.datetime64) -> bool:
+    """True when ``calendar`` has no weekday in a half term from ``first`` to ``last`` (both
+    included); False without a calendar unless the span is empty."""
+    if first > last:
+        return True
+    if calendar is None:
+        return False
+    days = pd.bdate_range(pd.Timestamp(first), pd.Timestamp(last))
+    return days.empty or calendar.half_term_of(days)["half_term"].isna().all()
+
+
 def check_weekly_window(
     weekly: pd.DataFrame, start=None, end=None, calendar: Calendar | None = None
 ) -> None:
     """Refuse a window that weekly counts cannot answer exactly.
 
-    Weeks run Monday to Sunday. The window must start on a Monday where a covered period
-    begins and end on the Friday, Saturday or Sunday of a covered week, so it is made of whole
-    periods (the first file of a year is one period from the start of the academic year).
-    With a ``calendar``, the first day of an academic year is a valid start too when its
-    week's Monday is: nothing happens between that Monday and the year's first day.
+    Weeks run Monday to Sunday. The window must start on a Monday and end on the Friday,
+    Saturday or Sunday of a week the files cover (from the first period's Monday to the last
+    period's Sunday) without splitting a period, so it is made of whole periods (the first
+    file of a year is one period from the start of the academic year). A week with no stored
+    row (a holiday: the weekly table keeps only periods with sessions) splits nothing. With a
+    ``calendar`` a window may also start later in a week when no school day (a weekday in a
+    half term of calendar.csv) comes before it that week, and end earlier in a week when none
+    comes after it (a term starting on a Tuesday, or ending on the Thursday before Good
+    Friday): those days hold no session, so the week's counts are the window's. The first
+    day of an academic year is a valid start when no period holds it or its week's Monday
+    begins one.
 
     Raises
     ------
@@ -267,29 +288,38 @@ def check_weekly_window(
     """
     if weekly.empty:
         raise UsageError("the weekly table is empty: no window can be summarised")
-    _, _, starts, ends = _boundaries(weekly)
+    ws, we, starts, ends = _boundaries(weekly)
+    first, last = ws.min(), we.max()
     if start is not None:
-        day = np.datetime64(pd.Timestamp(start).date(), "D")
-        monday = day - np.timedelta64(pd.Timestamp(start).day_of_week, "D")
+        stamp = pd.Timestamp(start)
+        day = np.datetime64(stamp.date(), "D")
+        monday = day - np.timedelta64(stamp.day_of_week, "D")
         year_start = calendar is not None and any(
-            calendar.year_bounds(y)[0] == pd.Timestamp(start) for y in calendar.years
+            calendar.year_bounds(y)[0] == stamp for y in calendar.years
         )
-        if year_start and monday in starts:
+        splits = bool(((ws < monday) & (monday <= we)).any())
+        whole = _no_school_day(calendar, monday, day - np.timedelta64(1, "D"))
+        if year_start and (monday in starts or not bool(((ws < day) & (day <= we)).any())):
             pass
-        elif pd.Timestamp(start).day_of_week != 0 or day not in starts:
+        elif not whole or splits or not first <= monday <= last:
             raise UsageError(
-                f"the window starts on {pd.Timestamp(start):%A %Y-%m-%d}; with weekly data it must "
+                f"the window starts on {stamp:%A %Y-%m-%d}; with weekly data it must "
                 f"start on a Monday that begins a covered week: the nearest are "
                 f"{_nearest(starts, day)}"
             )
     if end is not None:
         stamp = pd.Timestamp(end)
-        sunday = np.datetime64((stamp + pd.Timedelta(days=6 - stamp.day_of_week)).date(), "D")
-        if stamp.day_of_week < 4 or sunday not in ends:
+        day = np.datetime64(stamp.date(), "D")
+        sunday = day + np.timedelta64(6 - stamp.day_of_week, "D")
+        splits = bool(((ws <= sunday) & (sunday < we)).any())
+        whole = stamp.day_of_week >= 4 or _no_school_day(
+            calendar, day + np.timedelta64(1, "D"), sunday - np.timedelta64(2, "D")
+        )
+        if not whole or splits or not first <= sunday <= last:
             raise UsageError(
                 f"the window ends on {stamp:%A %Y-%m-%d}; with weekly data it must end on the "
                 f"Friday, Saturday or Sunday of a covered week: the nearest Fridays are "
-                f"{_nearest(ends, np.datetime64(stamp.date(), 'D'), shift=-2)}"
+                f"{_nearest(ends, day, shift=-2)}"
             )
 
 

@@ -176,10 +176,11 @@ def read_ees(path: Path, log: ProblemLog) -> tuple[pd.DataFrame | None, list[str
 
 def normalise_frame(raw: pd.DataFrame, file: str, log: ProblemLog):
     """Normalise one EES table (as read, or as typed by the contract). See :func:`read_ees`."""
-    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    raw = raw.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
     notes: list[str] = []
     declared = raw.get("basis")
-    basis = basis_of(raw.columns)
+    # a table typed by the contract has every optional column, empty where the file had none
+    basis = basis_of([c for c in raw.columns if raw[c].notna().any()])
     if basis is None:
         log.add(
             file,

@@ -561,9 +561,10 @@ def pupils_table(rows: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     When the pupil has more than one enrolment there, the open one (no leaving date) is the
     school of record, else the latest admitted. A characteristic the latest file gives as
     unknown is taken from the latest earlier file of the year that gives it. ``sen`` is E
-    with an EHC plan, K on SEN support, N when both flags say no; an ``sen``, ``fsm`` or
-    ``sex`` unknown in every file of the year is a problem, since the data contract needs
-    them and nothing is guessed.
+    with an EHC plan, K on SEN support, N only when both flags say no. ``fsm`` and ``sen``
+    unknown in every file of the year (a joiner whose record is not yet complete) stay empty:
+    the data contract allows that, reports count them as "not recorded", and nothing is
+    guessed. ``sex`` unknown in every file is a problem: the data contract needs it.
     """
     order = rows.assign(open=rows["leaving_date"].isna())
     order = order.sort_values(["published", "open", "admission_date", "file", "row"])
@@ -578,22 +579,17 @@ def pupils_table(rows: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     sen[latest["sen_support"] == True] = "K"  # noqa: E712
     sen[latest["ehcp"] == True] = "E"  # noqa: E712
     latest["sen"] = sen
-    for column, source in (
-        ("sen", "sen_support and education_health_care_plan"),
-        ("fsm", "free_school_meals"),
-        ("sex", "sex"),
-    ):
-        unknown = latest[column].isna().to_numpy()
-        for r in latest[unknown].head(20).itertuples():
-            log.add(
-                r.file,
-                int(r.row),
-                source,
-                f"is unknown for {r.upn}; pupils.csv needs {column} for every pupil "
-                "(data contract), and the import does not guess it",
-            )
-        if unknown.sum() > 20:
-            log.add("weekly files", None, source, f"... and {unknown.sum() - 20:,} more unknown")
+    unknown = latest["sex"].isna().to_numpy()
+    for r in latest[unknown].head(20).itertuples():
+        log.add(
+            r.file,
+            int(r.row),
+            "sex",
+            f"is unknown for {r.upn}; pupils.csv needs sex for every pupil "
+            "(data contract), and the import does not guess it",
+        )
+    if unknown.sum() > 20:
+        log.add("weekly files", None, "sex", f"... and {unknown.sum() - 20:,} more unknown")
     columns = [
         "upn",
         "academic_year",

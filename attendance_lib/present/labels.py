@@ -141,6 +141,8 @@ LABELS: dict[str, str] = {
     "trajectory_pct": "On the trajectory now (%)",
     "on_trajectory": "On trajectory",
     "funnel_position": "Against the funnel limits",
+    "funnel": "Funnel compared on",
+    "funnel_centre_pct": "Centre of the funnel (%)",
     "limit_95_low": "95% limit, lower (%)",
     "limit_95_high": "95% limit, upper (%)",
     "limit_998_low": "99.8% limit, lower (%)",

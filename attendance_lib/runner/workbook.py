@@ -93,7 +93,12 @@ def _number_format(kind: str, value: Any) -> str:
     return "0" if isinstance(value, int) or float(value).is_integer() else RATE_FORMAT
 
 
-def sheet_names(names: list[str], words: Callable[[str], str] = column_label) -> list[str]:
+def sheet_title(name: str) -> str:
+    """A table's name as a sheet title: its glossary label, else the name in words."""
+    return labels.label(name) if labels.has_label(name) else labels.fallback_words(name)
+
+
+def sheet_names(names: list[str], words: Callable[[str], str] = sheet_title) -> list[str]:
     """Readable, unique sheet names of at most 31 characters, one per table name."""
     used = {NOTES_SHEET.lower()}
     out = []

@@ -203,7 +203,7 @@ def pupil_sessions(
         mine = marks[marks["upn"].isin(upns).to_numpy()]
         if len(mine):
             mine = mine.assign(upn=mine["upn"].cat.remove_unused_categories())
-            summary = summarise(mine, period.start, period.end, by="pupil")
+            summary = summarise(mine, period.start, period.end, by="pupil", calendar=calendar)
             counted = summary.table[["upn", *COUNT_COLUMNS]]
             zero = summary.zero_possible.assign(**{c: 0 for c in COUNT_COLUMNS})
             from_marks = pd.concat([counted, zero[["upn", *COUNT_COLUMNS]]], ignore_index=True)

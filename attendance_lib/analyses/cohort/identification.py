@@ -21,8 +21,9 @@ Absence Team model):
 - need order: severely absent first, then absence % (highest first), then the unauthorised
   share of absence (highest first), then UPN (so the order is reproducible);
 - current school: the school of the pupil's latest mark with a possible session in the
-  window; the officer is that school's named officer (``schools.csv``), otherwise the officer
-  who most often worked in the school's locality (``interventions.csv``);
+  window (with weekly counts, of the latest week: :mod:`.sources`); the officer is that
+  school's named officer (``schools.csv``), otherwise the officer who most often worked in
+  the school's locality (``interventions.csv``);
 - allocation: each officer's pupils, in need order, up to ``capacity_per_officer``; the rest
   are listed as waiting.
 """
@@ -34,12 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from attendance_lib.analyses.cohort.sources import current_school
 from attendance_lib.analyses.shared.dfe_cohort import cohort_status
 from attendance_lib.analyses.shared.pupil_sessions import pupil_summary
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
-from attendance_lib.core.codes import Group
 from attendance_lib.core.numbers import format_pct
-from attendance_lib.engine.sessions import marks_groups
 
 DEFAULT_CAPACITY = 40
 UNALLOCATED = "unallocated"
@@ -102,13 +102,6 @@ def open_on(starts: pd.Series, ends: pd.Series, as_of) -> pd.Series:
     )
 
 
-def _current_school(marks: pd.DataFrame) -> pd.DataFrame:
-    possible = marks_groups(marks) != Group.NOT_POSSIBLE
-    m = marks.loc[possible, ["upn", "urn", "date"]]
-    m = m.assign(upn=m["upn"].astype(str)).sort_values(["upn", "date", "urn"], kind="stable")
-    return m.drop_duplicates("upn", keep="last")[["upn", "urn"]]
-
-
 def locality_officers(
     interventions: pd.DataFrame | None, pupils: pd.DataFrame, schools: pd.DataFrame
 ) -> pd.Series:
@@ -155,7 +148,8 @@ def identify_cohort(
 ) -> Cohort:
     """Persistently absent pupils with no open involvement, in need order, allocated to officers.
 
-    See the module docstring for every rule. ``marks`` must cover the window.
+    See the module docstring for every rule. ``marks`` must cover the window: register marks,
+    or weekly counts (a dataset with a ``weekly`` table, :func:`.sources.window_source`).
     """
     start, end = lookback_window(as_of, calendar, lookback_weeks)
     year = academic_year_of(end)
@@ -184,8 +178,7 @@ def identify_cohort(
     pa = table[table["persistent_absent"]].merge(in_scope, on="upn", how="inner")
     absent = pa["sessions_authorised"] + pa["sessions_unauthorised"]
     pa["unauthorised_share_pct"] = 100 * pa["sessions_unauthorised"] / absent
-    window_marks = marks[(marks["date"] >= start) & (marks["date"] <= end)]
-    pa = pa.merge(_current_school(window_marks), on="upn", how="left")
+    pa = pa.merge(current_school(marks, start, end), on="upn", how="left")
     pa = pa.merge(
         schools[[c for c in ("urn", "school_name", "locality", "officer") if c in schools]],
         on="urn",

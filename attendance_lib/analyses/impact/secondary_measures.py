@@ -7,10 +7,12 @@ Definitions:
   15-year-olds; :mod:`attendance_lib.analyses.shared.dfe_cohort`) whose absence over the academic
   year is >= 10% of possible sessions; enrolments with no possible session are left out and
   counted. A year is complete when the data reaches the last day of its last half term.
-- Published figures: ``benchmarks.csv`` rows with ``time_identifier`` "Academic year" and
-  phase "Total" (``enrolments_pa_10_exact_percent``), for England (National), the region
-  (Regional) and the LA itself (Local authority) where present. Part-year rows (for example
-  "Autumn term") are not comparable with a full-year figure and are not used.
+- Published figures: full-year persistent absence rates for phase "Total"
+  (``enrolments_pa_10_exact_percent`` in census files), for England (National), the region
+  (Regional) and the LA itself (Local authority) where present, as
+  :func:`attendance_lib.importers.benchmarks.normalise_benchmarks` reads them. Part-year rows
+  (for example "Autumn term") and the daily-data files' "Academic year" rows, which are the
+  year to date, are not comparable with a full-year figure and are not used.
 - Targets (Bradford's secondary measures, as parameters): "in line with the region" by the end
   of ``region_target_year`` means the LA rate is at most the region's rate plus
   ``in_line_tolerance_pp``; "better than England" by the end of ``england_target_year`` means
@@ -26,13 +28,13 @@ import pandas as pd
 from attendance_lib.analyses.shared.dfe_cohort import ZERO_POSSIBLE, period_enrolments
 from attendance_lib.core.academic_calendar import (
     Calendar,
-    format_academic_year,
     parse_academic_year,
 )
 from attendance_lib.core.errors import UsageError
+from attendance_lib.importers.benchmarks import normalise_benchmarks
 
-PA_COLUMN = "enrolments_pa_10_exact_percent"
-FULL_YEAR = "academic year"
+#: How :func:`attendance_lib.importers.benchmarks.period_words` ends a full-year period.
+FULL_YEAR_WORDS = "full year"
 SECONDARY_COLUMNS = [
     "academic_year",
     "complete",
@@ -84,20 +86,18 @@ def la_pa_by_year(
     return pd.DataFrame(rows)
 
 
-def _area(bench: pd.DataFrame, name_col: str) -> pd.Series:
-    names = bench[name_col] if name_col in bench else pd.Series(pd.NA, index=bench.index)
-    if "area_name" in bench:
-        names = names.fillna(bench["area_name"])
-    return names
-
-
 def benchmark_pa(
     benchmarks: pd.DataFrame | None, *, region: str = "", la_name: str = ""
 ) -> tuple[pd.DataFrame, str, str]:
     """Full-year published PA rates by academic year for England, the region and the LA.
 
-    ``region`` / ``la_name``: which area to use when ``benchmarks.csv`` has several; empty
-    means the only one present. With both census and daily rows for a year, census is used.
+    ``benchmarks`` is ``benchmarks.csv`` as loaded (EES census or daily-data columns), or the
+    comparator table of :func:`attendance_lib.importers.benchmarks.normalise_benchmarks`,
+    which owns what each file's rows mean. Only rows whose period is a full year are used:
+    a census "Academic year" row is; a daily-data "Academic year" row is the year to date
+    (whatever week it was published) and never is, nor is any part-year row. ``region`` /
+    ``la_name``: which area to use when there are several; empty means the only one present.
+    With both census and daily full-year rows for a year, census is used.
 
     Returns
     -------
@@ -106,40 +106,39 @@ def benchmark_pa(
         LA names used ("" when none).
     """
     cols = ["academic_year", "england_pa_pct", "region_pa_pct", "la_published_pa_pct"]
-    if benchmarks is None or PA_COLUMN not in benchmarks:
+    if benchmarks is None or benchmarks.empty:
         return pd.DataFrame(columns=cols), "", ""
-    b = benchmarks[benchmarks["time_identifier"].astype(str).str.strip().str.lower() == FULL_YEAR]
-    for phase_col in ("education_phase", "school_type"):
-        if phase_col in b and b[phase_col].notna().any():
-            b = b[b[phase_col].fillna("Total").astype(str).str.strip().str.lower() == "total"]
-    if "basis" in b:
-        b = b.assign(_rank=(b["basis"].fillna("census") != "census").astype(int))
-        b = b.sort_values("_rank", kind="stable")
+    normal = {"measure", "period", "basis", "area"} <= set(benchmarks.columns)
+    table = benchmarks if normal else normalise_benchmarks(benchmarks).table
+    period = table["period"].astype(str)
+    b = table[
+        (table["measure"] == "persistent_absence")
+        & (table["phase"] == "total")
+        & period.str.endswith(f" {FULL_YEAR_WORDS}").to_numpy()
+    ]
     b = b.assign(
-        academic_year=b["time_period"]
-        .astype(int)
-        .map(lambda p: format_academic_year(int(str(p)[:4])))
-    )
+        academic_year=b["period"].astype(str).str.split(" ").str[0],
+        _rank=(b["basis"] != "census").astype(int),
+    ).sort_values("_rank", kind="stable")
     pieces = {}
     chosen = {}
-    for level, col, name_col, wanted in (
-        ("National", "england_pa_pct", "country_name", ""),
-        ("Regional", "region_pa_pct", "region_name", region),
-        ("Local authority", "la_published_pa_pct", "la_name", la_name),
+    for level, col, wanted in (
+        ("National", "england_pa_pct", ""),
+        ("Regional", "region_pa_pct", region),
+        ("Local authority", "la_published_pa_pct", la_name),
     ):
-        rows = b[b["geographic_level"] == level].assign(_area=lambda f, n=name_col: _area(f, n))
-        rows = rows[rows[PA_COLUMN].notna()]
-        names = sorted(rows["_area"].dropna().astype(str).unique())
+        rows = b[(b["geographic_level"] == level) & b["value_pct"].notna()]
+        names = sorted(rows["area"].dropna().astype(str).unique())
         if level != "National":
             if wanted:
-                rows = rows[rows["_area"] == wanted]
+                rows = rows[rows["area"] == wanted]
             elif len(names) > 1:
                 raise UsageError(
                     f"benchmarks.csv has several {level.lower()} areas ({', '.join(names)}); "
                     "name the one to use"
                 )
             chosen[level] = wanted or (names[0] if names else "")
-        pieces[col] = rows.drop_duplicates("academic_year").set_index("academic_year")[PA_COLUMN]
+        pieces[col] = rows.drop_duplicates("academic_year").set_index("academic_year")["value_pct"]
     out = pd.DataFrame(pieces).rename_axis("academic_year").reset_index()
     return out.reindex(columns=cols), chosen.get("Regional", ""), chosen.get("Local authority", "")
 

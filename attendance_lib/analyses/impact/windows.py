@@ -23,6 +23,12 @@ schools in England*):
 
 Sessions are counted by :class:`~attendance_lib.analyses.shared.pupil_sessions.PupilSessions`
 (pupil level, Year 11 study leave left out).
+
+With weekly counts instead of marks (a folder imported from the DfE weekly download) the
+windows are counted in whole weeks (:meth:`MarkIndex.from_weekly`): a week counts in a window
+when its Friday lies inside it and it starts no earlier than the Monday of the window's first
+week. A period longer than a week (a year's first download, published after the first week)
+counts only in windows that hold all of it; it is never split.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ __all__ = [
     "BASELINES",
     "HISTORY_SCHOOL_DAYS",
     "UNITS",
+    "WHOLE_WEEKS_NOTE",
     "MarkIndex",
     "PupilSessions",
     "intervention_windows",
@@ -61,6 +68,14 @@ UNITS = ("school_days", "calendar_weeks")
 HISTORY_SCHOOL_DAYS = 380
 _ONE_DAY = pd.Timedelta(days=1)
 WINDOWS = ("history", "earlier", "baseline", "review")
+
+
+#: What a report says when its windows were counted from weekly counts (``MarkIndex.whole_weeks``).
+WHOLE_WEEKS_NOTE = (
+    "These figures come from the DfE weekly download, which holds sessions per whole week, "
+    "so each window is counted in whole weeks: the review window starts with the week of the "
+    "start date and the baseline is the weeks before it."
+)
 
 
 def intervention_windows(

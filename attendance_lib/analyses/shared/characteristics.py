@@ -7,6 +7,13 @@ both enrolments. Children in need (CIN), on a child protection plan (CPP) and lo
 point in the period (start_date <= last day and end_date empty or >= first day). "With a
 social worker" is any of the three.
 
+A folder imported from the DfE weekly download (``import vyed``) also carries the
+download's own flags on each pupil record: ``cla``, ``cin``, ``cpp``, previously looked after
+(``plac``) and ``primary_sen_type``, as at the pupil's latest file of the year. Where
+pupils.csv has a flag, a pupil counts when either source says yes; a flag the download gives
+as unknown stays unknown ("not recorded", counted as its own group) unless services.csv says
+yes; nothing unknown is taken as no. PLAC and primary SEN type appear only where recorded.
+
 Rates for each group are built from its summed sessions; PA / SA % are the share of its
 enrolments persistently (>= 10%) / severely (>= 50%) absent (DfE). The gap to the rest is
 the group's figure minus the figure for every other enrolment in the table, in percentage
@@ -27,13 +34,16 @@ SERVICE_LABELS = {
     "cin": "child in need (CIN)",
     "cpp": "child protection plan (CPP)",
     "cla": "looked after (CLA)",
+    "plac": "previously looked after (PLAC)",
     "early_help": "early help",
     "youth_justice": "youth justice",
     "other": "other service",
 }
 SEN_LABELS = {"N": "no identified SEN", "K": "SEN support", "E": "EHC plan"}
 NOT_RECORDED = "not recorded"
-PUPIL_COLUMNS = ["fsm", "sen", "sex", "year_group", "ethnicity", "eal"]
+PUPIL_COLUMNS = ["fsm", "sen", "sex", "year_group", "ethnicity", "eal", "primary_sen_type"]
+#: Flags the DfE weekly download gives on each pupil record (optional pupils.csv columns).
+RECORD_FLAGS = ("cin", "cpp", "cla", "plac")
 SCHOOL_COLUMNS = ["school_name", "phase", "locality", "officer"]
 
 
@@ -81,9 +91,15 @@ def attach_characteristics(
 
     ``table`` has upn, urn and academic_year (e.g. :class:`PeriodEnrolments.table`). Pupils
     without a pupils.csv row that year keep missing characteristics (shown as not recorded).
+    Flags recorded in pupils.csv (:data:`RECORD_FLAGS`, from the DfE weekly download) are
+    combined with ``open_services`` as the module docstring says (nullable booleans then).
     """
     cols = [c for c in PUPIL_COLUMNS if c in pupils]
-    chars = pupils[["upn", "academic_year", *cols]].astype({"upn": str, "academic_year": str})
+    recorded = [c for c in RECORD_FLAGS if c in pupils and pupils[c].notna().any()]
+    chars = pupils[["upn", "academic_year", *cols, *recorded]].astype(
+        {"upn": str, "academic_year": str}
+    )
+    chars = chars.rename(columns={c: f"{c}_recorded" for c in recorded})
     out = table.merge(chars, on=["upn", "academic_year"], how="left", validate="many_to_one")
     school_cols = [c for c in SCHOOL_COLUMNS if c in schools]
     out = out.merge(
@@ -93,7 +109,21 @@ def attach_characteristics(
         validate="many_to_one",
     )
     flags = service_flags(out["upn"], open_services)
+    for column in recorded:
+        record = _flag(out.pop(f"{column}_recorded"))
+        flags[column] = record | flags[column] if column in flags else record  # yes wins
+    if recorded:
+        care = [flags[c].astype("boolean") for c in SOCIAL_CARE_SERVICES]
+        flags["social_worker"] = care[0] | care[1] | care[2]  # unknown only if none says yes
     return pd.concat([out, flags], axis=1)
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A recorded flag as a nullable boolean (typed by the contract, or true/false text)."""
+    if isinstance(values.dtype, pd.BooleanDtype) or pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    text = values.astype("string").str.strip().str.lower()
+    return text.map({"true": True, "false": False}).astype("boolean")
 
 
 def _bool_labels(values: pd.Series, yes: str, no: str) -> pd.Series:
@@ -106,7 +136,8 @@ def _bool_labels(values: pd.Series, yes: str, no: str) -> pd.Series:
 def characteristic_groups(table: pd.DataFrame) -> dict[str, pd.Series]:
     """Each characteristic present in ``table`` as a Series of group labels (same index).
 
-    Ethnicity and EAL are included only when recorded for at least one enrolment.
+    Ethnicity, EAL and primary SEN type are included only when recorded for at least one
+    enrolment; PLAC only when pupils.csv records it (:func:`attach_characteristics`).
     """
     groups: dict[str, pd.Series] = {}
     if "fsm" in table:
@@ -115,7 +146,7 @@ def characteristic_groups(table: pd.DataFrame) -> dict[str, pd.Series]:
         groups["Special educational needs"] = (
             table["sen"].map(SEN_LABELS).fillna(NOT_RECORDED).astype(str)
         )
-    for service in SOCIAL_CARE_SERVICES:
+    for service in (*SOCIAL_CARE_SERVICES, "plac"):
         if service in table:
             label = SERVICE_LABELS[service]
             groups[label[:1].upper() + label[1:]] = _bool_labels(table[service], "yes", "no")
@@ -131,6 +162,12 @@ def characteristic_groups(table: pd.DataFrame) -> dict[str, pd.Series]:
         groups["Year group"] = table["year_group"].astype(object).fillna(NOT_RECORDED).astype(str)
     if "ethnicity" in table and table["ethnicity"].notna().any():
         groups["Ethnicity"] = table["ethnicity"].astype(object).fillna(NOT_RECORDED).astype(str)
+    if "primary_sen_type" in table and table["primary_sen_type"].notna().any():
+        kind = table["primary_sen_type"].astype(object).fillna(NOT_RECORDED).astype(str)
+        no_sen = (
+            table["sen"].eq("N").fillna(False).to_numpy(dtype=bool) if "sen" in table else False
+        )
+        groups["Primary SEN type"] = kind.mask(no_sen, SEN_LABELS["N"])
     if "eal" in table and table["eal"].notna().any():
         groups["English as an additional language"] = _bool_labels(
             table["eal"], "first language other than English", "English"

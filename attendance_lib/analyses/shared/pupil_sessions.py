@@ -45,6 +45,7 @@ from attendance_lib.core.academic_calendar import (
     parse_academic_year,
 )
 from attendance_lib.core.codes import GROUP_COLUMNS, Group
+from attendance_lib.core.errors import UsageError
 from attendance_lib.engine.sessions import (
     COUNT_COLUMNS,
     Summary,
@@ -52,6 +53,7 @@ from attendance_lib.engine.sessions import (
     daily_sessions,
     mark_date_range,
     summarise,
+    weekly_counts_of,
 )
 
 #: Half term left out for Year 11 (study leave and exams).
@@ -132,20 +134,33 @@ class MarkIndex:
 
     It counts every possible session; :class:`PupilSessions` applies the rules of this module
     (study leave, the pupil's academic year) on top.
+
+    Weekly counts (a folder imported from the DfE weekly download) are indexed by
+    :meth:`from_weekly`: then a window is counted in whole weeks (:attr:`whole_weeks`).
     """
 
     categories: pd.Index
     days: np.ndarray
     cum: np.ndarray
     last_date: pd.Timestamp
+    #: Weekly counts only: the first day of the period ending on each of ``days`` (else None).
+    period_first: np.ndarray | None = None
+
+    @property
+    def whole_weeks(self) -> bool:
+        """True when built from weekly counts: windows are counted in whole weeks."""
+        return self.period_first is not None
 
     @classmethod
     def build(cls, marks, *, engine: str | None = None) -> MarkIndex:
         """Index ``marks``: a DataFrame, a :class:`~attendance_lib.contract.dataset.Dataset` or a path.
 
         ``engine`` as for :func:`~attendance_lib.engine.sessions.summarise`. Raises ``ValueError``
-        naming any code that is not in the code table.
+        naming any code that is not in the code table. Weekly counts go to :meth:`from_weekly`.
         """
+        weekly = weekly_counts_of(marks)
+        if weekly is not None:
+            return cls.from_weekly(weekly)
         daily = daily_sessions(marks, engine=engine)
         codes, categories = pd.factorize(daily["upn"])
         day = daily["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -169,6 +184,42 @@ class MarkIndex:
             last_date=mark_date_range(marks, engine=engine)[1],
         )
 
+    @classmethod
+    def from_weekly(cls, weekly: pd.DataFrame) -> MarkIndex:
+        """Index weekly counts (``upn, urn, week_start, week_end`` and the count columns).
+
+        ``days`` are the periods' last weekdays (the Friday before each period's Sunday) and
+        ``cum[p, k]`` the pupil's sessions in the periods ending on ``days[:k]``, summed over
+        enrolments; :meth:`counts` then counts a period in a window when its Friday lies
+        inside and it starts no earlier than the Monday of the window's first week, so a
+        period is never split. ``last_date`` is the last Sunday covered. Raises
+        :class:`UsageError` when no period is a single week (a lone download): no window but
+        the whole span could be counted.
+        """
+        ends = weekly["week_end"].to_numpy(dtype="datetime64[D]").astype(np.int64) - 2
+        starts = weekly["week_start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+        if len(ends) and not (ends - starts == 4).any():
+            raise UsageError(
+                "the weekly data hold no single weeks (one download, or downloads more than a "
+                "week apart), so no window of whole weeks can be counted: import the weekly "
+                "downloads that cover the windows, one per Monday"
+            )
+        days, position = np.unique(ends, return_inverse=True)
+        first = np.full(len(days), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, position, starts)
+        codes, categories = pd.factorize(weekly["upn"].astype(str))
+        matrix = weekly[[GROUP_COLUMNS[g] for g in _POSSIBLE]].to_numpy(dtype=np.int64)
+        cum = np.zeros((len(categories), len(days) + 1, len(_POSSIBLE)), dtype=np.int32)
+        np.add.at(cum, (codes, position + 1), matrix.astype(np.int32))
+        np.cumsum(cum, axis=1, dtype=np.int32, out=cum)
+        return cls(
+            categories=pd.Index(categories, dtype=str),
+            days=days,
+            cum=cum,
+            last_date=pd.Timestamp(weekly["week_end"].max()) if len(weekly) else pd.NaT,
+            period_first=np.maximum.accumulate(first) if len(first) else first,
+        )
+
     def codes(self, upns) -> np.ndarray:
         """Position of each UPN in the index (-1 for a pupil with no possible mark)."""
         return self.categories.get_indexer(pd.Index(upns).astype(str)).astype(np.int64)
@@ -183,8 +234,11 @@ class MarkIndex:
         r_start = _days(starts, len(r_upn))
         r_end = _days(ends, len(r_upn))
         lo = np.searchsorted(self.days, r_start, side="left")
+        if self.period_first is not None:  # weekly: no period reaching before the window's week
+            monday = r_start - (r_start + 3) % 7  # day 0 (1970-01-01) was a Thursday
+            lo = np.maximum(lo, np.searchsorted(self.period_first, monday, side="left"))
         hi = np.searchsorted(self.days, r_end, side="right")
-        hi = np.where((r_upn < 0) | (r_end < r_start), lo, hi)
+        hi = np.where((r_upn < 0) | (r_end < r_start), lo, np.maximum(hi, lo))
         if not len(self.categories):  # no possible mark at all
             return np.zeros((len(r_upn), len(_POSSIBLE)), dtype=np.int64)
         row = np.maximum(r_upn, 0)

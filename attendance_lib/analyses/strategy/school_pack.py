@@ -44,6 +44,7 @@ from attendance_lib.engine.sessions import (
     code_counts_from_marks,
     counts_from_cube,
     group_rates,
+    weekly_counts_of,
 )
 
 #: Groups compared at the meeting, with the enrolment rows each selects.
@@ -160,6 +161,8 @@ def reference_from_cube(
 
 
 def _code_sessions(cube: pd.DataFrame, table: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    if "code" not in cube:  # weekly counts (the DfE weekly download) carry no register codes
+        return pd.DataFrame(columns=["scope", "key", "code", "sessions", "sessions_possible"])
     phase = schools.set_index("urn")["phase"]
     frame = pd.DataFrame(
         {
@@ -269,6 +272,15 @@ def has_phase_peers(ref: PackReference, urn: int, phase: str) -> bool:
     phase_n = r.loc[(r["scope"] == "phase") & (r["key"] == phase), "enrolments"].sum()
     mine = r.loc[(r["scope"] == "school") & (r["key"] == str(urn)), "enrolments"].sum()
     return bool(phase_n - mine > 0)
+
+
+def officer_name(school: pd.Series) -> str:
+    """The school's named attendance officer (``schools.csv``), or "not recorded" when the
+    column is absent or empty (a folder imported from the DfE weekly download has none)."""
+    officer = school.get("officer")
+    return (
+        "not recorded" if officer is None or pd.isna(officer) or not str(officer) else str(officer)
+    )
 
 
 def school_vs_la(
@@ -444,11 +456,11 @@ def _year_sort(label: str) -> tuple[int, str]:
 
 
 def penalty_threshold(
-    marks: pd.DataFrame,
+    marks: pd.DataFrame | None,
     *,
     sessions: int = PENALTY_SESSIONS,
     window_days: int = PENALTY_WINDOW_DAYS,
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
     """Enrolments that reached ``sessions`` unauthorised sessions within ``window_days`` school days.
 
     The national threshold for considering a penalty notice (DfE, *Working together to
@@ -462,14 +474,15 @@ def penalty_threshold(
     ----------
     marks
         Register marks (upn, urn, date, session, code), e.g. one school's marks for the
-        year to date.
+        year to date; None when the data holds weekly counts, which cannot show a rolling
+        run of school days.
 
     Returns
     -------
-    DataFrame
+    DataFrame or None
         upn, urn, unauthorised_sessions (in ``marks``), max_in_window (most unauthorised
         sessions in any window), reached (bool), reached_on (the school day on which a
-        window first held ``sessions``; missing if never).
+        window first held ``sessions``; missing if never). None when ``marks`` is None.
     """
     empty = pd.DataFrame(
         {"upn": pd.Series(dtype=str), "urn": pd.Series(dtype="int64"),
@@ -477,7 +490,9 @@ def penalty_threshold(
          "max_in_window": pd.Series(dtype="int64"), "reached": pd.Series(dtype=bool),
          "reached_on": pd.Series(dtype="datetime64[ns]")}
     )  # fmt: skip
-    if marks is None or marks.empty:
+    if marks is None:
+        return None
+    if marks.empty:
         return empty
     urn = marks["urn"].to_numpy().astype(np.int64)
     dates = marks["date"].to_numpy().astype("datetime64[D]")
@@ -555,7 +570,7 @@ REASONS = {
 def pupils_to_discuss(
     table: pd.DataFrame,
     falling: pd.DataFrame,
-    penalty: pd.DataFrame,
+    penalty: pd.DataFrame | None,
     open_services: pd.DataFrame,
     interventions: pd.DataFrame | None = None,
     at=None,
@@ -570,7 +585,8 @@ def pupils_to_discuss(
     A pupil is listed when severely absent (absence >= 50%), persistently absent
     (>= 10% and < 50%), at risk (attendance > 90 and < 95) with attendance falling (see
     :func:`falling_attendance`), or when they reached the penalty-notice threshold
-    (:func:`penalty_threshold`). ``other_services`` lists services open in the period
+    (:func:`penalty_threshold`; ``penalty`` None, from weekly counts, leaves that reason and
+    ``reached_on`` out). ``other_services`` lists services open in the period
     (services.csv); ``attendance_team`` names the LA officer of any attendance-team
     intervention whose review date is after ``at``.
 
@@ -579,24 +595,29 @@ def pupils_to_discuss(
     attendance_team, sorted with the most absent first.
     """
     t = table.merge(falling[["upn", "urn", "falling"]], on=["upn", "urn"], how="left")
-    t = t.merge(penalty[["upn", "urn", "reached", "reached_on"]], on=["upn", "urn"], how="left")
+    reasons = [r for r in REASONS if penalty is not None or r != "penalty_threshold"]
+    if penalty is not None:
+        t = t.merge(penalty[["upn", "urn", "reached", "reached_on"]], on=["upn", "urn"], how="left")
     att = t["attendance_pct"].to_numpy()
     t["severe"] = t["severe_absent"].to_numpy(dtype=bool)
     t["persistent"] = t["persistent_absent"].to_numpy(dtype=bool) & ~t["severe"]
     at_risk = (att > AT_RISK_LOW) & (att < AT_RISK_HIGH)
     t["at_risk_falling"] = at_risk & t["falling"].fillna(False).to_numpy(dtype=bool)
-    t["penalty_threshold"] = t["reached"].fillna(False).to_numpy(dtype=bool)
-    listed = t[t[list(REASONS)].any(axis=1)].copy()
+    if penalty is not None:
+        t["penalty_threshold"] = t["reached"].fillna(False).to_numpy(dtype=bool)
+    listed = t[t[reasons].any(axis=1)].copy()
     listed["unauthorised_sessions"] = listed["sessions_unauthorised"].astype("int64")
     listed["other_services"] = (
         listed["upn"].map(services_by_pupil(open_services)).fillna("").astype(str)
     )
     listed["attendance_team"] = listed["upn"].map(_open_officers(interventions, at)).fillna("")
     listed = listed.sort_values(["attendance_pct", "upn"]).reset_index(drop=True)
-    listed["reached_on"] = listed["reached_on"].map(lambda d: d.date() if pd.notna(d) else None)
+    if penalty is not None:
+        listed["reached_on"] = listed["reached_on"].map(lambda d: d.date() if pd.notna(d) else None)
     cols = [
         "upn", "year_group", "attendance_pct", "absence_pct", "unauthorised_sessions",
-        *REASONS, "reached_on", "other_services", "attendance_team",
+        *reasons, *(["reached_on"] if penalty is not None else []), "other_services",
+        "attendance_team",
     ]  # fmt: skip
     if names is not None:
         have = [c for c in PUPIL_NAME_COLUMNS if c in names and names[c].notna().any()]
@@ -628,10 +649,13 @@ def discussion_summary(pupils: pd.DataFrame) -> pd.DataFrame:
 
     Returns reason, pupils, with_other_services (pupils with a service open),
     with_attendance_team (pupils with an open attendance-team intervention). A pupil can be
-    listed for more than one reason; the last row counts each pupil once.
+    listed for more than one reason; the last row counts each pupil once. A reason
+    :func:`pupils_to_discuss` left out (the penalty threshold on weekly counts) has no row.
     """
     rows = []
     for key, words in REASONS.items():
+        if key not in pupils:  # the penalty threshold, not checked on weekly counts
+            continue
         hit = pupils[pupils[key]]
         rows.append(
             {
@@ -662,8 +686,8 @@ class SchoolPeriod:
     """One school's enrolments, cube and marks for the year to the end of the term."""
 
     table: pd.DataFrame  # enrolment table with characteristics
-    cube: pd.DataFrame  # the cohort's cube rows
-    marks: pd.DataFrame  # the school's marks in the period, cohort pupils only
+    cube: pd.DataFrame  # the cohort's cube rows (``grp`` in place of ``code`` from weekly counts)
+    marks: pd.DataFrame | None  # the school's marks in the period, cohort pupils (None: weekly)
     open_services: pd.DataFrame
     excluded: pd.DataFrame
     start: pd.Timestamp
@@ -671,19 +695,30 @@ class SchoolPeriod:
 
 
 def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "dfe") -> SchoolPeriod:
-    """Read one school's marks for the period (``ds.marks_for``) and build its tables."""
+    """Read one school's marks for the period (``ds.marks_for``) and build its tables.
+
+    A dataset with weekly counts instead of marks (the DfE weekly download) takes the
+    school's rows of the LA's cached weekly cube (:func:`code_counts`), and ``marks`` is None.
+    """
     calendar = Calendar(ds.calendar)
     start, end = calendar.to_end_of(academic_year, term)
-    marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
-    cube = code_counts_from_marks(marks, calendar)
+    if weekly_counts_of(ds) is not None:
+        whole = code_counts(ds)
+        cube = whole[(whole["urn"] == int(urn)).to_numpy()].reset_index(drop=True)
+        marks = None
+    else:
+        marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
+        cube = code_counts_from_marks(marks, calendar)
     enrol = period_enrolments(cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort)
     opened = services_open(ds.services, start, end)
     table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
-    in_cohort = marks["upn"].astype(str).isin(set(table["upn"])).to_numpy()
+    if marks is not None:
+        in_cohort = marks["upn"].astype(str).isin(set(table["upn"])).to_numpy()
+        marks = marks[in_cohort].reset_index(drop=True)
     return SchoolPeriod(
         table=table,
         cube=enrol.cube,
-        marks=marks[in_cohort].reset_index(drop=True),
+        marks=marks,
         open_services=opened,
         excluded=enrol.excluded,
         start=start,
