@@ -59,8 +59,9 @@ def test_run_publishes_html_tables_notebook_and_run_json(runner_project, tmp_pat
     run = json.loads((audit / "run.json").read_text())
     assert run["status"] == "ok" and run["parameters"] == {"academic_year": "2023/24", "rows": 3}
     assert run["audience"] == "public"
-    # paths relative to the project (the report went outside it here)
-    assert run["outputs"]["tables"] == ["../out/tables/groups.csv"]
+    # paths relative to the report's own folder: portable, naming no folder of this machine
+    assert run["outputs"]["tables"] == ["tables/groups.csv"]
+    assert run["outputs"]["html"] == "good.html" and run["outputs"]["xlsx"] == "tables.xlsx"
     assert run["outputs"]["notebook"] == "../_runs/out/good.ipynb"
     assert run["library_version"] and run["seconds"]["execute"] > 0
     assert "ok      good" in format_outcome(outcome)
