@@ -107,7 +107,7 @@ def test_ap_out_of_the_headline_and_on_its_own_line():
     assert excluded[dfe_cohort.NO_PUPIL_RECORD] == 2  # D and E, counted on the page
     assert excluded[dfe_cohort.OUTSIDE_AGE] == 0
     assert period.age_from_nearest_year == 3  # A, B and C
-    assert "3 enrolments had no pupils.csv row" in dfe_cohort.describe_nearest_year(period)
+    assert "3 enrolments had no pupil record" in dfe_cohort.describe_nearest_year(period)
 
 
 def test_without_schools_or_with_every_enrolment_ap_stays_in():

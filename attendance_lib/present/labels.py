@@ -229,6 +229,19 @@ LABELS: dict[str, str] = {
     "eligible": "Eligible",
     "not_eligible": "Not eligible",
     "five_categories": "The five attendance categories",
+    # impact parameters, methods and their columns
+    "weeks": "Review window (weeks)",
+    "baseline": "Baseline period",
+    "comparison": "Comparison group",
+    "treated": "Supported pupils",
+    "method": "Method",
+    "before_after": "Before and after, supported pupils only",
+    "pre_trend_placebo": "Placebo check, earlier window to baseline",
+    "days_gained": "Days gained per child",
+    "effect_size": "Standardised effect size",
+    "n_schools": "Schools",
+    "covariate": "Characteristic",
+    "unmatched_reason": "Why not matched",
 }
 
 #: What each GSS/EES symbol means (for table footnotes and the workbook's Notes sheet).

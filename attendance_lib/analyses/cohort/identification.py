@@ -282,7 +282,7 @@ def describe_cohort(cohort: Cohort, capacity_per_officer: int = DEFAULT_CAPACITY
         f"Window: {start.day} {start:%B %Y} to {end.day} {end:%B %Y} (both included). "
         f"{c['pupils_with_possible_sessions']:,} pupils in scope had a possible session; "
         f"{c['no_possible_session']:,} had marks but no possible session and are left out; "
-        f"{c['no_pupil_record']:,} pupils with marks have no pupils.csv record this year, "
+        f"{c['no_pupil_record']:,} pupils with marks have no pupil record this year, "
         f"{c['outside_school_age']:,} are not of compulsory school age (aged 5 to 15) and "
         f"{c['outside_year_groups']:,} are outside the chosen year groups.\n\n"
         f"{len(pa):,} pupils were persistently absent (10% or more of possible sessions "

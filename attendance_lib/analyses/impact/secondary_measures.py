@@ -207,7 +207,8 @@ def secondary_measures(
         if not out.loc[i, "complete"]:
             notes.append("year not complete in the data")
         if pd.isna(out.loc[i, comparator]):
-            notes.append(f"no full-year {comparator.split('_')[0]} figure in benchmarks.csv")
+            place = "England" if comparator.startswith("england") else "regional"
+            notes.append(f"no full-year {place} figure in the benchmark files")
         if notes:
             status = "pending"
         else:

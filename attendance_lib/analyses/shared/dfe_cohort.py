@@ -52,7 +52,7 @@ LAST_HALF_TERM = 6
 #: The enrolment key of a period's table.
 ENROLMENT_KEYS = ["upn", "urn", "academic_year"]
 
-NO_PUPIL_RECORD = "no pupils.csv row giving the pupil's age, in that year or any other"
+NO_PUPIL_RECORD = "no pupil record giving the pupil's age, in that year or any other"
 ALTERNATIVE_PROVISION = (
     "at alternative provision or a pupil referral unit (published separately, as the DfE does)"
 )
@@ -71,7 +71,7 @@ def describe_cohort(cohort: str) -> str:
             "academic year (by date of birth where given, otherwise National Curriculum years "
             "1 to 11), with the sixth half term left out for 15-year-olds (Year 11); "
             "alternative provision and pupil referral units are reported on their own line, "
-            "not in the headline; an enrolment with no pupils.csv row for its year takes the "
+            "not in the headline; an enrolment with no pupil record for its year takes the "
             "pupil's age from their nearest year's row; enrolments with no possible session "
             "are left out and counted."
         )
@@ -367,7 +367,7 @@ def describe_nearest_year(period: PeriodEnrolments) -> str:
     if not n:
         return ""
     return (
-        f"{n:,} enrolment{'s' if n != 1 else ''} had no pupils.csv row for the year; the "
+        f"{n:,} enrolment{'s' if n != 1 else ''} had no pupil record for the year; the "
         "pupil's age was taken from their nearest year's row (year group shifted)."
     )
 
