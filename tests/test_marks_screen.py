@@ -169,7 +169,7 @@ faults = st.lists(
 
 
 @settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=clean_rows, injected=faults)
 def test_screen_passes_exactly_the_files_the_detailed_checks_pass(tmp_path_factory, rows, injected):

@@ -385,7 +385,7 @@ def test_every_project_report_runs_on_an_imported_folder(pair, tmp_path):
             reports_dir=tmp_path / "reports",
             workers=2,
             progress=False,
-            overrides={"data_dir": str(weekly_ds.root)},
+            overrides={"data_dir": str(weekly_ds.root), "urn": "0"},  # one pack of each kind
         )
     except ReportError as exc:
         outcome = exc.outcome
