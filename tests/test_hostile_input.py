@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -457,26 +456,6 @@ def test_marks_for_types_dates_however_stored(tmp_path, kind):
         assert marks["date"].tolist() == [pd.Timestamp("2023-09-05")] * 2
         assert marks["code"].tolist() == ["N", "/"]
     assert ds.marks["date"].min() == pd.Timestamp("2023-09-04")
-
-
-@pytest.mark.slow
-def test_ks_report_runs_on_parquet_marks_with_text_dates(tmp_path):
-    """The KS2 report (through the runner) on a small synthetic LA whose marks store text dates."""
-    from attendance_lib.runner import run_report
-    from attendance_lib.synth import generate
-
-    data = tmp_path / "la"
-    generate(data, seed=11, pupils=500, schools=5, progress=False)
-    table = pq.read_table(data / "marks.parquet")
-    text = pa.array(pd.Series(table.column("date").to_pandas()).astype(str), pa.large_string())
-    table = table.set_column(table.schema.get_field_index("date"), "date", text)
-    pq.write_table(table, data / "marks.parquet")
-    params = Path(__file__).resolve().parent.parent / "params" / "ks2_attainment_by_attendance.yaml"
-    out = tmp_path / "reports"
-    outcome = run_report(params, out_dir=out, overrides={"data_dir": str(data)}, progress=False)
-    assert outcome.ok
-    assert list(out.glob("*.html"))
-    shutil.rmtree(data)
 
 
 def test_zoned_timestamps_in_other_parquet_tables(tmp_path, capsys):
