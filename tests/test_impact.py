@@ -193,6 +193,9 @@ def test_breakdown_by_source_labels_and_missing():
     assert out.loc["data-led", "interventions"] == 2
     assert out.loc["data-led", "evaluable"] == 1 and out.loc["data-led", "improved_pct"] == 100.0
     assert out.loc["not recorded", "mean_change_pp"] == pytest.approx(-50.0)
+    # 1 of 1 improved: Wilson 95% interval 20.7 to 100 (z = 1.96), never 100 to 100
+    assert out.loc["data-led", "ci_low"] == pytest.approx(20.65, abs=0.01)
+    assert out.loc["data-led", "ci_high"] == pytest.approx(100.0)
 
 
 def test_select_interventions_filters():
@@ -215,3 +218,25 @@ def test_workload_per_officer_per_half_term():
     assert got == {("Ann", 1): 2, ("Ann", 2): 0, ("Ann", 3): 1, ("Bob", 2): 1, ("Bob", 3): 0}
     assert (out["difference"] == out["assessments"] - 40).all()
     assert not out["meets_expectation"].any()
+
+
+def test_workload_shows_only_the_half_terms_off_the_expectation():
+    ivs = pd.DataFrame(
+        {
+            "officer": ["Ann"] * 3 + ["Bob"],
+            "start_date": pd.to_datetime(["2023-09-10", "2023-09-11", "2023-11-01", "2023-11-02"]),
+        }
+    )
+    load = im.workload(ivs, calendar(), expected=2)
+    # Ann: HT1 2 (met), HT2 1 (short); Bob: HT2 1 (short)
+    short = im.workload_off_expectation(load)
+    assert [(r.officer, r.half_term, r.assessments) for r in short.itertuples()] == [
+        ("Ann", 2, 1),
+        ("Bob", 2, 1),
+    ]
+    assert "meets_expectation" not in short.columns
+    assert im.describe_workload(load) == (
+        "2 officers, 3 officer half terms, against the expectation of 2 assessments a half "
+        "term: 1 met it and 2 fell short; those are listed below."
+    )
+    assert im.describe_workload(load[load["meets_expectation"]]).endswith("every one met it.")

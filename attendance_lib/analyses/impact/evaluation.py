@@ -417,8 +417,9 @@ def impact_breakdown(evaluated: pd.DataFrame, by: str) -> pd.DataFrame:
     """Interventions, improvement and next-year persistent absence by officer, locality or source.
 
     Rates: ``improved_pct`` over evaluable interventions with a complete review window
-    (``evaluable`` counts those), ``not_pa_next_year_pct`` over those
-    with a known next-year status; ``mean_change_pp`` is the mean pupil change.
+    (``evaluable`` counts those), with its 95% Wilson interval (``ci_low``, ``ci_high``),
+    so that a group of 20 is not read like a group of 600; ``not_pa_next_year_pct`` over
+    those with a known next-year status; ``mean_change_pp`` is the mean pupil change.
     """
     frame = evaluated.copy()
     frame["evaluable"] = frame["evaluable"] & frame["review_complete"]
@@ -445,6 +446,7 @@ def impact_breakdown(evaluated: pd.DataFrame, by: str) -> pd.DataFrame:
         out["not_pa_next_year_pct"] = (
             100 * out["not_pa_next_year"] / out["next_year_known"].where(out["next_year_known"] > 0)
         )
+    out["ci_low"], out["ci_high"] = wilson_interval(out["improved"], out["evaluable"])
     out.insert(0, "breakdown", by)
     cols = [
         "breakdown",
@@ -453,6 +455,8 @@ def impact_breakdown(evaluated: pd.DataFrame, by: str) -> pd.DataFrame:
         "evaluable",
         "improved",
         "improved_pct",
+        "ci_low",
+        "ci_high",
         "mean_change_pp",
         "next_year_known",
         "not_pa_next_year",
@@ -525,6 +529,34 @@ def workload(
     out["difference"] = out["assessments"] - out["expected"]
     out["meets_expectation"] = out["assessments"] >= out["expected"]
     return out.sort_values(["officer", "ht_index"])[cols].reset_index(drop=True)
+
+
+def workload_off_expectation(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`workload` whose officer and half term are off the expectation.
+
+    Most officers meet the expectation in most half terms, so the full grid mostly repeats
+    "40 40 0 Yes"; readers need only the exceptions (:func:`describe_workload` gives the rest).
+    """
+    off = table[~table["meets_expectation"].astype(bool)]
+    return off.drop(columns="meets_expectation").reset_index(drop=True)
+
+
+def describe_workload(table: pd.DataFrame) -> str:
+    """One sentence on :func:`workload`: how many officer half terms met the expectation."""
+    if table.empty:
+        return "No assessments were started in the selection."
+    n = len(table)
+    met = int(table["meets_expectation"].astype(bool).sum())
+    officers = table["officer"].nunique()
+    expected = int(table["expected"].iloc[0])
+    off = n - met
+    head = (
+        f"{officers:,} officer{'s' if officers != 1 else ''}, {n:,} officer half terms, against "
+        f"the expectation of {expected:,} assessments a half term: "
+    )
+    if off == 0:
+        return head + "every one met it."
+    return head + f"{met:,} met it and {off:,} fell short; those are listed below."
 
 
 def describe_evaluation(evaluated: pd.DataFrame, weeks: int = 12, unit: str = "school_days") -> str:
