@@ -433,3 +433,10 @@ def test_restricted_and_school_reports_are_marked_on_every_printed_page(browser,
     assert checked == {"restricted", "school"}
     restricted_index = reports / "restricted" / "index.html"
     assert all("OFFICIAL-SENSITIVE" in t for t in pdf_pages(browser, restricted_index))
+
+
+def test_the_termly_report_prints_on_at_most_15_a4_pages(browser, pages):
+    """A councillor's ten-minute read: the long per-school tables live in the workbook."""
+    sheets = pdf_pages(browser, pages["termly_strategy/termly_strategy.html"])
+    assert 3 <= len(sheets) <= 15, f"{len(sheets)} A4 pages"
+    assert "what changed" in " ".join(sheets[:2]).lower()  # it opens with the summary
