@@ -122,7 +122,9 @@ def generate(
     if pupils < 200:
         raise ValueError("pupils must be at least 200")
     if schools < 4:
-        raise ValueError("schools must be at least 4 (primary, secondary, special and alternative provision)")
+        raise ValueError(
+            "schools must be at least 4 (primary, secondary, special and alternative provision)"
+        )
     if selection not in ("observed", "propensity"):
         raise ValueError(f"selection must be observed or propensity, got {selection!r}")
     if true_effect_pp < 0:
