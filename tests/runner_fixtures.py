@@ -112,27 +112,32 @@ def small_synthetic_la(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def project_reports(small_synthetic_la, tmp_path_factory):
-    """Every params/*.yaml of the project run once with run-all on the small synthetic LA.
+def run_project_reports(data_dir: Path, reports: Path, what: str):
+    """Every params/*.yaml of the project, run with run-all on ``data_dir`` into ``reports``.
 
     A school pack runs for one school (``urn=0``: the notebook's first school), not once per
-    school: one of each report type is enough, and keeps the suite quick. Returns
-    ``(reports_dir, outcome)``. If any report fails the fixture fails, loudly, with the
-    runner's account of each failure: no test may pass on a report that did not run.
+    school: one of each report type is enough, and keeps the suite quick. If any report fails
+    the calling test fails, loudly, with the runner's account of each failure (``what`` names
+    the data): no test may pass on a report that did not run.
     """
     from attendance_lib.core.errors import ReportError
     from attendance_lib.runner import run_all
 
-    reports = tmp_path_factory.mktemp("project_reports")
     try:
-        outcome = run_all(
+        return run_all(
             PROJECT_PARAMS_DIR,
             reports_dir=reports,
             workers=2,
             progress=False,
-            overrides={"data_dir": str(small_synthetic_la), "urn": "0"},
+            overrides={"data_dir": str(data_dir), "urn": "0"},
         )
     except ReportError as exc:
-        pytest.fail(f"a project report failed on the small synthetic LA:\n{exc}", pytrace=False)
+        pytest.fail(f"a project report failed on {what}:\n{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def project_reports(small_synthetic_la, tmp_path_factory):
+    """Every project report run once on the small synthetic LA: ``(reports_dir, outcome)``."""
+    reports = tmp_path_factory.mktemp("project_reports")
+    outcome = run_project_reports(small_synthetic_la, reports, "the small synthetic LA")
     return reports, outcome

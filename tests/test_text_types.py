@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from runner_fixtures import (  # noqa: F401
-    PROJECT_PARAMS_DIR,
     project_reports,
+    run_project_reports,
     small_synthetic_la,
 )
 
@@ -59,9 +59,6 @@ def test_every_report_gives_the_same_figures_on_text_typed_parquet(
     project_reports,  # noqa: F811
     tmp_path,
 ):
-    from attendance_lib.core.errors import ReportError
-    from attendance_lib.runner import run_all
-
     text_la = tmp_path / "text_la"
     tables = rewrite_as_text(small_synthetic_la, text_la)
     assert {"marks", "pupils", "schools", "calendar", "ks2", "ks4"} <= set(tables)
@@ -69,16 +66,7 @@ def test_every_report_gives_the_same_figures_on_text_typed_parquet(
     assert all(field.type == pa.string() for field in marks)  # the dates really are text
 
     reports = tmp_path / "reports"
-    try:
-        run_all(
-            PROJECT_PARAMS_DIR,
-            reports_dir=reports,
-            workers=2,
-            progress=False,
-            overrides={"data_dir": str(text_la), "urn": "0"},
-        )
-    except ReportError as exc:
-        pytest.fail(f"a report failed on the text-typed LA:\n{exc}", pytrace=False)
+    run_project_reports(text_la, reports, "the text-typed LA")
     expected = _published(project_reports[0])
     got = _published(reports)
     assert len(expected) > 30 and set(got) == set(expected)

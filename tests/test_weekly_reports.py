@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from runner_fixtures import PROJECT_PARAMS_DIR
+from runner_fixtures import run_project_reports
 
 from attendance_lib.analyses.cohort import identification, sources
 from attendance_lib.analyses.impact import evaluation, secondary_measures
@@ -375,22 +375,8 @@ def test_year_start_is_a_valid_window_start_when_its_week_had_no_session(pair):
 
 
 def test_every_project_report_runs_on_an_imported_folder(pair, tmp_path):
-    from attendance_lib.core.errors import ReportError
-    from attendance_lib.runner import run_all
-
     _, weekly_ds = pair
-    try:
-        outcome = run_all(
-            PROJECT_PARAMS_DIR,
-            reports_dir=tmp_path / "reports",
-            workers=2,
-            progress=False,
-            overrides={"data_dir": str(weekly_ds.root), "urn": "0"},  # one pack of each kind
-        )
-    except ReportError as exc:
-        outcome = exc.outcome
-    failed = [f"{u.label}: {u.failure and u.failure.describe()}" for u in outcome.units if not u.ok]
-    assert not failed, "\n".join(failed)
+    run_project_reports(weekly_ds.root, tmp_path / "reports", "the imported weekly folder")
     html = (tmp_path / "reports").rglob("school_tsm_pack.html")
     text = next(html).read_text(encoding="utf-8")
     assert "weekly session counts, not register codes" in text
