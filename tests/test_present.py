@@ -111,6 +111,8 @@ def test_figure_house_style_and_alt_text(shown):
     # the line chart's axis starts above zero: the label and the alt text say so
     assert 'alt="Line chart &quot;rising&quot; The value axis starts at' in html
     assert "does not start at zero" in ax.get_ylabel()
+    assert re.search(r"it starts at \d+(\.\d)?\)$", ax.get_ylabel()), ax.get_ylabel()  # a tick
+    assert ax.get_ylim()[0] in ax.get_yticks()
     png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1))
     assert png.startswith(b"\x89PNG")
 
@@ -127,7 +129,14 @@ def test_bars_start_at_zero_and_panels_share_an_axis(shown):
     assert shown[-1]["text/plain"] == "Bars"
     fig, axes = present.figure("By phase", "Half term", "PA (%)", panels=["Mainstream", "AP"])
     assert [a.get_title(loc="left") for a in axes] == ["Mainstream", "AP"]
-    assert axes[0].get_shared_y_axes().joined(axes[0], axes[1])
+    # each panel has its own axis: AP's 90% is neither squashed into nor cut off the other's
+    axes[0].plot([1, 2], [17.0, 20.0])
+    axes[0].set_ylim(bottom=0)
+    axes[1].plot([1, 2], [85.0, 90.0])
+    axes[1].set_ylim(bottom=0)
+    assert not axes[0].get_shared_y_axes().joined(axes[0], axes[1])
+    assert axes[0].get_ylim()[1] < 30 and axes[1].get_ylim()[1] >= 90
+    assert [a.get_ylabel() for a in axes] == ["PA (%)", "PA (%)"]
 
 
 def test_figure_needs_title_and_labels():

@@ -512,9 +512,11 @@ def figure(
 ) -> tuple[Figure, Any]:
     """A new chart in the house style: titled, labelled axes, Okabe-Ito colours.
 
-    ``panels`` (panel titles) gives side-by-side panels sharing the y axis, e.g. mainstream
-    schools and special schools and AP, so a small group with very different figures neither
-    squashes nor hides the others; the axes are then returned as a list.
+    ``panels`` (panel titles) gives side-by-side panels, each with its own value axis, e.g.
+    mainstream schools beside special schools and AP, so a small group with very different
+    figures (AP's persistent absence is several times a primary school's) neither squashes
+    nor hides the others; the axes are then returned as a list. Each axis must still start
+    at zero or say it does not (:func:`check_axes`).
 
     The figure is not attached to pyplot, so it is shown only by :func:`show_figure`
     (whatever the notebook's backend) and never twice.
@@ -523,7 +525,7 @@ def figure(
         raise ValueError("every chart needs a title and labelled axes")
     fig = Figure(figsize=size, dpi=FIGURE_DPI, layout="constrained")
     names = list(panels or [None])
-    axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0].tolist()
+    axes = fig.subplots(1, len(names), squeeze=False)[0].tolist()
     for ax, name in zip(axes, names, strict=True):
         ax.set_prop_cycle(color=list(OKABE_ITO))
         ax.set_xlabel(xlabel)
@@ -532,7 +534,8 @@ def figure(
         ax.set_axisbelow(True)
         if name:
             ax.set_title(name, loc="left", fontsize=11)
-    axes[0].set_ylabel(ylabel)
+    for ax in axes:
+        ax.set_ylabel(ylabel)
     if panels:
         fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
         return fig, axes
@@ -564,6 +567,11 @@ def check_axes(fig: Figure) -> list[str]:
             bottom = ax.get_ylim()[0]
             label = ax.get_ylabel()
             if bottom > 0 and CUT_AXIS_NOTE not in label and label:
+                # start on a tick, so the note names a round figure (91.5, not 91.313)
+                ticks = [t for t in ax.get_yticks() if t <= bottom]
+                if ticks:
+                    bottom = float(ticks[-1])
+                    ax.set_ylim(bottom=bottom)
                 ax.set_ylabel(f"{label}\n({CUT_AXIS_NOTE}: it starts at {bottom:g})")
                 notes.append(f"The value axis starts at {bottom:g}, not zero.")
     return notes
