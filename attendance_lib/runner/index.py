@@ -38,7 +38,7 @@ a:focus { outline: 3px solid #ffdd00; background: #ffdd00; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: bold; font-size: 1.2rem; padding-bottom: 0.5rem; }
 th, td { text-align: left; border-bottom: 1px solid #b1b4b6; padding: 0.5rem 0.75rem;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
 thead th { border-bottom: 2px solid #0b0c0c; }
 td.report { width: 45%; }
 .description { display: block; color: #505a5f; margin-top: 0.25rem; }
