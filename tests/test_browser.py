@@ -31,6 +31,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from runner_fixtures import FIXTURE_NOTEBOOKS, FIXTURE_PARAMS, PROJECT_PARAMS_DIR
 
@@ -440,3 +441,18 @@ def test_the_termly_report_prints_on_at_most_15_a4_pages(browser, pages):
     sheets = pdf_pages(browser, pages["termly_strategy/termly_strategy.html"])
     assert 3 <= len(sheets) <= 15, f"{len(sheets)} A4 pages"
     assert "what changed" in " ".join(sheets[:2]).lower()  # it opens with the summary
+
+
+def test_the_officer_breakdown_is_restricted_and_has_intervals(project_reports):
+    """Officers map almost one to one onto localities: by officer reads as personal performance."""
+    reports, _ = project_reports
+    public = {p.stem for p in (reports / "impact_12_week" / "tables").glob("*.csv")}
+    restricted = {
+        p.stem for p in (reports / "restricted" / "impact_12_week_pupils" / "tables").glob("*.csv")
+    }
+    assert {"impact_by_locality", "impact_by_source"} <= public
+    assert "impact_by_officer" not in public and "impact_by_officer" in restricted
+    officer = pd.read_csv(
+        reports / "restricted" / "impact_12_week_pupils" / "tables" / "impact_by_officer.csv"
+    )
+    assert {"ci_low", "ci_high"} <= set(officer.columns)
