@@ -34,7 +34,6 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 import attendance_lib
-from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import disclosure_attack, guard, publish, warm_kernels
 from attendance_lib.runner import execute as executing
@@ -55,6 +54,7 @@ from attendance_lib.runner.params import (
     load_params,
 )
 from attendance_lib.runner.privacy import check_folder
+from attendance_lib.runner.workers import WorkerPlan, duckdb_memory_limit, plan_workers
 
 #: Findings listed in a privacy or offline failure message.
 MAX_FINDINGS_SHOWN = 5
@@ -453,53 +453,20 @@ def plan_units(
     return units, []
 
 
-#: Peak memory one report kernel may need on a large LA (100,000 pupils, 113M marks), in MB:
-#: ``run-all`` runs no more kernels at once than the available memory holds at this size.
-KERNEL_MEMORY_MB = 3072
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    """How many kernels run at once, why, and DuckDB's memory limit in each."""
-
-    workers: int
-    duckdb_mb: int
-    reason: str
-
-
-def plan_workers(requested: int | None, units: int) -> WorkerPlan:
-    """Kernels to run at once: the cores, but no more than the available memory holds.
-
-    Each kernel is allowed :data:`KERNEL_MEMORY_MB`; DuckDB inside it gets half of its share
-    of the available memory (at least 512 MB, at most 4 GB), leaving the rest for pandas.
-    ``requested`` (``--workers``) overrides the count but not the memory arithmetic.
-    """
-    cores = sql_engines.available_cores()
-    memory = sql_engines.available_memory_mb()
-    by_memory = max(1, memory // KERNEL_MEMORY_MB) if memory else cores
-    if requested:
-        workers, reason = requested, "as asked"
-    else:
-        workers = min(cores, by_memory)
-        reason = f"{cores} cores, {memory / 1024:.1f} GB of memory available"
-    workers = max(1, min(workers, units))
-    share = memory // workers if memory else KERNEL_MEMORY_MB
-    duckdb_mb = int(min(4096, max(512, share // 2)))
-    return WorkerPlan(workers, duckdb_mb, reason)
-
-
 def run_units(
     units: list[Unit],
     *,
-    workers: int | None = None,
+    workers: int | WorkerPlan | None = None,
     progress: bool = True,
     on_done: Callable[[UnitOutcome], None] | None = None,
     warm: bool = True,
 ) -> list[UnitOutcome]:
     """Run units on a pool of ``workers`` threads; results in input order.
 
-    The default number of workers is :func:`plan_workers`'s: one per core, but no more than the
-    available memory holds. Every kernel inherits DuckDB's memory limit
+    ``workers`` is a number (``--workers``), a :class:`~attendance_lib.runner.workers.WorkerPlan`
+    or ``None``: :func:`~attendance_lib.runner.workers.plan_workers`'s choice, one per core
+    but no more than the available memory holds at the per-worker budget. Every kernel
+    inherits DuckDB's memory limit from that budget
     (:data:`~attendance_lib.core.sql_engines.MEMORY_LIMIT_ENV`), unless the caller set it.
 
     With ``warm`` (the default) each thread keeps one kernel for all its units
@@ -513,17 +480,25 @@ def run_units(
     """
     if not units:
         return []
-    plan = plan_workers(workers, len(units))
-    workers = plan.workers
-    os.environ.setdefault(
-        sql_engines.MEMORY_LIMIT_ENV, str(plan.duckdb_mb)
-    )  # the kernels inherit it
-    if progress and len(units) > 1:
-        print(
-            f"{workers} report{'s' if workers > 1 else ''} at a time ({plan.reason}); "
-            f"DuckDB limited to {int(os.environ[sql_engines.MEMORY_LIMIT_ENV]):,} MB in each",
-            file=sys.stderr,
-        )
+    plan = workers if isinstance(workers, WorkerPlan) else plan_workers(workers)
+    plan = plan.for_units(len(units))
+    with duckdb_memory_limit(plan.duckdb_mb) as duckdb_mb:  # the kernels inherit it
+        if progress and len(units) > 1:
+            print(
+                f"{plan.describe()}; DuckDB limited to {duckdb_mb:,} MB in each",
+                file=sys.stderr,
+            )
+        return _run_planned(units, plan.workers, progress=progress, on_done=on_done, warm=warm)
+
+
+def _run_planned(
+    units: list[Unit],
+    workers: int,
+    *,
+    progress: bool,
+    on_done: Callable[[UnitOutcome], None] | None,
+    warm: bool,
+) -> list[UnitOutcome]:
     if len(units) == 1:
         return [run_unit(units[0], progress=progress)]
     leaders: set[Path] = set()
@@ -608,9 +583,13 @@ def run_report(
     clock = time.perf_counter()
     spec = load_params(params_path, overrides)
     target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-    with guard.guarded([target], [target, audit_dir_for(target)]):
+    plan = plan_workers()
+    with (
+        guard.guarded([target], [target, audit_dir_for(target)]),
+        duckdb_memory_limit(plan.duckdb_mb),  # validation here, and the kernels
+    ):
         units, failures = plan_units(spec, target, {})
-        results = failures + run_units(units, progress=progress, warm=warm)
+        results = failures + run_units(units, workers=plan, progress=progress, warm=warm)
     outcome = _report_outcome(spec, results)
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
@@ -663,10 +642,14 @@ def run_all(
     datasets: dict[Path, Any] = {}
     targets = [default_out_dir(s, reports_dir) for s in specs]
     audits = [audit_dir_for(t) for t in targets]
-    with guard.guarded([reports_dir, *targets], [*targets, *audits]):
+    plan = plan_workers(workers)
+    with (
+        guard.guarded([reports_dir, *targets], [*targets, *audits]),
+        duckdb_memory_limit(plan.duckdb_mb),  # validation here, and the kernels
+    ):
         planned = [plan_units(s, t, datasets) for s, t in zip(specs, targets, strict=True)]
         units = [u for unit_list, _ in planned for u in unit_list]
-        done = run_units(units, workers=workers, progress=progress, warm=warm)
+        done = run_units(units, workers=plan, progress=progress, warm=warm)
         by_label = {u.label: o for u, o in zip(units, done, strict=True)}
         reports = []
         for spec, (unit_list, failures) in zip(specs, planned, strict=True):
