@@ -110,6 +110,26 @@ def test_one_kernel_runs_successive_notebooks_and_nothing_leaks(probe_notebook, 
 
 
 @slow
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_each_notebook_records_its_own_peak_memory_in_a_warm_kernel(tmp_path):
+    """The kernel's high-water mark starts again for every notebook: a big one, then a
+    small one in the same kernel, and the small one's peak is not the big one's."""
+    notebook = _notebook(tmp_path, "memory", "blob = b'x' * (value * 2**20)\nlen(blob)")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def run(mb: int) -> tuple[float, float | None]:
+        seconds = execute_warm(notebook, out / f"{mb}.ipynb", {"value": mb}, root=tmp_path)
+        return seconds, executing.take_peak_memory()
+
+    with KernelPool(1) as pool:
+        (_, big), (_, small) = [pool.submit(run, mb).result() for mb in (400, 0)]
+    assert big is not None and small is not None
+    assert big > 400 and small < big - 300, (big, small)
+    assert executing.take_peak_memory() is None  # taken on the pool's thread, once
+
+
+@slow
 def test_a_failing_cell_raises_keeps_the_notebook_and_the_next_gets_a_fresh_kernel(tmp_path):
     nb = _notebook(
         tmp_path,

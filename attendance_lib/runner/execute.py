@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,67 @@ def kernel_manager_for(ipython_dir: str) -> type[AsyncKernelManager]:
             kw["env"] = env
             return await super()._async_pre_start_kernel(**kw)
 
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            # a fresh kernel's high-water mark is its notebook's peak: read it before it goes
+            record_peak_memory(kernel_pid(self))
+            await super().shutdown_kernel(now=now, restart=restart)
+
     return WorkbenchKernelManager
+
+
+_peaks = threading.local()
+
+
+def kernel_pid(km: Any) -> int | None:
+    """The process id of a kernel manager's running kernel, if it has one."""
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def peak_rss_mb(pid: int | None) -> float | None:
+    """The peak resident memory of process ``pid`` in MB (Linux ``VmHWM``), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def reset_peak_rss(pid: int | None) -> bool:
+    """Start a new high-water mark for ``pid`` (Linux ``clear_refs`` 5); False where it cannot."""
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def record_peak_memory(pid: int | None) -> None:
+    """Remember the kernel's peak for this thread's current unit (:func:`take_peak_memory`)."""
+    peak = peak_rss_mb(pid)
+    if peak is not None:
+        _peaks.mb = peak
+
+
+def take_peak_memory() -> float | None:
+    """The peak resident memory (MB) of the kernel that ran this thread's last notebook, once.
+
+    Recorded when a fresh kernel shuts down, or after each notebook in a warm kernel whose
+    high-water mark was reset before it (:mod:`attendance_lib.runner.warm_kernels`); None where
+    the platform does not say (no ``/proc``).
+    """
+    peak = getattr(_peaks, "mb", None)
+    _peaks.mb = None
+    return peak
 
 
 def describe_failure(exc: PapermillExecutionError, context: int = 3) -> CellFailure:

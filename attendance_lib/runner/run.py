@@ -165,7 +165,13 @@ def absolute_paths(folder: Path, paths: dict[str, str]) -> list[str]:
     return found
 
 
-def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]) -> dict[str, Any]:
+def _run_record(
+    unit: Unit,
+    status: str,
+    started: str,
+    seconds: dict[str, float],
+    peak_mb: float | None = None,
+) -> dict[str, Any]:
     spec = unit.spec
     try:
         params_file = str(spec.path.relative_to(spec.root))
@@ -184,6 +190,8 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
         "started_at": started,
         "finished_at": _now(),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        # the report kernel's peak resident memory while it ran this notebook (None: unknown)
+        "peak_memory_mb": round(peak_mb) if peak_mb is not None else None,
         "parameters": {k: _portable(v, spec.root) for k, v in unit.parameters.items()},
         "inputs": {
             "data_dir": _portable(str(spec.data_dir), spec.root) if spec.data_dir else None,
@@ -285,10 +293,15 @@ def run_unit(
     audit = publish.staging_dir(unit.audit_dir)
     executed = audit / f"{spec.report}.ipynb"
     seconds: dict[str, float] = {}
+    executing.take_peak_memory()  # nothing left from this thread's previous unit
+    peak: dict[str, float | None] = {}
     try:
-        seconds["execute"] = execute(
-            spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
-        )
+        try:
+            seconds["execute"] = execute(
+                spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
+            )
+        finally:
+            peak["mb"] = executing.take_peak_memory()
         publish_clock = time.perf_counter()
         nb = nbformat.read(executed, as_version=4)
         prov = publish.provenance(nb)
@@ -316,7 +329,7 @@ def run_unit(
         html_path.write_text(page, encoding="utf-8")
         seconds["publish"] = time.perf_counter() - publish_clock
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, OK, started, seconds)
+        record = _run_record(unit, OK, started, seconds, peak.get("mb"))
         record["period"] = period
         if prov:
             record["inputs"].update(
@@ -363,7 +376,7 @@ def run_unit(
     except PapermillExecutionError as exc:
         outcome.failure = executing.describe_failure(exc)
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds)
+        record = _run_record(unit, FAILED, started, seconds, peak.get("mb"))
         record["error"] = {
             "cell_index": exc.cell_index,
             "execution_count": exc.exec_count,
@@ -374,7 +387,7 @@ def run_unit(
     except Exception as exc:  # kernel start, publishing: report it, never stop the others
         outcome.message = f"{type(exc).__name__}: {exc}"
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds)
+        record = _run_record(unit, FAILED, started, seconds, peak.get("mb"))
         record["error"] = {"message": outcome.message}
         outcome.failed_notebook = _keep_failed(audit, unit, record)
     finally:

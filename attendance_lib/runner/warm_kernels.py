@@ -184,11 +184,14 @@ class WarmKernel:
             When the kernel fails to start twice.
         """
         self._ready_for(notebook.parent)
+        executing.take_peak_memory()  # not a kernel replaced just now: this notebook's own
         nb = load_notebook_node(str(notebook))
         if parameters:
             nb = parameterize_notebook(nb, parameters, kernel_name=executing.KERNEL_NAME)
         nb = remove_error_markers(prepare_notebook_metadata(nb, str(notebook), str(output)))
         self.notebooks_run += 1
+        pid = executing.kernel_pid(self.km)
+        peak_known = executing.reset_peak_rss(pid)  # this notebook's own high-water mark
         try:
             manager = NotebookExecutionManager(
                 nb, output_path=str(output), progress_bar=progress, log_output=False
@@ -209,6 +212,8 @@ class WarmKernel:
             finally:
                 manager.cleanup_pbar()
                 manager.notebook_complete()
+            if peak_known:
+                executing.record_peak_memory(pid)
             raise_for_execution_errors(manager.nb, str(output))
             write_ipynb(manager.nb, str(output))
         except BaseException:
