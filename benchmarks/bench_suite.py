@@ -11,11 +11,14 @@ copies of the repository's, pointed at that LA (``notebooks/`` links to the repo
 runs ``attendance-workbench run-all`` on it as its own process, and prints:
 
 - the machine, and the workers ``run-all`` chose (its own line: cores, memory, budget);
-- per report (a per-school fan-out is one line: the mean per school), the seconds the runner
-  recorded in each unit's ``run.json`` (``seconds.total``: execute + publish) and the peak
-  resident memory of the report's kernel (``peak_memory_mb``; the largest over a fan-out);
-- the wall-clock time of the whole run, and the peak resident memory of the largest single
-  process (the runner or any kernel: ``VmHWM`` sampled every half second);
+- per report (a per-school fan-out is one line: the mean per school), from each unit's
+  ``run.json``: the seconds the runner recorded (``seconds.total``: execute + publish), the
+  CPU seconds of the report's kernel (``kernel_cpu_seconds``: less inflated than the wall
+  clock when other work shares the machine) and its peak resident memory
+  (``peak_memory_mb``; the largest over a fan-out);
+- the wall-clock time of the whole run, the CPU seconds of run-all and all its kernels, and
+  the peak resident memory of the largest single process (the runner or any kernel:
+  ``VmHWM`` sampled every half second);
 - with both LAs, each report's growth factor (large / demo) beside the growth in marks.
 
 The large LA (default 100,000 pupils, 200 schools: about 113 million marks over three years)
@@ -32,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -115,7 +119,7 @@ class PeakMemory:
 
 
 def report_figures(reports: Path) -> dict[str, dict[str, list[float]]]:
-    """Seconds and kernel peak MB per unit, from every ``run.json``, grouped by report."""
+    """Seconds, kernel CPU seconds and kernel peak MB per unit, from every ``run.json``."""
     per_report: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for path in reports.rglob("run.json"):
         if "failed" in path.parts:
@@ -127,6 +131,8 @@ def report_figures(reports: Path) -> dict[str, dict[str, list[float]]]:
         per_report[name]["seconds"].append(float(run.get("seconds", {}).get("total", "nan")))
         if run.get("peak_memory_mb") is not None:
             per_report[name]["peak_mb"].append(float(run["peak_memory_mb"]))
+        if run.get("kernel_cpu_seconds") is not None:
+            per_report[name]["cpu"].append(float(run["kernel_cpu_seconds"]))
     return per_report
 
 
@@ -139,24 +145,31 @@ def run_suite(project: Path, workers: int | None, cache: Path | None) -> dict:
     env = dict(os.environ)
     if cache is not None:
         env["ATTENDANCE_WORKBENCH_CACHE"] = str(cache)
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), _children_cpu()
     process = subprocess.Popen(
         command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
     )
     with PeakMemory(process.pid) as memory:
         output, _ = process.communicate()
-    wall = time.perf_counter() - clock
+    wall, cpu = time.perf_counter() - clock, _children_cpu() - cpu
     text = output.decode(errors="replace")
     if process.returncode:
         sys.stdout.write(text[-3000:])
     plan = re.search(r"^\d+ workers? \(.*$", text, re.MULTILINE)
     return {
         "wall": wall,
+        "cpu": cpu,
         "peak_mb": memory.peak_mb,
         "reports": report_figures(reports),
         "plan": plan.group(0) if plan else "",
         "ok": process.returncode == 0,
     }
+
+
+def _children_cpu() -> float:
+    """User + system seconds of this process's finished children (and theirs): run-all's CPU."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def marks_count(data_dir: Path) -> int:
@@ -171,28 +184,33 @@ def _mean(values: list[float]) -> float:
 
 
 def print_table(results: dict[str, dict], marks: dict[str, int]) -> None:
+    """Per report: seconds (run.json total), kernel CPU seconds, kernel peak MB; growth."""
     sizes = list(results)
-    header = f"{'report':42}" + "".join(f"{s + ' s':>11}{s + ' MB':>11}" for s in sizes)
+    header = f"{'report':40}" + "".join(f"{s + ' s':>10}{'CPU s':>8}{'MB':>7}" for s in sizes)
     if len(sizes) == 2:
-        header += f"{'growth s':>10}{'growth MB':>11}"
+        header += f"{'growth s':>9}{'CPU':>6}{'MB':>6}"
     print(header)
     names = sorted({n for r in results.values() for n in r["reports"]})
     for name in names:
-        row, secs, mbs = f"{name:42}", [], []
+        row, secs, cpus, mbs = f"{name:40}", [], [], []
         for size in sizes:
             figures = results[size]["reports"].get(name, {})
             secs.append(_mean(figures.get("seconds", [])))
+            cpus.append(_mean(figures.get("cpu", [])))
             mbs.append(max(figures.get("peak_mb", []), default=float("nan")))
-            row += f"{secs[-1]:>11.1f}{mbs[-1]:>11,.0f}"
+            row += f"{secs[-1]:>10.1f}{cpus[-1]:>8.1f}{mbs[-1]:>7,.0f}"
         if len(sizes) == 2:
-            row += f"{secs[1] / secs[0]:>10.2f}{mbs[1] / mbs[0]:>11.2f}"
+            row += f"{secs[1] / secs[0]:>9.2f}{cpus[1] / cpus[0]:>6.2f}{mbs[1] / mbs[0]:>6.2f}"
         print(row)
     walls = [results[s]["wall"] for s in sizes]
+    cpus = [results[s]["cpu"] for s in sizes]
     peaks = [results[s]["peak_mb"] for s in sizes]
-    row = f"{'run-all (wall s; largest process MB)':42}"
-    row += "".join(f"{w:>11.0f}{p:>11,.0f}" for w, p in zip(walls, peaks, strict=True))
+    row = f"{'run-all: wall s, all CPU s, largest MB':40}"
+    row += "".join(
+        f"{w:>10.0f}{c:>8.0f}{p:>7,.0f}" for w, c, p in zip(walls, cpus, peaks, strict=True)
+    )
     if len(sizes) == 2:
-        row += f"{walls[1] / walls[0]:>10.2f}{peaks[1] / peaks[0]:>11.2f}"
+        row += f"{walls[1] / walls[0]:>9.2f}{cpus[1] / cpus[0]:>6.2f}{peaks[1] / peaks[0]:>6.2f}"
     print(row)
     for size in sizes:
         units = sum(len(f["seconds"]) for f in results[size]["reports"].values())

@@ -65,6 +65,7 @@ def test_run_publishes_html_tables_notebook_and_run_json(runner_project, tmp_pat
     assert run["outputs"]["notebook"] == "../_runs/out/good.ipynb"
     assert run["library_version"] and run["seconds"]["execute"] > 0
     assert run["peak_memory_mb"] > 30  # the fresh kernel's peak, read before it shut down
+    assert run["kernel_cpu_seconds"] > 0
     assert "ok      good" in format_outcome(outcome)
     assert _no_staging_left(tmp_path)
 

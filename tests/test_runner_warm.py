@@ -118,15 +118,16 @@ def test_each_notebook_records_its_own_peak_memory_in_a_warm_kernel(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
 
-    def run(mb: int) -> tuple[float, float | None]:
-        seconds = execute_warm(notebook, out / f"{mb}.ipynb", {"value": mb}, root=tmp_path)
-        return seconds, executing.take_peak_memory()
+    def run(mb: int) -> executing.KernelUsage:
+        execute_warm(notebook, out / f"{mb}.ipynb", {"value": mb}, root=tmp_path)
+        return executing.take_kernel_usage()
 
     with KernelPool(1) as pool:
-        (_, big), (_, small) = [pool.submit(run, mb).result() for mb in (400, 0)]
-    assert big is not None and small is not None
-    assert big > 400 and small < big - 300, (big, small)
-    assert executing.take_peak_memory() is None  # taken on the pool's thread, once
+        big, small = [pool.submit(run, mb).result() for mb in (400, 0)]
+    assert big.peak_memory_mb is not None and small.peak_memory_mb is not None
+    assert big.peak_memory_mb > 400 and small.peak_memory_mb < big.peak_memory_mb - 300
+    assert big.cpu_seconds > 0 and small.cpu_seconds >= 0  # this notebook's, not the kernel's
+    assert executing.take_kernel_usage().peak_memory_mb is None  # taken on the pool's thread
 
 
 @slow

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import papermill
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
 
@@ -86,15 +87,28 @@ def kernel_manager_for(ipython_dir: str) -> type[AsyncKernelManager]:
             kw["env"] = env
             return await super()._async_pre_start_kernel(**kw)
 
+        #: set by a warm kernel before each notebook: its CPU seconds then, and whether its
+        #: high-water mark was reset (a fresh kernel runs one notebook: 0 and True)
+        usage_since: tuple[float, bool] = (0.0, True)
+
         async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-            # a fresh kernel's high-water mark is its notebook's peak: read it before it goes
-            record_peak_memory(kernel_pid(self))
+            # what the kernel used for its (last) notebook: read it before the process goes
+            cpu_before, peak = self.usage_since
+            record_kernel_usage(kernel_pid(self), cpu_before=cpu_before, peak=peak)
             await super().shutdown_kernel(now=now, restart=restart)
 
     return WorkbenchKernelManager
 
 
-_peaks = threading.local()
+_usage = threading.local()
+
+
+@dataclass(frozen=True)
+class KernelUsage:
+    """What a kernel used while it ran one notebook (None where the platform does not say)."""
+
+    peak_memory_mb: float | None = None
+    cpu_seconds: float | None = None
 
 
 def kernel_pid(km: Any) -> int | None:
@@ -130,23 +144,41 @@ def reset_peak_rss(pid: int | None) -> bool:
         return False
 
 
-def record_peak_memory(pid: int | None) -> None:
-    """Remember the kernel's peak for this thread's current unit (:func:`take_peak_memory`)."""
-    peak = peak_rss_mb(pid)
-    if peak is not None:
-        _peaks.mb = peak
+def cpu_seconds(pid: int | None) -> float | None:
+    """User plus system CPU seconds process ``pid`` has used so far (psutil), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
 
 
-def take_peak_memory() -> float | None:
-    """The peak resident memory (MB) of the kernel that ran this thread's last notebook, once.
+def record_kernel_usage(pid: int | None, *, cpu_before: float = 0.0, peak: bool = True) -> None:
+    """Remember what the kernel used for this thread's current unit (:func:`take_kernel_usage`).
 
-    Recorded when a fresh kernel shuts down, or after each notebook in a warm kernel whose
-    high-water mark was reset before it (:mod:`attendance_lib.runner.warm_kernels`); None where
-    the platform does not say (no ``/proc``).
+    ``cpu_before`` is the kernel's CPU seconds when the notebook started (0 for a fresh
+    kernel, which ran only this notebook); ``peak`` is False when the kernel's high-water mark
+    covers more than this notebook.
     """
-    peak = getattr(_peaks, "mb", None)
-    _peaks.mb = None
-    return peak
+    cpu = cpu_seconds(pid)
+    _usage.last = KernelUsage(
+        peak_memory_mb=peak_rss_mb(pid) if peak else None,
+        cpu_seconds=cpu - cpu_before if cpu is not None else None,
+    )
+
+
+def take_kernel_usage() -> KernelUsage:
+    """What the kernel that ran this thread's last notebook used, once (then empty).
+
+    Recorded when a fresh kernel shuts down, or after each notebook in a warm kernel
+    (:mod:`attendance_lib.runner.warm_kernels`), whose high-water mark is reset and CPU time
+    read before each notebook; on a failure, when the kernel is shut down.
+    """
+    usage = getattr(_usage, "last", None) or KernelUsage()
+    _usage.last = None
+    return usage
 
 
 def describe_failure(exc: PapermillExecutionError, context: int = 3) -> CellFailure:

@@ -165,12 +165,16 @@ def absolute_paths(folder: Path, paths: dict[str, str]) -> list[str]:
     return found
 
 
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def _run_record(
     unit: Unit,
     status: str,
     started: str,
     seconds: dict[str, float],
-    peak_mb: float | None = None,
+    usage: executing.KernelUsage | None = None,
 ) -> dict[str, Any]:
     spec = unit.spec
     try:
@@ -190,8 +194,9 @@ def _run_record(
         "started_at": started,
         "finished_at": _now(),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
-        # the report kernel's peak resident memory while it ran this notebook (None: unknown)
-        "peak_memory_mb": round(peak_mb) if peak_mb is not None else None,
+        # what the report's kernel used while it ran this notebook (None: not known)
+        "peak_memory_mb": _rounded(usage.peak_memory_mb, 0) if usage else None,
+        "kernel_cpu_seconds": _rounded(usage.cpu_seconds, 2) if usage else None,
         "parameters": {k: _portable(v, spec.root) for k, v in unit.parameters.items()},
         "inputs": {
             "data_dir": _portable(str(spec.data_dir), spec.root) if spec.data_dir else None,
@@ -293,15 +298,15 @@ def run_unit(
     audit = publish.staging_dir(unit.audit_dir)
     executed = audit / f"{spec.report}.ipynb"
     seconds: dict[str, float] = {}
-    executing.take_peak_memory()  # nothing left from this thread's previous unit
-    peak: dict[str, float | None] = {}
+    executing.take_kernel_usage()  # nothing left from this thread's previous unit
+    usage: dict[str, executing.KernelUsage] = {}
     try:
         try:
             seconds["execute"] = execute(
                 spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
             )
         finally:
-            peak["mb"] = executing.take_peak_memory()
+            usage["kernel"] = executing.take_kernel_usage()
         publish_clock = time.perf_counter()
         nb = nbformat.read(executed, as_version=4)
         prov = publish.provenance(nb)
@@ -329,7 +334,7 @@ def run_unit(
         html_path.write_text(page, encoding="utf-8")
         seconds["publish"] = time.perf_counter() - publish_clock
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, OK, started, seconds, peak.get("mb"))
+        record = _run_record(unit, OK, started, seconds, usage.get("kernel"))
         record["period"] = period
         if prov:
             record["inputs"].update(
@@ -376,7 +381,7 @@ def run_unit(
     except PapermillExecutionError as exc:
         outcome.failure = executing.describe_failure(exc)
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds, peak.get("mb"))
+        record = _run_record(unit, FAILED, started, seconds, usage.get("kernel"))
         record["error"] = {
             "cell_index": exc.cell_index,
             "execution_count": exc.exec_count,
@@ -387,7 +392,7 @@ def run_unit(
     except Exception as exc:  # kernel start, publishing: report it, never stop the others
         outcome.message = f"{type(exc).__name__}: {exc}"
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds, peak.get("mb"))
+        record = _run_record(unit, FAILED, started, seconds, usage.get("kernel"))
         record["error"] = {"message": outcome.message}
         outcome.failed_notebook = _keep_failed(audit, unit, record)
     finally:
