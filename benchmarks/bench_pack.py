@@ -23,6 +23,7 @@ reference tables) and caches it. The rest are the steady state: mean seconds per
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import statistics
@@ -123,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="aw-bench-cache-") as cache:
         os.environ["ATTENDANCE_WORKBENCH_CACHE"] = cache
         reports = project / "reports"
-        units, _ = running.plan_units(spec, running.default_out_dir(spec, reports), {})
+        datasets: dict = {}
+        units, _ = running.plan_units(spec, running.default_out_dir(spec, reports), datasets)
         units = units[: args.schools]
-        done = running.run_units(units, workers=1, progress=False)
+        slices = getattr(running, "school_slices", None)  # as run-all does (if this version does)
+        with slices(units, datasets) if slices else contextlib.nullcontext():
+            done = running.run_units(units, workers=1, progress=False)
     failed = [o.label for o in done if not o.ok]
     if failed:
         print("failed:", ", ".join(failed))
