@@ -155,7 +155,7 @@ def run_suite(project: Path, workers: int | None, cache: Path | None) -> dict:
     text = output.decode(errors="replace")
     if process.returncode:
         sys.stdout.write(text[-3000:])
-    plan = re.search(r"^\d+ workers? \(.*$", text, re.MULTILINE)
+    plan = re.search(r"\d+ workers? \(.*$", text, re.MULTILINE)
     return {
         "wall": wall,
         "cpu": cpu,

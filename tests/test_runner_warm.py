@@ -258,6 +258,9 @@ def test_warm_and_fresh_kernels_publish_the_same_fan_out(runner_project):  # noq
         with pytest.raises(ReportError) as err:
             run_all(root / "params", reports_dir=reports, workers=2, progress=False, warm=warm)
         outcomes[warm] = {u.label: u.status for u in err.value.outcome.units}
+        said = err.value.outcome.workers  # what run-all prints: the workers and why
+        assert said.startswith("2 workers (as asked; ") and "GB per worker); DuckDB limited" in said
+        assert f"ran on {said}" in str(err.value)
         notebooks[warm] = {u.label: u.notebook for u in err.value.outcome.units}
     assert outcomes[True] == outcomes[False]
     assert outcomes[True][f"school_fail/{TINY_LA_URNS[0]}"] == "failed"

@@ -36,6 +36,7 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 import attendance_lib
+from attendance_lib.core import sql_engines
 from attendance_lib.core.errors import DataError, ReportError, UsageError
 from attendance_lib.runner import disclosure_attack, guard, publish, warm_kernels
 from attendance_lib.runner import execute as executing
@@ -502,13 +503,17 @@ def run_units(
         return []
     plan = workers if isinstance(workers, WorkerPlan) else plan_workers(workers)
     plan = plan.for_units(len(units))
-    with duckdb_memory_limit(plan.duckdb_mb) as duckdb_mb:  # the kernels inherit it
+    with duckdb_memory_limit(plan.duckdb_mb):  # the kernels inherit it
         if progress and len(units) > 1:
-            print(
-                f"{plan.describe()}; DuckDB limited to {duckdb_mb:,} MB in each",
-                file=sys.stderr,
-            )
+            print(describe_plan(plan), file=sys.stderr)
         return _run_planned(units, plan.workers, progress=progress, on_done=on_done, warm=warm)
+
+
+def describe_plan(plan: WorkerPlan) -> str:
+    """The workers and DuckDB's limit in force, as ``run-all`` prints them."""
+    limit = os.environ.get(sql_engines.MEMORY_LIMIT_ENV, "").strip()
+    duckdb_mb = int(limit) if limit.isdigit() else plan.duckdb_mb
+    return f"{plan.describe()}; DuckDB limited to {duckdb_mb:,} MB in each"
 
 
 def _run_planned(
@@ -710,7 +715,11 @@ def run_all(
         reports = []
         for spec, (unit_list, failures) in zip(specs, planned, strict=True):
             reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
-        outcome = RunAllOutcome(reports, index=write_index(reports_dir))
+        outcome = RunAllOutcome(
+            reports,
+            index=write_index(reports_dir),
+            workers=describe_plan(plan.for_units(len(units))) if units else None,
+        )
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
     return outcome
