@@ -9,8 +9,13 @@ from runner_fixtures import small_synthetic_la  # noqa: F401  (fixture)
 from attendance_lib.contract.dataset import MARKS_BY_SCHOOL, load_dataset
 
 
-def test_marks_by_school_are_the_same_marks_in_the_same_order(small_synthetic_la):  # noqa: F811
+def test_marks_by_school_are_the_same_marks_in_the_same_order(
+    small_synthetic_la,  # noqa: F811
+    monkeypatch,
+    tmp_path,
+):
     ds = load_dataset(small_synthetic_la)
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))  # its own cache
     urns = sorted(int(u) for u in ds.schools["urn"])
     window = {"start": "2023-09-01", "end": "2024-04-05"}
     before = {u: ds.marks_for(urns=[u], **window) for u in urns}
@@ -37,3 +42,25 @@ def test_marks_not_in_one_parquet_file_are_not_laid_out(tmp_path):
     ds = load_dataset(write_folder(tmp_path, marks=marks, marks_format="csv"), validate=False)
     assert ds.cache_marks_by_school() is None
     assert len(ds.marks_for(urns=[URN_A])) == 6
+
+
+def test_a_fan_out_lays_out_its_marks_while_units_run(
+    small_synthetic_la,  # noqa: F811
+    monkeypatch,
+    tmp_path,
+):
+    from types import SimpleNamespace
+
+    from attendance_lib.runner.run import school_slices
+
+    ds = load_dataset(small_synthetic_la)
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))  # its own cache
+    spec = SimpleNamespace(data_dir=small_synthetic_la)
+    one_school = [SimpleNamespace(spec=spec, urn=1)]
+    with school_slices(one_school, {small_synthetic_la: ds}):  # a single pack: not worth it
+        pass
+    assert not (ds.cache_dir / MARKS_BY_SCHOOL).exists()
+    fan_out = [SimpleNamespace(spec=spec, urn=n) for n in (1, 2)]
+    with school_slices(fan_out, {small_synthetic_la: ds}):
+        pass  # joined on leaving the block
+    assert (ds.cache_dir / MARKS_BY_SCHOOL).is_dir()
