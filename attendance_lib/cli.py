@@ -378,7 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params_dir", nargs="?", type=Path, default=Path("params"))
     p.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder")
     p.add_argument(
-        "--workers", type=_positive_int, default=None, help="parallel kernels (default: cores)"
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="parallel kernels (default: one per core, as many as the available memory holds at 3 GB each)",
     )
     p.add_argument(
         "--set",

@@ -64,6 +64,8 @@ def test_run_publishes_html_tables_notebook_and_run_json(runner_project, tmp_pat
     assert run["outputs"]["html"] == "good.html" and run["outputs"]["xlsx"] == "tables.xlsx"
     assert run["outputs"]["notebook"] == "../_runs/out/good.ipynb"
     assert run["library_version"] and run["seconds"]["execute"] > 0
+    assert run["peak_memory_mb"] > 30  # the fresh kernel's peak, read before it shut down
+    assert run["kernel_cpu_seconds"] > 0
     assert "ok      good" in format_outcome(outcome)
     assert _no_staging_left(tmp_path)
 
@@ -252,25 +254,6 @@ def test_project_params_run_end_to_end(params_file, project_reports):
             p.resolve() for p in unit.tables
         )
         assert run["audience"] == report.audience and run["period"], unit.label
-
-
-def test_workers_are_bounded_by_memory(monkeypatch) -> None:
-    from attendance_lib.runner import run as running
-
-    monkeypatch.setattr(running.sql_engines, "available_cores", lambda: 8)
-    monkeypatch.setattr(running.sql_engines, "available_memory_mb", lambda: 7000)
-    plan = running.plan_workers(None, units=100)
-    assert plan.workers == 2  # 7,000 MB holds two kernels of 3,072 MB, not eight
-    assert "8 cores" in plan.reason and "6.8 GB" in plan.reason
-    assert plan.duckdb_mb == 1750  # half of each kernel's 3,500 MB share
-    assert running.plan_workers(None, units=1).workers == 1
-    monkeypatch.setattr(running.sql_engines, "available_memory_mb", lambda: 64_000)
-    assert running.plan_workers(None, units=100).workers == 8
-    assert running.plan_workers(None, units=100).duckdb_mb == 4000
-    assert running.plan_workers(3, units=100).workers == 3
-    monkeypatch.setattr(running.sql_engines, "available_memory_mb", lambda: 1000)
-    low = running.plan_workers(None, units=100)
-    assert (low.workers, low.duckdb_mb) == (1, 512)
 
 
 def test_duckdb_memory_limit_from_the_environment(monkeypatch) -> None:

@@ -110,6 +110,27 @@ def test_one_kernel_runs_successive_notebooks_and_nothing_leaks(probe_notebook, 
 
 
 @slow
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_each_notebook_records_its_own_peak_memory_in_a_warm_kernel(tmp_path):
+    """The kernel's high-water mark starts again for every notebook: a big one, then a
+    small one in the same kernel, and the small one's peak is not the big one's."""
+    notebook = _notebook(tmp_path, "memory", "blob = b'x' * (value * 2**20)\nlen(blob)")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def run(mb: int) -> executing.KernelUsage:
+        execute_warm(notebook, out / f"{mb}.ipynb", {"value": mb}, root=tmp_path)
+        return executing.take_kernel_usage()
+
+    with KernelPool(1) as pool:
+        big, small = [pool.submit(run, mb).result() for mb in (400, 0)]
+    assert big.peak_memory_mb is not None and small.peak_memory_mb is not None
+    assert big.peak_memory_mb > 400 and small.peak_memory_mb < big.peak_memory_mb - 300
+    assert big.cpu_seconds > 0 and small.cpu_seconds >= 0  # this notebook's, not the kernel's
+    assert executing.take_kernel_usage().peak_memory_mb is None  # taken on the pool's thread
+
+
+@slow
 def test_a_failing_cell_raises_keeps_the_notebook_and_the_next_gets_a_fresh_kernel(tmp_path):
     nb = _notebook(
         tmp_path,
@@ -237,6 +258,9 @@ def test_warm_and_fresh_kernels_publish_the_same_fan_out(runner_project):  # noq
         with pytest.raises(ReportError) as err:
             run_all(root / "params", reports_dir=reports, workers=2, progress=False, warm=warm)
         outcomes[warm] = {u.label: u.status for u in err.value.outcome.units}
+        said = err.value.outcome.workers  # what run-all prints: the workers and why
+        assert said.startswith("2 workers (as asked; ") and "GB per worker); DuckDB limited" in said
+        assert f"ran on {said}" in str(err.value)
         notebooks[warm] = {u.label: u.notebook for u in err.value.outcome.units}
     assert outcomes[True] == outcomes[False]
     assert outcomes[True][f"school_fail/{TINY_LA_URNS[0]}"] == "failed"

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -73,6 +74,10 @@ def code_digest() -> str:
         digest.update(file.relative_to(package).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
+
+
+#: The marks laid out by school in a dataset's cache folder (:meth:`Dataset.cache_marks_by_school`).
+MARKS_BY_SCHOOL = "marks_by_school.parquet"
 
 
 def cache_folder(fingerprint: str) -> Path:
@@ -234,7 +239,10 @@ class Dataset:
         """Marks for some schools, pupils or dates (both ends inclusive), read with filters.
 
         Parquet files are filtered while reading, so one school's marks do not need the
-        whole file in memory. Identical duplicate rows are collapsed as in validation. The
+        whole file in memory; once :meth:`cache_marks_by_school` has laid the marks out by
+        school in the cache, a selection by ``urns`` reads only those schools' files (the
+        same marks, in the same order). Identical duplicate rows are collapsed as in
+        validation. The
         columns have their canonical types whatever the file stores
         (:func:`~attendance_lib.contract.reading.read_marks`): text or time-zone-aware dates
         come back as naive ``datetime64[s]`` midnights, URNs as int32.
@@ -245,11 +253,54 @@ class Dataset:
         if self._marks is not None:
             return filter_marks(self._marks, **selection)
         log = ProblemLog()
-        frame = read_marks(self.marks_path, log, **selection)
+        path = self.marks_path
+        if urns is not None and self._marks_sliceable:
+            by_school = self.cache_dir / MARKS_BY_SCHOOL
+            path = by_school if by_school.is_dir() else path
+        frame = read_marks(path, log, **selection)
         if log.problems or frame is None:
             raise DataError(log.problems)
         frame, _ = collapse_duplicate_marks(frame, self.marks_path.name, ProblemLog())
         return frame
+
+    @property
+    def _marks_sliceable(self) -> bool:
+        """One validated Parquet marks file, read as stored: a by-school copy reads the same."""
+        path = self.marks_path
+        return bool(
+            self.marks_as_stored and self.fingerprint and path is not None and path.is_file()
+        )
+
+    def cache_marks_by_school(self) -> Path | None:
+        """Lay the marks out by school (hive folders ``urn=...``) in this dataset's cache.
+
+        Once per data fingerprint and code version; after it, :meth:`marks_for` with ``urns``
+        (a school's pack) reads only that school's files instead of filtering the LA's whole
+        file. The marks keep their order within each school, so every table computed from
+        them is unchanged. Written beside its final name and renamed into place (another
+        process doing the same at the same time is harmless), readable by the owner only.
+        Returns the folder, or None when the marks are not one validated Parquet file.
+        """
+        if not self._marks_sliceable:
+            return None
+        path = self.cache_dir / MARKS_BY_SCHOOL
+        if path.is_dir():
+            return path
+        from attendance_lib.contract.partitioning import write_partitioned_marks
+
+        folder = private_cache_folder(self.fingerprint)
+        building = folder / f".{MARKS_BY_SCHOOL}.build-{os.getpid()}-{threading.get_ident()}"
+        try:
+            write_partitioned_marks(self.marks_path, building, by=("urn",), preserve_order=True)
+            for item in [building, *building.rglob("*")]:
+                item.chmod(0o700 if item.is_dir() else 0o600)
+            building.rename(path)
+        except OSError:
+            if not path.is_dir():  # not another process's copy arriving first
+                raise
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        return path
 
     def count_marks(self) -> int | None:
         """How many marks (after collapsing identical duplicates), without loading them when it can."""

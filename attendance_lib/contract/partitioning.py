@@ -133,6 +133,7 @@ def write_partitioned_marks(
     *,
     overwrite: bool = False,
     min_rows_per_group: int = 32_768,
+    preserve_order: bool = False,
 ) -> PartitionedMarks:
     """Write marks as hive-partitioned Parquet under ``out_dir`` (one folder per key value).
 
@@ -153,6 +154,9 @@ def write_partitioned_marks(
         Rows buffered per partition before a Parquet row group is written. Larger row groups
         read faster; peak memory is about partitions x this x 40 bytes, so partition a very
         large extract one LA (or one year) per call.
+    preserve_order
+        Keep the marks of each partition in the order they are read (slower: the writer
+        waits for batches in turn); by default their order within a partition may change.
 
     Returns
     -------
@@ -186,7 +190,9 @@ def write_partitioned_marks(
                 rows[0] += batch.num_rows
                 yield batch
 
-        _write(counted(), target, schema, by, overwrite, min_rows_per_group, written)
+        _write(
+            counted(), target, schema, by, overwrite, min_rows_per_group, written, preserve_order
+        )
         if not replace_in_place:
             if out.exists():
                 out.rmdir()  # empty, checked above
@@ -200,7 +206,9 @@ def write_partitioned_marks(
     return PartitionedMarks(path=out, marks=rows[0], files=len(written))
 
 
-def _write(batches, target, schema, by, overwrite, min_rows_per_group, written) -> None:
+def _write(
+    batches, target, schema, by, overwrite, min_rows_per_group, written, preserve_order=False
+) -> None:
     pads.write_dataset(
         batches,
         target,
@@ -213,4 +221,5 @@ def _write(batches, target, schema, by, overwrite, min_rows_per_group, written) 
         min_rows_per_group=min_rows_per_group,
         max_rows_per_group=max(min_rows_per_group, 1 << 20),
         file_visitor=lambda f: written.append(f.path),
+        preserve_order=preserve_order,
     )

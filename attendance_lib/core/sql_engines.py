@@ -32,26 +32,10 @@ def available_cores() -> int:
 
 
 #: Environment variable: DuckDB's memory limit in MB for every connection this process opens.
-#: ``run-all`` sets it for its kernels from the memory each worker may use; unset, DuckDB's
-#: own default applies (80% of the machine's memory).
+#: ``run-all`` sets it for itself and its kernels from each worker's memory budget
+#: (:mod:`attendance_lib.runner.workers`); unset, DuckDB's own default applies (80% of the
+#: machine's memory).
 MEMORY_LIMIT_ENV = "ATTENDANCE_DUCKDB_MEMORY_MB"
-
-
-def available_memory_mb() -> int:
-    """Memory the machine can give new work now, in MB (``MemAvailable`` on Linux).
-
-    Falls back to the physical memory where ``/proc/meminfo`` is missing.
-    """
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    except (OSError, ValueError):
-        return 0
 
 
 def run_sql(sql: str, relations: dict[str, Relation], *, engine: str = "duckdb") -> pd.DataFrame:

@@ -12,7 +12,8 @@
 - :mod:`~attendance_lib.runner.offline`: the check that a page loads nothing from other hosts;
 - :mod:`~attendance_lib.runner.guard`: one run per output folder, clean-up after SIGTERM;
 - :mod:`~attendance_lib.runner.index`: ``reports/index.html``;
-- :mod:`~attendance_lib.runner.run`: running units on a thread pool.
+- :mod:`~attendance_lib.runner.run`: running units on a thread pool;
+- :mod:`~attendance_lib.runner.workers`: how many at once, from the cores and the memory.
 """
 
 from attendance_lib.runner.outcome import (

@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import papermill
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
 
@@ -85,7 +87,98 @@ def kernel_manager_for(ipython_dir: str) -> type[AsyncKernelManager]:
             kw["env"] = env
             return await super()._async_pre_start_kernel(**kw)
 
+        #: set by a warm kernel before each notebook: its CPU seconds then, and whether its
+        #: high-water mark was reset (a fresh kernel runs one notebook: 0 and True)
+        usage_since: tuple[float, bool] = (0.0, True)
+
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            # what the kernel used for its (last) notebook: read it before the process goes
+            cpu_before, peak = self.usage_since
+            record_kernel_usage(kernel_pid(self), cpu_before=cpu_before, peak=peak)
+            await super().shutdown_kernel(now=now, restart=restart)
+
     return WorkbenchKernelManager
+
+
+_usage = threading.local()
+
+
+@dataclass(frozen=True)
+class KernelUsage:
+    """What a kernel used while it ran one notebook (None where the platform does not say)."""
+
+    peak_memory_mb: float | None = None
+    cpu_seconds: float | None = None
+
+
+def kernel_pid(km: Any) -> int | None:
+    """The process id of a kernel manager's running kernel, if it has one."""
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def peak_rss_mb(pid: int | None) -> float | None:
+    """The peak resident memory of process ``pid`` in MB (Linux ``VmHWM``), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def reset_peak_rss(pid: int | None) -> bool:
+    """Start a new high-water mark for ``pid`` (Linux ``clear_refs`` 5); False where it cannot."""
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User plus system CPU seconds process ``pid`` has used so far (psutil), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
+
+
+def record_kernel_usage(pid: int | None, *, cpu_before: float = 0.0, peak: bool = True) -> None:
+    """Remember what the kernel used for this thread's current unit (:func:`take_kernel_usage`).
+
+    ``cpu_before`` is the kernel's CPU seconds when the notebook started (0 for a fresh
+    kernel, which ran only this notebook); ``peak`` is False when the kernel's high-water mark
+    covers more than this notebook.
+    """
+    cpu = cpu_seconds(pid)
+    _usage.last = KernelUsage(
+        peak_memory_mb=peak_rss_mb(pid) if peak else None,
+        cpu_seconds=cpu - cpu_before if cpu is not None else None,
+    )
+
+
+def take_kernel_usage() -> KernelUsage:
+    """What the kernel that ran this thread's last notebook used, once (then empty).
+
+    Recorded when a fresh kernel shuts down, or after each notebook in a warm kernel
+    (:mod:`attendance_lib.runner.warm_kernels`), whose high-water mark is reset and CPU time
+    read before each notebook; on a failure, when the kernel is shut down.
+    """
+    usage = getattr(_usage, "last", None) or KernelUsage()
+    _usage.last = None
+    return usage
 
 
 def describe_failure(exc: PapermillExecutionError, context: int = 3) -> CellFailure:

@@ -80,6 +80,9 @@ class RunAllOutcome:
     reports: list[RunOutcome]
     index: Path | None = None
     seconds: float = 0.0
+    #: How many kernels ran at once and why, e.g. ``2 workers (2 cores, 23.1 GB available,
+    #: 3 GB per worker); DuckDB limited to 1,536 MB in each``.
+    workers: str | None = None
 
     @property
     def units(self) -> list[UnitOutcome]:
@@ -133,6 +136,8 @@ def format_outcome(outcome: RunOutcome | RunAllOutcome) -> str:
     lines = [format_unit(u) for u in sorted(units, key=lambda u: (not u.ok, u.label))]
     if len(units) > 1 or isinstance(outcome, RunAllOutcome):
         lines.append(_summary(units, outcome.seconds))
+    if isinstance(outcome, RunAllOutcome) and outcome.workers:
+        lines.append(f"ran on {outcome.workers}")
     if isinstance(outcome, RunAllOutcome) and outcome.index is not None:
         lines.append(f"index: {_rel(outcome.index)}")
     return "\n".join(lines)

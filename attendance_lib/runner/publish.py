@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -167,11 +168,16 @@ def add_table_of_contents(html: str) -> str:
     (``report_header``), so a reader meets the title first, then the contents.
     """
     soup = BeautifulSoup(html, "html.parser")
+    _add_table_of_contents(soup)
+    return str(soup)
+
+
+def _add_table_of_contents(soup: BeautifulSoup) -> None:
     nav = soup.find("nav", id="aw-toc")
     main = soup.find("main")
     headings = main.find_all(TOC_LEVELS) if main else []
     if nav is None or len(headings) < 2:
-        return str(soup)
+        return
     title = main.find("h1")
     header_cell = title.find_parent(class_="jp-Cell") if title else None
     if header_cell is not None:
@@ -193,7 +199,6 @@ def add_table_of_contents(html: str) -> str:
         item.append(link)
         listing.append(item)
     nav.append(listing)
-    return str(soup)
 
 
 def label_table_regions(html: str) -> str:
@@ -207,6 +212,11 @@ def label_table_regions(html: str) -> str:
     and padding, so it still fits the reading column and an A4 sheet).
     """
     soup = BeautifulSoup(html, "html.parser")
+    _label_table_regions(soup)
+    return str(soup)
+
+
+def _label_table_regions(soup: BeautifulSoup) -> None:
     for n, wrap in enumerate(soup.select("div.aw-table-wrap"), 1):
         caption = wrap.find("caption")
         label = caption.get_text(" ", strip=True) if caption else f"Table {n}"
@@ -217,7 +227,6 @@ def label_table_regions(html: str) -> str:
         header = table.find("tr") if table else None
         if header is not None and len(header.find_all(["th", "td"])) >= WIDE_TABLE_COLUMNS:
             table["class"] = [*table.get("class", []), "aw-wide"]
-    return str(soup)
 
 
 def export_html(nb: nbformat.NotebookNode, *, title: str, audience: str) -> str:
@@ -231,16 +240,35 @@ def export_html(nb: nbformat.NotebookNode, *, title: str, audience: str) -> str:
     nb = _strip_for_html(nb)
     nb.metadata["title"] = title
     nb.metadata["attendance_workbench"] = {"audience": audience, "marking": MARKINGS[audience]}
-    exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATES_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return add_content_security_policy(add_table_of_contents(label_table_regions(html)))
+    html, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
+    soup = BeautifulSoup(html, "html.parser")  # one parse for the regions and the contents
+    _label_table_regions(soup)
+    _add_table_of_contents(soup)
+    # parsed again, as before: the parse also tidies the whitespace the contents' move left
+    return add_content_security_policy(str(soup))
+
+
+_exporters = threading.local()
+
+
+def _exporter() -> HTMLExporter:
+    """This thread's HTML exporter, made on first use and kept.
+
+    Making one is cheap, but its first export loads and compiles the template; a worker
+    that publishes hundreds of school packs does that once. One per thread: an exporter is
+    not meant to be shared between threads.
+    """
+    exporter = getattr(_exporters, "html", None)
+    if exporter is None:
+        exporter = _exporters.html = HTMLExporter(
+            template_name=TEMPLATE_NAME,
+            extra_template_basedirs=[str(TEMPLATES_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+    return exporter
 
 
 #: The page's Content-Security-Policy: no script of any kind, nothing loaded from anywhere;
@@ -254,6 +282,11 @@ CONTENT_SECURITY_POLICY = (
 def add_content_security_policy(html: str) -> str:
     """Put the :data:`CONTENT_SECURITY_POLICY` meta tag first in ``<head>`` (defence in depth)."""
     soup = BeautifulSoup(html, "html.parser")
+    _add_content_security_policy(soup)
+    return str(soup)
+
+
+def _add_content_security_policy(soup: BeautifulSoup) -> None:
     head = soup.find("head")
     if head is None:
         raise ValueError("the exported page has no <head> for its Content-Security-Policy")
@@ -265,7 +298,6 @@ def add_content_security_policy(html: str) -> str:
         charset.insert_after(meta)
     else:
         head.insert(0, meta)
-    return str(soup)
 
 
 #: Elements that run or embed active content; never in a published page.

@@ -17,13 +17,15 @@ papermill run. One failing unit does not stop the others.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,7 @@ from attendance_lib.runner.params import (
     load_params,
 )
 from attendance_lib.runner.privacy import check_folder
+from attendance_lib.runner.workers import WorkerPlan, duckdb_memory_limit, plan_workers
 
 #: Findings listed in a privacy or offline failure message.
 MAX_FINDINGS_SHOWN = 5
@@ -165,7 +168,17 @@ def absolute_paths(folder: Path, paths: dict[str, str]) -> list[str]:
     return found
 
 
-def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]) -> dict[str, Any]:
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _run_record(
+    unit: Unit,
+    status: str,
+    started: str,
+    seconds: dict[str, float],
+    usage: executing.KernelUsage | None = None,
+) -> dict[str, Any]:
     spec = unit.spec
     try:
         params_file = str(spec.path.relative_to(spec.root))
@@ -184,6 +197,9 @@ def _run_record(unit: Unit, status: str, started: str, seconds: dict[str, float]
         "started_at": started,
         "finished_at": _now(),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        # what the report's kernel used while it ran this notebook (None: not known)
+        "peak_memory_mb": _rounded(usage.peak_memory_mb, 0) if usage else None,
+        "kernel_cpu_seconds": _rounded(usage.cpu_seconds, 2) if usage else None,
         "parameters": {k: _portable(v, spec.root) for k, v in unit.parameters.items()},
         "inputs": {
             "data_dir": _portable(str(spec.data_dir), spec.root) if spec.data_dir else None,
@@ -285,10 +301,15 @@ def run_unit(
     audit = publish.staging_dir(unit.audit_dir)
     executed = audit / f"{spec.report}.ipynb"
     seconds: dict[str, float] = {}
+    executing.take_kernel_usage()  # nothing left from this thread's previous unit
+    usage: dict[str, executing.KernelUsage] = {}
     try:
-        seconds["execute"] = execute(
-            spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
-        )
+        try:
+            seconds["execute"] = execute(
+                spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
+            )
+        finally:
+            usage["kernel"] = executing.take_kernel_usage()
         publish_clock = time.perf_counter()
         nb = nbformat.read(executed, as_version=4)
         prov = publish.provenance(nb)
@@ -316,7 +337,7 @@ def run_unit(
         html_path.write_text(page, encoding="utf-8")
         seconds["publish"] = time.perf_counter() - publish_clock
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, OK, started, seconds)
+        record = _run_record(unit, OK, started, seconds, usage.get("kernel"))
         record["period"] = period
         if prov:
             record["inputs"].update(
@@ -363,7 +384,7 @@ def run_unit(
     except PapermillExecutionError as exc:
         outcome.failure = executing.describe_failure(exc)
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds)
+        record = _run_record(unit, FAILED, started, seconds, usage.get("kernel"))
         record["error"] = {
             "cell_index": exc.cell_index,
             "execution_count": exc.exec_count,
@@ -374,7 +395,7 @@ def run_unit(
     except Exception as exc:  # kernel start, publishing: report it, never stop the others
         outcome.message = f"{type(exc).__name__}: {exc}"
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds)
+        record = _run_record(unit, FAILED, started, seconds, usage.get("kernel"))
         record["error"] = {"message": outcome.message}
         outcome.failed_notebook = _keep_failed(audit, unit, record)
     finally:
@@ -453,53 +474,20 @@ def plan_units(
     return units, []
 
 
-#: Peak memory one report kernel may need on a large LA (100,000 pupils, 113M marks), in MB:
-#: ``run-all`` runs no more kernels at once than the available memory holds at this size.
-KERNEL_MEMORY_MB = 3072
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    """How many kernels run at once, why, and DuckDB's memory limit in each."""
-
-    workers: int
-    duckdb_mb: int
-    reason: str
-
-
-def plan_workers(requested: int | None, units: int) -> WorkerPlan:
-    """Kernels to run at once: the cores, but no more than the available memory holds.
-
-    Each kernel is allowed :data:`KERNEL_MEMORY_MB`; DuckDB inside it gets half of its share
-    of the available memory (at least 512 MB, at most 4 GB), leaving the rest for pandas.
-    ``requested`` (``--workers``) overrides the count but not the memory arithmetic.
-    """
-    cores = sql_engines.available_cores()
-    memory = sql_engines.available_memory_mb()
-    by_memory = max(1, memory // KERNEL_MEMORY_MB) if memory else cores
-    if requested:
-        workers, reason = requested, "as asked"
-    else:
-        workers = min(cores, by_memory)
-        reason = f"{cores} cores, {memory / 1024:.1f} GB of memory available"
-    workers = max(1, min(workers, units))
-    share = memory // workers if memory else KERNEL_MEMORY_MB
-    duckdb_mb = int(min(4096, max(512, share // 2)))
-    return WorkerPlan(workers, duckdb_mb, reason)
-
-
 def run_units(
     units: list[Unit],
     *,
-    workers: int | None = None,
+    workers: int | WorkerPlan | None = None,
     progress: bool = True,
     on_done: Callable[[UnitOutcome], None] | None = None,
     warm: bool = True,
 ) -> list[UnitOutcome]:
     """Run units on a pool of ``workers`` threads; results in input order.
 
-    The default number of workers is :func:`plan_workers`'s: one per core, but no more than the
-    available memory holds. Every kernel inherits DuckDB's memory limit
+    ``workers`` is a number (``--workers``), a :class:`~attendance_lib.runner.workers.WorkerPlan`
+    or ``None``: :func:`~attendance_lib.runner.workers.plan_workers`'s choice, one per core
+    but no more than the available memory holds at the per-worker budget. Every kernel
+    inherits DuckDB's memory limit from that budget
     (:data:`~attendance_lib.core.sql_engines.MEMORY_LIMIT_ENV`), unless the caller set it.
 
     With ``warm`` (the default) each thread keeps one kernel for all its units
@@ -513,17 +501,29 @@ def run_units(
     """
     if not units:
         return []
-    plan = plan_workers(workers, len(units))
-    workers = plan.workers
-    os.environ.setdefault(
-        sql_engines.MEMORY_LIMIT_ENV, str(plan.duckdb_mb)
-    )  # the kernels inherit it
-    if progress and len(units) > 1:
-        print(
-            f"{workers} report{'s' if workers > 1 else ''} at a time ({plan.reason}); "
-            f"DuckDB limited to {int(os.environ[sql_engines.MEMORY_LIMIT_ENV]):,} MB in each",
-            file=sys.stderr,
-        )
+    plan = workers if isinstance(workers, WorkerPlan) else plan_workers(workers)
+    plan = plan.for_units(len(units))
+    with duckdb_memory_limit(plan.duckdb_mb):  # the kernels inherit it
+        if progress and len(units) > 1:
+            print(describe_plan(plan), file=sys.stderr)
+        return _run_planned(units, plan.workers, progress=progress, on_done=on_done, warm=warm)
+
+
+def describe_plan(plan: WorkerPlan) -> str:
+    """The workers and DuckDB's limit in force, as ``run-all`` prints them."""
+    limit = os.environ.get(sql_engines.MEMORY_LIMIT_ENV, "").strip()
+    duckdb_mb = int(limit) if limit.isdigit() else plan.duckdb_mb
+    return f"{plan.describe()}; DuckDB limited to {duckdb_mb:,} MB in each"
+
+
+def _run_planned(
+    units: list[Unit],
+    workers: int,
+    *,
+    progress: bool,
+    on_done: Callable[[UnitOutcome], None] | None,
+    warm: bool,
+) -> list[UnitOutcome]:
     if len(units) == 1:
         return [run_unit(units[0], progress=progress)]
     leaders: set[Path] = set()
@@ -553,6 +553,39 @@ def run_units(
                     on_done(results[n])
                 bar.update(1)
     return [results[n] for n in range(len(units))]
+
+
+@contextlib.contextmanager
+def school_slices(units: list[Unit], datasets: dict[Path, Any]) -> Iterator[None]:
+    """While the block runs, lay out by school (in the dataset cache) the marks of every fan-out.
+
+    A school's pack then reads only its school's marks instead of filtering the LA's whole
+    file (:meth:`~attendance_lib.contract.dataset.Dataset.cache_marks_by_school`; 0.5 s a
+    pack on the demo LA, more on a large one). Done on a thread of this process while the
+    first units run, once per data fingerprint and code version; a pack that starts before it
+    is ready reads the whole file, as before. A failure here only costs that time.
+    """
+    folders = {u.spec.data_dir for u in units if u.urn is not None}
+    if sum(u.urn is not None for u in units) < 2:
+        folders = set()
+    found = [datasets.get(f) for f in sorted(folders, key=str)]
+    todo = [d for d in found if hasattr(d, "cache_marks_by_school")]
+
+    def work() -> None:
+        for dataset in todo:
+            try:
+                dataset.cache_marks_by_school()
+            except Exception as exc:  # an optimisation: never fails the run
+                print(f"marks not laid out by school: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    thread = threading.Thread(target=work, name="school-slices", daemon=True) if todo else None
+    if thread is not None:
+        thread.start()
+    try:
+        yield
+    finally:
+        if thread is not None:
+            thread.join()
 
 
 def _report_outcome(spec: ReportSpec, units: list[UnitOutcome]) -> RunOutcome:
@@ -608,9 +641,15 @@ def run_report(
     clock = time.perf_counter()
     spec = load_params(params_path, overrides)
     target = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-    with guard.guarded([target], [target, audit_dir_for(target)]):
-        units, failures = plan_units(spec, target, {})
-        results = failures + run_units(units, progress=progress, warm=warm)
+    plan = plan_workers()
+    with (
+        guard.guarded([target], [target, audit_dir_for(target)]),
+        duckdb_memory_limit(plan.duckdb_mb),  # validation here, and the kernels
+    ):
+        datasets: dict[Path, Any] = {}
+        units, failures = plan_units(spec, target, datasets)
+        with school_slices(units, datasets):
+            results = failures + run_units(units, workers=plan, progress=progress, warm=warm)
     outcome = _report_outcome(spec, results)
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
@@ -663,15 +702,24 @@ def run_all(
     datasets: dict[Path, Any] = {}
     targets = [default_out_dir(s, reports_dir) for s in specs]
     audits = [audit_dir_for(t) for t in targets]
-    with guard.guarded([reports_dir, *targets], [*targets, *audits]):
+    plan = plan_workers(workers)
+    with (
+        guard.guarded([reports_dir, *targets], [*targets, *audits]),
+        duckdb_memory_limit(plan.duckdb_mb),  # validation here, and the kernels
+    ):
         planned = [plan_units(s, t, datasets) for s, t in zip(specs, targets, strict=True)]
         units = [u for unit_list, _ in planned for u in unit_list]
-        done = run_units(units, workers=workers, progress=progress, warm=warm)
+        with school_slices(units, datasets):
+            done = run_units(units, workers=plan, progress=progress, warm=warm)
         by_label = {u.label: o for u, o in zip(units, done, strict=True)}
         reports = []
         for spec, (unit_list, failures) in zip(specs, planned, strict=True):
             reports.append(_report_outcome(spec, failures + [by_label[u.label] for u in unit_list]))
-        outcome = RunAllOutcome(reports, index=write_index(reports_dir))
+        outcome = RunAllOutcome(
+            reports,
+            index=write_index(reports_dir),
+            workers=describe_plan(plan.for_units(len(units))) if units else None,
+        )
     outcome.seconds = time.perf_counter() - clock
     _raise_if_failed(outcome)
     return outcome

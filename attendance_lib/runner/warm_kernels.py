@@ -184,11 +184,16 @@ class WarmKernel:
             When the kernel fails to start twice.
         """
         self._ready_for(notebook.parent)
+        executing.take_kernel_usage()  # not a kernel replaced just now: this notebook's own
         nb = load_notebook_node(str(notebook))
         if parameters:
             nb = parameterize_notebook(nb, parameters, kernel_name=executing.KERNEL_NAME)
         nb = remove_error_markers(prepare_notebook_metadata(nb, str(notebook), str(output)))
         self.notebooks_run += 1
+        pid = executing.kernel_pid(self.km)
+        peak_known = executing.reset_peak_rss(pid)  # this notebook's own high-water mark
+        cpu_before = executing.cpu_seconds(pid) or 0.0
+        self.km.usage_since = (cpu_before, peak_known)  # read if it is shut down on a failure
         try:
             manager = NotebookExecutionManager(
                 nb, output_path=str(output), progress_bar=progress, log_output=False
@@ -209,6 +214,7 @@ class WarmKernel:
             finally:
                 manager.cleanup_pbar()
                 manager.notebook_complete()
+            executing.record_kernel_usage(pid, cpu_before=cpu_before, peak=peak_known)
             raise_for_execution_errors(manager.nb, str(output))
             write_ipynb(manager.nb, str(output))
         except BaseException:
