@@ -1,0 +1,151 @@
+"""The small edges that decide a published figure, each pinned by a test that a planted bug fails.
+
+Issue 18 planted these bugs one at a time and the whole suite still passed:
+
+- ``publish_table`` ignoring ``suppress_below`` (``present/notebook.py``);
+- the privacy gate's UPN pattern missing lower-case temporary UPNs (``runner/privacy.py``);
+- the DfE cohort including pupils aged 16, or leaving out pupils aged 5
+  (``analyses/shared/dfe_cohort.py``);
+- a 31 August birthday counted as not yet had (``core/academic_calendar.py``).
+
+Each test below fails with the matching bug planted (docs/testing.md, "Planted bugs").
+The fixture LA (``test_fixture_la.py``) checks the same edges end to end.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from builders import make_upn
+
+from attendance_lib.analyses.shared import dfe_cohort
+from attendance_lib.core.academic_calendar import age_on_31_august
+from attendance_lib.present import notebook as present
+from attendance_lib.runner import privacy
+
+# --------------------------------------------------------------------------------------
+# Ages on 31 August (the DfE basis): the birthday on 31 August itself has been had
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dob, year, age",
+    [
+        ("2018-08-31", "2023/24", 5),  # fifth birthday on the reference day itself
+        ("2018-09-01", "2023/24", 4),  # one day later: still 4 on 31 August 2023
+        ("2018-08-30", "2023/24", 5),
+        ("2007-08-31", "2023/24", 16),
+        ("2007-09-01", "2023/24", 15),  # Year 11 in 2023/24
+        ("2008-08-31", "2024/25", 16),
+        ("2008-02-29", "2024/25", 16),  # leap-day birthday: had by 31 August
+    ],
+)
+def test_age_on_31_august_counts_the_birthday_on_the_day(dob: str, year: str, age: int) -> None:
+    got = age_on_31_august(pd.Series(pd.to_datetime([dob])), year)
+    assert int(got.iloc[0]) == age
+
+
+# --------------------------------------------------------------------------------------
+# The DfE cohort: aged 5 to 15 on 31 August, both ends included
+# --------------------------------------------------------------------------------------
+
+
+def _status(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+    pupils = pd.DataFrame(
+        {
+            "upn": [make_upn(i) for i in range(len(rows))],
+            "academic_year": [r[0] for r in rows],
+            "year_group": [r[1] for r in rows],
+            "date_of_birth": pd.to_datetime([r[2] for r in rows]),
+        }
+    )
+    return dfe_cohort.cohort_status(pupils).set_index("upn")
+
+
+def test_dfe_cohort_keeps_ages_5_and_15_and_leaves_out_4_and_16() -> None:
+    rows = [
+        ("2024/25", "1", "2019-08-31"),  # 5 on 31 Aug 2024 (birthday on the day): in
+        ("2024/25", "R", "2019-09-01"),  # 4: out
+        ("2024/25", "11", "2009-06-15"),  # 15: in, sixth half term dropped
+        ("2024/25", "12", "2008-08-31"),  # 16 (birthday on the day): out
+        ("2024/25", "11", "2008-09-01"),  # 15 (born a day later): in, Year 11
+        ("2024/25", "6", "2013-12-01"),  # 10: in, sixth half term kept
+    ]
+    status = _status(rows)
+    assert status["age"].tolist() == [5, 4, 15, 16, 15, 10]
+    assert status["in_cohort"].tolist() == [True, False, True, False, True, True]
+    assert status["drop_last_half_term"].tolist() == [False, False, True, False, True, False]
+
+
+@pytest.mark.parametrize(
+    "year_group, in_cohort, drop",
+    [("R", False, False), ("1", True, False), ("11", True, True), ("12", False, False)],
+)
+def test_dfe_cohort_without_a_date_of_birth_uses_nc_years_1_to_11(
+    year_group: str, in_cohort: bool, drop: bool
+) -> None:
+    status = _status([("2024/25", year_group, None)])
+    assert bool(status["in_cohort"].iloc[0]) is in_cohort
+    assert bool(status["drop_last_half_term"].iloc[0]) is drop
+    assert status["basis"].iloc[0] == "NC year"
+
+
+# --------------------------------------------------------------------------------------
+# publish_table honours its own suppress_below
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shown(monkeypatch) -> list[dict]:
+    captured: list[dict] = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: captured.append(obj))
+    return captured
+
+
+def test_publish_table_suppresses_below_its_own_threshold(shown: list[dict]) -> None:
+    table = pd.DataFrame(
+        {"group": ["A", "B", "C"], "pupils": [12, 7, 4], "absence_pct": [8.25, 14.0, 20.0]}
+    )
+    kwargs = dict(caption="By group", counts=["pupils"], rates=["absence_pct"])
+    published = present.publish_table(
+        table, "t10", denominator="pupils", suppress_below=10, **kwargs
+    )
+    # threshold 10: 7 and 4 pupils are both c, and so are their rates; 12 is shown
+    assert published["pupils"].tolist() == [12, "c", "c"]
+    assert published["absence_pct"].tolist() == [8.3, "c", "c"]
+    assert "a count of 1 to 9" in shown[-1]["text/html"]
+    # the default threshold (5) would have shown the 7
+    default = present.publish_table(table, "t5", denominator="pupils", **kwargs)
+    assert default["pupils"].tolist() == [12, 7, "c"]
+    assert default["absence_pct"].tolist() == [8.3, 14.0, "c"]
+
+
+# --------------------------------------------------------------------------------------
+# The privacy gate finds temporary UPNs in any case
+# --------------------------------------------------------------------------------------
+
+#: A temporary UPN ends in a letter. The check letter is deliberately wrong in some: the shape
+#: alone must be enough (a mistyped UPN is still an identifier).
+TEMPORARY = [
+    "A12345678901b",  # lower-case final letter
+    "a12345678901B",  # lower-case first letter
+    "a12345678901b",  # all lower case
+    "z38000001234q",
+]
+
+
+@pytest.mark.parametrize("upn", TEMPORARY)
+def test_privacy_gate_finds_lower_case_temporary_upns(upn: str) -> None:
+    assert privacy.find_upns(upn) == [upn]
+    assert privacy.find_upns(f"pupil {upn} moved school") == [upn]
+    assert privacy.find_upns(f"{upn}   12   3.4", join=False) == [upn]
+
+
+def test_privacy_gate_refuses_a_table_holding_a_lower_case_temporary_upn(tmp_path) -> None:
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame({"group": ["all", "x"], "note": ["fine", "see a12345678901b"]}).to_csv(
+        tmp_path / "tables" / "t.csv", index=False
+    )
+    findings = privacy.check_folder(tmp_path)
+    assert [f.kind for f in findings] == ["upn"]
+    assert "t.csv" in findings[0].where
