@@ -54,15 +54,18 @@ def cmd_synth(args: argparse.Namespace) -> int:
         return _synth_vyed(args.source, args.vyed)
     if args.source is not None:
         raise UsageError("--source is for --vyed without --out (an LA already generated)")
-    result = generate(
-        args.out,
-        seed=args.seed,
-        pupils=args.pupils,
-        schools=args.schools,
-        true_effect_pp=args.true_effect,
-        selection=args.selection,
-        progress=_show_progress(),
-    )
+    try:
+        result = generate(
+            args.out,
+            seed=args.seed,
+            pupils=args.pupils,
+            schools=args.schools,
+            true_effect_pp=args.true_effect,
+            selection=args.selection,
+            progress=_show_progress(),
+        )
+    except ValueError as exc:  # a size or option the generator cannot make: a usage error
+        raise UsageError(f"synth: {exc}") from None
     print(f"Synthetic local authority written to {result.out_dir}")
     for name, rows in result.counts.items():
         print(f"  {name:<18} {rows:>12,} rows")
