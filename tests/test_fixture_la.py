@@ -68,10 +68,6 @@ KNOWN_DISAGREEMENTS: dict[str, dict[tuple[str, str], str]] = {
             "notebook gives every rate this year's session count as its denominator"
         )
     },
-    **{
-        f"tsm_{urn}/school_vs_la.csv": {("Fixture LA", "last_year_pa_pct"): _LA_LEAK}
-        for urn in (100001, 100002, 100003)
-    },
 }
 
 
