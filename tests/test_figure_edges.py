@@ -149,3 +149,20 @@ def test_privacy_gate_refuses_a_table_holding_a_lower_case_temporary_upn(tmp_pat
     findings = privacy.check_folder(tmp_path)
     assert [f.kind for f in findings] == ["upn"]
     assert "t.csv" in findings[0].where
+
+
+# --------------------------------------------------------------------------------------
+# format_pct rounds half up at the places asked for (a mutant rounding to one place survived)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, decimals, text",
+    [(1.005, 2, "1.01%"), (1.45, 0, "1%"), (2.5, 0, "3%"), (6.25, 1, "6.3%")],
+)
+def test_format_pct_rounds_half_up_at_its_own_decimals(
+    value: float, decimals: int, text: str
+) -> None:
+    from attendance_lib.core.numbers import format_pct
+
+    assert format_pct(value, decimals) == text
