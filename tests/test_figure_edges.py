@@ -166,3 +166,24 @@ def test_format_pct_rounds_half_up_at_its_own_decimals(
     from attendance_lib.core.numbers import format_pct
 
     assert format_pct(value, decimals) == text
+
+
+def test_an_unknown_term_is_a_usage_error_naming_the_terms() -> None:
+    from builders import CALENDAR_2023_24
+
+    from attendance_lib.core.academic_calendar import Calendar
+    from attendance_lib.core.errors import UsageError
+
+    table = pd.DataFrame(CALENDAR_2023_24).astype(
+        {"start_date": "datetime64[ns]", "end_date": "datetime64[ns]"}
+    )
+    calendar = Calendar(table)
+    assert calendar.term_bounds("2023/24", "spring") == (
+        pd.Timestamp("2024-01-03"),
+        pd.Timestamp("2024-03-28"),
+    )
+    message = "term must be one of autumn, spring, summer, year, got 'winter'"
+    for call in (calendar.term_bounds, calendar.to_end_of):
+        with pytest.raises(UsageError) as exc:
+            call("2023/24", "winter")
+        assert str(exc.value) == message
