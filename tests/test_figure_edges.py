@@ -187,3 +187,38 @@ def test_an_unknown_term_is_a_usage_error_naming_the_terms() -> None:
         with pytest.raises(UsageError) as exc:
             call("2023/24", "winter")
         assert str(exc.value) == message
+
+
+# --------------------------------------------------------------------------------------
+# Custom band edges: every band's edges exactly (mutants of from_edges survived)
+# --------------------------------------------------------------------------------------
+
+
+def test_custom_band_edges_exactly() -> None:
+    from attendance_lib.engine.bands import Band, from_edges
+
+    bands = from_edges([100, 0.5])
+    assert bands.name == "custom"
+    assert bands.bands == (
+        Band("100%", 100, 100, True, True),
+        Band("0.5 to <100%", 0.5, 100, True, False),
+        Band("<0.5%", 0, 0.5, True, False),
+    )
+
+
+@pytest.mark.parametrize(
+    "edges, message",
+    [
+        (["ninety"], "band edges must be numbers, got ['ninety']"),
+        ([100.5], "band edges must lie in (0, 100], got [100.5]"),
+        ([0], "band edges must lie in (0, 100], got [0]"),
+        ([], "band edges must lie in (0, 100], got []"),
+    ],
+)
+def test_bad_band_edges_are_usage_errors_naming_them(edges: list, message: str) -> None:
+    from attendance_lib.core.errors import UsageError
+    from attendance_lib.engine.bands import from_edges
+
+    with pytest.raises(UsageError) as exc:
+        from_edges(edges)
+    assert str(exc.value) == message
