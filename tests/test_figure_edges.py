@@ -222,3 +222,20 @@ def test_bad_band_edges_are_usage_errors_naming_them(edges: list, message: str) 
     with pytest.raises(UsageError) as exc:
         from_edges(edges)
     assert str(exc.value) == message
+
+
+def test_assign_bands_missing_values_and_messages() -> None:
+    from attendance_lib.core.errors import UsageError
+    from attendance_lib.engine.bands import assign, resolve_bands
+
+    got = assign([95.0, None, 84.9], "cbc")
+    assert got[0] == "95 to <100%" and pd.isna(got[1]) and got[2] == "<85%"
+    with pytest.raises(ValueError) as exc:
+        assign([101.0], "cbc")
+    assert str(exc.value) == "attendance percentages must lie between 0 and 100"
+    with pytest.raises(UsageError) as exc:
+        resolve_bands("cbd")
+    assert str(exc.value) == (
+        "unknown bands preset 'cbd'; expected one of cbc, dfe_5pp, five_categories "
+        "or a list of edges such as [100, 95, 90, 85]"
+    )
