@@ -239,3 +239,29 @@ def test_assign_bands_missing_values_and_messages() -> None:
         "unknown bands preset 'cbd'; expected one of cbc, dfe_5pp, five_categories "
         "or a list of edges such as [100, 95, 90, 85]"
     )
+
+
+def test_half_term_of_and_in_calendar_at_the_edges() -> None:
+    import numpy as np
+    from builders import CALENDAR_2023_24
+
+    from attendance_lib.core.academic_calendar import Calendar
+
+    table = pd.DataFrame(CALENDAR_2023_24).astype(
+        {"start_date": "datetime64[ns]", "end_date": "datetime64[ns]"}
+    )
+    calendar = Calendar(table)
+    # before the first half term, its first and last days, a holiday, the last day of the year
+    dates = ["2023-09-03", "2023-09-04", "2023-10-20", "2023-10-23", "2024-07-19", "2024-07-22"]
+    got = calendar.half_term_of(dates)
+    assert str(got["half_term"].dtype) == "Int64"
+    assert got["half_term"].tolist() == [pd.NA, 1, 1, pd.NA, 6, pd.NA]
+    years = [None if pd.isna(y) else y for y in got["academic_year"]]
+    assert years == [None, "2023/24", "2023/24", None, "2023/24", None]
+    inside = calendar.in_calendar(pd.to_datetime(dates).to_numpy())
+    assert inside.tolist() == [False, True, True, False, True, False]
+    empty = Calendar(table.iloc[0:0])
+    none = empty.half_term_of(dates[:2])
+    assert str(none["half_term"].dtype) == "Int64" and none["half_term"].isna().all()
+    assert list(none.columns) == ["academic_year", "half_term"]
+    assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).tolist() == [False, False]
