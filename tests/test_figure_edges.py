@@ -265,3 +265,17 @@ def test_half_term_of_and_in_calendar_at_the_edges() -> None:
     assert str(none["half_term"].dtype) == "Int64" and none["half_term"].isna().all()
     assert list(none.columns) == ["academic_year", "half_term"]
     assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).tolist() == [False, False]
+
+
+def test_dfe_cohort_goes_by_date_of_birth_when_the_year_group_disagrees() -> None:
+    rows = [
+        ("2024/25", "R", "2019-08-31"),  # 5 but kept in Reception: in, by age
+        ("2024/25", "11", "2008-08-31"),  # 16 but recorded in Year 11: out, by age
+        ("2024/25", "10", "2009-06-15"),  # 15 but recorded in Year 10: sixth half term dropped
+        ("2024/25", "12", "2009-09-01"),  # 14 but recorded in Year 12: in
+    ]
+    status = _status(rows)
+    assert status["in_cohort"].tolist() == [True, False, True, True]
+    assert status["drop_last_half_term"].tolist() == [False, False, True, False]
+    assert set(status["basis"]) == {"date of birth"}
+    assert status["academic_year"].tolist() == ["2024/25"] * 4
