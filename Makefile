@@ -9,7 +9,7 @@ DEMO_DIR ?= data/demo
 export IPYTHONDIR := $(CURDIR)/.ipython
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format lab bench clean
+.PHONY: help install demo test mutation lint format lab bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ test: $(STAMP) $(DEMO_DIR)/schools.csv ## Run the whole test suite (library, CLI
 	$(BIN)/python -m pytest tests notebooks --ignore=tests/fixtures \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
+# MUTMUT_ARGS narrows the run, e.g. make mutation MUTMUT_ARGS='"attendance_lib.core.numbers*"'
+mutation: $(STAMP) ## Mutation testing of the modules that decide figures and privacy (slow, not in test)
+	$(BIN)/mutmut run $(MUTMUT_ARGS)
+	$(BIN)/mutmut results
+
 # The notebooks' defaults point at the demo LA, so nbval needs it.
 $(DEMO_DIR)/schools.csv: | $(STAMP)
 	$(BIN)/attendance-workbench synth --out $(DEMO_DIR)
@@ -50,4 +55,4 @@ bench: $(STAMP) ## Time the engine at 1x/4x/16x against naive pandas and DuckDB 
 	$(BIN)/python benchmarks/bench_engine.py
 
 clean: ## Remove the venv, generated data and reports
-	rm -rf $(VENV) data reports/*/ reports/index.html .ipython .pytest_cache
+	rm -rf $(VENV) data reports/*/ reports/index.html .ipython .pytest_cache mutants

@@ -64,7 +64,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
             selection=args.selection,
             progress=_show_progress(),
         )
-    except ValueError as exc:  # arguments the generator cannot honour
+    except ValueError as exc:  # a size or option the generator cannot make: a usage error
         raise UsageError(f"synth: {exc}") from None
     print(f"Synthetic local authority written to {result.out_dir}")
     for name, rows in result.counts.items():
