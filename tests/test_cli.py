@@ -361,21 +361,3 @@ def test_subprocess_valid_summarise(tmp_path):
                        "2023-09-05", "--out", out_file)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert out_file.read_text().splitlines()[0] == ",".join(SUMMARY_COLUMNS)
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--schools", "3"], "schools must be at least 4"),
-        (["--pupils", "10"], "pupils must be at least 200"),
-        (["--true-effect", "-1"], "true_effect_pp must be 0 or more"),
-    ],
-)
-def test_synth_refuses_arguments_it_cannot_honour_and_writes_nothing(
-    capsys, tmp_path, argv, message
-):
-    out = tmp_path / "la"
-    code, _, err = run(capsys, "synth", "--out", out, *argv)
-    assert code == 2, err
-    assert message in err and "Traceback" not in err
-    assert not out.exists()

@@ -115,6 +115,7 @@ def test_synth_exit_codes(tmp_path, capsys):
     for option, value in (("--pupils", "60"), ("--schools", "3"), ("--true-effect", "-1")):
         code, _, err = _main(capsys, "synth", "--out", tmp_path / "small", option, value)
         assert code == 2 and ("at least" in err or "0 or more" in err), (option, err)
+        assert "Traceback" not in err and not (tmp_path / "small").exists()  # nothing written
     code, _, err = _main(capsys, "synth", "--out", tmp_path / "x", "--source", out)
     assert code == 2
     with pytest.raises(SystemExit) as exc:  # argparse: not a number
