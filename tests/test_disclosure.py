@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from attendance_lib.core.numbers import SUPPRESSED, round_half_up
-from attendance_lib.present.disclosure import is_suppressed_count, is_suppressed_rate, suppress
+from attendance_lib.present.disclosure import (
+    is_suppressed_count,
+    is_suppressed_rate,
+    protect,
+    structure,
+    suppress,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +101,32 @@ def test_suppress_table_counts_and_rates():
     assert SUPPRESSED == "c"
 
 
+def test_a_share_in_a_long_table_and_a_row_with_no_data():
+    """PA as a row of a long table (its count private); a year with no data stays x."""
+    table = pd.DataFrame(
+        {
+            "measure": ["absence", "persistent", "severe", "persistent"],
+            "enrolments": [34, 34, 34, np.nan],
+            "counted": [np.nan, 9, 1, np.nan],  # the share's own count; none for a session rate
+            "value_pct": [7.9, 26.5, 2.9, np.nan],
+            "gap_pp": [1.0, 6.5, np.nan, np.nan],
+        }
+    )
+    out = protect(
+        table,
+        structure(
+            counts=["enrolments", "counted"],
+            rates=["value_pct", "gap_pp"],
+            denominator="enrolments",
+            shares={"value_pct": "counted"},
+            follows={"gap_pp": "value_pct"},
+        ),
+    )
+    assert out["value_pct"].tolist()[:3] == [7.9, 26.5, SUPPRESSED]  # 2.9% of 34 is 1 pupil
+    assert np.isnan(out["value_pct"].tolist()[3])  # no data: not available, not confidential
+    assert out["gap_pp"].tolist()[:2] == [1.0, 6.5] and np.isnan(out["gap_pp"].tolist()[3])
+
+
 def test_suppress_threshold_is_configurable_and_rates_need_a_denominator():
     table = pd.DataFrame({"n": [7, 10], "rate": [50.0, 60.0]})
     out = suppress(table, counts=["n"], rates=["rate"], denominator="n", threshold=10)
@@ -126,8 +158,6 @@ def test_format_pct_rounds_half_up_like_the_tables():
 
 from attendance_lib.present.disclosure import (  # noqa: E402
     DisclosureError,
-    protect,
-    structure,
     suppression_applies,
 )
 

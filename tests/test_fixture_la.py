@@ -51,19 +51,8 @@ TABLES: dict[str, str] = {
     "cohort_by_officer.csv": "cohort/tables/cohort_by_officer.csv",
 }
 
-_LA_LEAK = (
-    "disclosure: a PA/SA rate of the whole LA that rests on 1 or 2 enrolments is published, so "
-    "rate x enrolments gives the count (README.md, 'Library disagreements')"
-)
 #: expected file -> {(first-column value, column): why the library is wrong}
 KNOWN_DISAGREEMENTS: dict[str, dict[tuple[str, str], str]] = {
-    "headline.csv": {
-        ("persistent_absence", "previous_year_pct"): _LA_LEAK,
-        ("persistent_absence", "change_pp"): _LA_LEAK,
-        ("severe_absence", "value_pct"): _LA_LEAK,
-        ("severe_absence", "change_pp"): _LA_LEAK,
-    },
-    "secondary_measures.csv": {("2023/24", "la_pa_pct"): _LA_LEAK},
     "reasons.csv": {
         ("medical", "previous_year_rate_pct"): (
             "over-suppression: last year's rate (0 sessions, 0.0) is suppressed because the "

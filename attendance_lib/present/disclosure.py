@@ -399,6 +399,8 @@ def protect(
                 reason = False
                 if den is not None and den in frame:
                     d = values[den][r]
+                    if np.isnan(d) and np.isnan(values[rate][r]):
+                        continue  # no data for the row at all: stays x, nothing to hide
                     reason = ("", r, den) in hidden or not (d >= threshold)
                 if rate in shares and not reason:
                     if num is not None and num in frame:
@@ -412,7 +414,7 @@ def protect(
         for col, source in spec.follows:
             if col in frame and source in frame:
                 for r in range(n):
-                    if ("", r, source) in hidden:
+                    if ("", r, source) in hidden and not np.isnan(values[col][r]):
                         changed |= suppress_cell(("", r, col))
         return changed
 

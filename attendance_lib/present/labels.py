@@ -229,6 +229,11 @@ LABELS: dict[str, str] = {
     "eligible": "Eligible",
     "not_eligible": "Not eligible",
     "five_categories": "The five attendance categories",
+    # private counts behind a share (used by disclosure control; labelled for the workbook)
+    "share_enrolments": "Enrolments counted in the share",
+    "previous_year_share_enrolments": "Enrolments counted in the share, a year earlier",
+    "this_term_share_enrolments": "Enrolments counted in the share, this term",
+    "previous_term_share_enrolments": "Enrolments counted in the share, last term",
     # impact parameters, methods and their columns
     "weeks": "Review window (weeks)",
     "baseline": "Baseline period",

@@ -39,6 +39,7 @@ SECONDARY_COLUMNS = [
     "academic_year",
     "complete",
     "enrolments",
+    "pa_enrolments",
     "zero_possible_enrolments",
     "la_pa_pct",
     "la_published_pa_pct",
@@ -141,6 +142,23 @@ def benchmark_pa(
         pieces[col] = rows.drop_duplicates("academic_year").set_index("academic_year")["value_pct"]
     out = pd.DataFrame(pieces).rename_axis("academic_year").reset_index()
     return out.reindex(columns=cols), chosen.get("Regional", ""), chosen.get("Local authority", "")
+
+
+def secondary_disclosure() -> dict:
+    """``publish_table`` arguments for a :func:`secondary_measures` table.
+
+    The LA's PA rate is a share of enrolments: it is suppressed when the persistently absent
+    enrolments are 1 to 4 (``pa_enrolments``, private: used to suppress, never shown), and
+    the gaps to the region and England follow it (comparator + gap would give it back).
+    """
+    return {
+        "counts": ["enrolments", "zero_possible_enrolments", "pa_enrolments"],
+        "rates": ["la_pa_pct", "gap_to_region_pp", "gap_to_england_pp"],
+        "denominator": "enrolments",
+        "shares": {"la_pa_pct": "pa_enrolments"},
+        "follows": {"gap_to_region_pp": "la_pa_pct", "gap_to_england_pp": "la_pa_pct"},
+        "private": ["pa_enrolments"],
+    }
 
 
 def secondary_measures(

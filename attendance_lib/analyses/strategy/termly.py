@@ -119,22 +119,27 @@ def period_label(academic_year: str, term: str) -> str:
 def measures(table: pd.DataFrame) -> pd.DataFrame:
     """The six headline measures of an enrolment table.
 
-    Returns measure, value_pct, enrolments, sessions_possible (one row per measure). An
-    empty table gives missing values and zero enrolments.
+    Returns measure, value_pct, enrolments, sessions_possible (one row per measure) and
+    ``share_enrolments``: for persistent and severe absence, which are shares of enrolments,
+    the enrolments counted (missing for the session rates). Disclosure control needs it: 2.9%
+    of 34 enrolments is 1 pupil. An empty table gives missing values and zero enrolments.
     """
+    shares = {"persistent_absence": "pa_enrolments", "severe_absence": "sa_enrolments"}
     if table.empty:
         values = dict.fromkeys(MEASURES.values(), np.nan)
-        n, possible = 0, 0
+        n, possible, counted = 0, 0, dict.fromkeys(shares, 0.0)
     else:
         r = overall_rates(table)
         values = {col: float(r[col]) for col in MEASURES.values()}
         n, possible = int(r["enrolments"]), int(r["sessions_possible"])
+        counted = {m: float(r[c]) for m, c in shares.items()}
     return pd.DataFrame(
         {
             "measure": list(MEASURES),
             "value_pct": [values[c] for c in MEASURES.values()],
             "enrolments": n,
             "sessions_possible": possible,
+            "share_enrolments": [counted.get(m, np.nan) for m in MEASURES],
         }
     )
 
@@ -261,6 +266,7 @@ def headline(
     prev = measures(previous if previous is not None else current.iloc[:0])
     out["previous_year_pct"] = prev["value_pct"].to_numpy()
     out["previous_year_enrolments"] = prev["enrolments"].to_numpy()
+    out["previous_year_share_enrolments"] = prev["share_enrolments"].to_numpy()
     out["change_pp"] = displayed_change(out["value_pct"], out["previous_year_pct"])
     if comparators is not None:
         for area, part in comparators.groupby("area", sort=False):
@@ -339,6 +345,32 @@ PREVIOUS_YEAR_COLUMNS = (
 PREVIOUS_YEAR_COUNTS = [
     "previous_year_enrolments", "previous_year_pa_enrolments", "previous_year_sa_enrolments",
 ]  # fmt: skip
+
+
+#: The headline's private counts behind its PA and SA rows (used to suppress, never shown).
+HEADLINE_SHARE_COUNTS = ("share_enrolments", "previous_year_share_enrolments")
+
+
+def headline_disclosure(table: pd.DataFrame) -> dict:
+    """``publish_table`` arguments for a :func:`headline` table (after :func:`shown_headline`).
+
+    Counts and rates as shown; PA and SA are shares of enrolments, so each is suppressed when
+    the enrolments it counts are 1 to 4 (private columns, not shown), this year and last, and
+    the change follows either year's figure.
+    """
+    private = [c for c in HEADLINE_SHARE_COUNTS if c in table]
+    return {
+        "counts": ["enrolments", "sessions_possible", "previous_year_enrolments", *private],
+        "rates": rate_columns(table),
+        "denominator": "enrolments",
+        "denominators": {"previous_year_pct": "previous_year_enrolments"},
+        "shares": {
+            "value_pct": "share_enrolments",
+            "previous_year_pct": "previous_year_share_enrolments",
+        },
+        "differences": {"change_pp": ["value_pct", "previous_year_pct"]},
+        "private": private,
+    }
 
 
 def group_disclosure(table: pd.DataFrame) -> dict:
@@ -494,7 +526,9 @@ def term_change(this_term: pd.DataFrame, last_term: pd.DataFrame) -> pd.DataFram
     """The headline measures of one term alone against the term before.
 
     Returns measure, this_term_pct, previous_term_pct, change_pp, this_term_enrolments,
-    previous_term_enrolments.
+    previous_term_enrolments, and the PA and SA rows' enrolments counted
+    (``this_term_share_enrolments``, ``previous_term_share_enrolments``: private, for
+    disclosure control; see :func:`measures`).
     """
     now, before = measures(this_term), measures(last_term)
     return pd.DataFrame(
@@ -505,8 +539,27 @@ def term_change(this_term: pd.DataFrame, last_term: pd.DataFrame) -> pd.DataFram
             "change_pp": displayed_change(now["value_pct"], before["value_pct"].to_numpy()),
             "this_term_enrolments": now["enrolments"],
             "previous_term_enrolments": before["enrolments"].to_numpy(),
+            "this_term_share_enrolments": now["share_enrolments"],
+            "previous_term_share_enrolments": before["share_enrolments"].to_numpy(),
         }
     )
+
+
+def term_change_disclosure() -> dict:
+    """``publish_table`` arguments for a :func:`term_change` table (PA and SA as shares)."""
+    private = ["this_term_share_enrolments", "previous_term_share_enrolments"]
+    return {
+        "counts": ["this_term_enrolments", "previous_term_enrolments", *private],
+        "rates": ["this_term_pct", "previous_term_pct", "change_pp"],
+        "denominator": "this_term_enrolments",
+        "denominators": {"previous_term_pct": "previous_term_enrolments"},
+        "shares": {
+            "this_term_pct": "this_term_share_enrolments",
+            "previous_term_pct": "previous_term_share_enrolments",
+        },
+        "differences": {"change_pp": ["this_term_pct", "previous_term_pct"]},
+        "private": private,
+    }
 
 
 # --------------------------------------------------------------------------------------
