@@ -52,14 +52,7 @@ TABLES: dict[str, str] = {
 }
 
 #: expected file -> {(first-column value, column): why the library is wrong}
-KNOWN_DISAGREEMENTS: dict[str, dict[tuple[str, str], str]] = {
-    "reasons.csv": {
-        ("medical", "previous_year_rate_pct"): (
-            "over-suppression: last year's rate (0 sessions, 0.0) is suppressed because the "
-            "notebook gives every rate this year's session count as its denominator"
-        )
-    },
-}
+KNOWN_DISAGREEMENTS: dict[str, dict[tuple[str, str], str]] = {}
 
 
 @pytest.fixture(scope="session")

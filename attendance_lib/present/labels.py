@@ -234,6 +234,8 @@ LABELS: dict[str, str] = {
     "previous_year_share_enrolments": "Enrolments counted in the share, a year earlier",
     "this_term_share_enrolments": "Enrolments counted in the share, this term",
     "previous_term_share_enrolments": "Enrolments counted in the share, last term",
+    "previous_year_sessions": "Sessions, a year earlier",
+    "previous_year_sessions_possible": "Possible sessions, a year earlier",
     # impact parameters, methods and their columns
     "weeks": "Review window (weeks)",
     "baseline": "Baseline period",

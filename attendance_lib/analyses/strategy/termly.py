@@ -472,7 +472,9 @@ def absence_reasons(
     DataFrame
         reason, sessions, rate_pct (sessions / possible x 100: the reason's share of
         possible sessions, as the DfE reports illness or holiday rates), share_pct (of all
-        absence sessions), and previous_year_rate_pct when ``previous`` is given.
+        absence sessions), sessions_possible, and previous_year_rate_pct with
+        previous_year_sessions and previous_year_sessions_possible when ``previous`` is given
+        (the counts behind the rates: private, for disclosure control).
     """
     absence = set(codes_in(Group.AUTHORISED, Group.UNAUTHORISED))
 
@@ -493,8 +495,35 @@ def absence_reasons(
     if previous is not None:
         before = tally(previous)
         denominator = previous_possible or np.nan
-        out["previous_year_rate_pct"] = 100 * out["reason"].map(before).fillna(0) / denominator
+        out["previous_year_sessions"] = out["reason"].map(before).fillna(0).astype("int64")
+        out["previous_year_rate_pct"] = 100 * out["previous_year_sessions"] / denominator
+        out["previous_year_sessions_possible"] = int(previous_possible or 0)
+    out["sessions_possible"] = int(sessions_possible or 0)
     return out
+
+
+def reasons_disclosure(table: pd.DataFrame) -> dict:
+    """``publish_table`` arguments for a :func:`reasons` table.
+
+    Each rate is a share of possible sessions (or of absence) resting on its own sessions:
+    it is ``c`` when those sessions are 1 to 4, this year's or last year's, and a rate on no
+    sessions (0.0) is shown. ``previous_year_sessions`` is private (used, never shown).
+    """
+    last_year = ("previous_year_sessions", "previous_year_sessions_possible")
+    private = ["sessions_possible", *(c for c in last_year if c in table)]
+    shares = {"rate_pct": "sessions", "share_pct": "sessions"}
+    denominators = {}
+    if "previous_year_sessions" in table:
+        shares["previous_year_rate_pct"] = "previous_year_sessions"
+        denominators["previous_year_rate_pct"] = "previous_year_sessions_possible"
+    return {
+        "counts": ["sessions", *private],
+        "rates": [c for c in table if c.endswith("_pct")],
+        "denominator": "sessions_possible",
+        "denominators": denominators,
+        "shares": shares,
+        "private": private,
+    }
 
 
 def reason_group(reason: str) -> str:
