@@ -358,18 +358,34 @@ def headline_disclosure(table: pd.DataFrame) -> dict:
     the enrolments it counts are 1 to 4 (private columns, not shown), this year and last, and
     the change follows either year's figure.
     """
-    private = [c for c in HEADLINE_SHARE_COUNTS if c in table]
+    return _then_and_now_disclosure(
+        ("value_pct", "previous_year_pct"),
+        ("enrolments", "previous_year_enrolments"),
+        tuple(c for c in HEADLINE_SHARE_COUNTS if c in table),
+        rates=rate_columns(table),
+        counts=["sessions_possible"],
+    )
+
+
+def _then_and_now_disclosure(
+    pcts: tuple[str, str],
+    enrolments: tuple[str, str],
+    counted: tuple[str, ...],
+    *,
+    rates: list[str],
+    counts: Sequence[str] = (),
+) -> dict:
+    """Two periods side by side with a change: each period's rate rests on its enrolments
+    and, for PA and SA rows, on the enrolments it counts (``counted``: private); the change
+    (``change_pp``) is the difference of the two rates as shown."""
     return {
-        "counts": ["enrolments", "sessions_possible", "previous_year_enrolments", *private],
-        "rates": rate_columns(table),
-        "denominator": "enrolments",
-        "denominators": {"previous_year_pct": "previous_year_enrolments"},
-        "shares": {
-            "value_pct": "share_enrolments",
-            "previous_year_pct": "previous_year_share_enrolments",
-        },
-        "differences": {"change_pp": ["value_pct", "previous_year_pct"]},
-        "private": private,
+        "counts": [*enrolments, *counts, *counted],
+        "rates": rates,
+        "denominator": enrolments[0],
+        "denominators": {pcts[1]: enrolments[1]},
+        "shares": dict(zip(pcts, counted, strict=False)),
+        "differences": {"change_pp": list(pcts)},
+        "private": list(counted),
     }
 
 
@@ -576,19 +592,12 @@ def term_change(this_term: pd.DataFrame, last_term: pd.DataFrame) -> pd.DataFram
 
 def term_change_disclosure() -> dict:
     """``publish_table`` arguments for a :func:`term_change` table (PA and SA as shares)."""
-    private = ["this_term_share_enrolments", "previous_term_share_enrolments"]
-    return {
-        "counts": ["this_term_enrolments", "previous_term_enrolments", *private],
-        "rates": ["this_term_pct", "previous_term_pct", "change_pp"],
-        "denominator": "this_term_enrolments",
-        "denominators": {"previous_term_pct": "previous_term_enrolments"},
-        "shares": {
-            "this_term_pct": "this_term_share_enrolments",
-            "previous_term_pct": "previous_term_share_enrolments",
-        },
-        "differences": {"change_pp": ["this_term_pct", "previous_term_pct"]},
-        "private": private,
-    }
+    return _then_and_now_disclosure(
+        ("this_term_pct", "previous_term_pct"),
+        ("this_term_enrolments", "previous_term_enrolments"),
+        ("this_term_share_enrolments", "previous_term_share_enrolments"),
+        rates=["this_term_pct", "previous_term_pct", "change_pp"],
+    )
 
 
 # --------------------------------------------------------------------------------------
