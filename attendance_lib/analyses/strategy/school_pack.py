@@ -610,7 +610,8 @@ def pupils_to_discuss(
     listed["other_services"] = (
         listed["upn"].map(services_by_pupil(open_services)).fillna("").astype(str)
     )
-    listed["attendance_team"] = listed["upn"].map(_open_officers(interventions, at)).fillna("")
+    officers = listed["upn"].map(_open_officers(interventions, at))
+    listed["attendance_team"] = officers.astype(object).fillna("")
     listed = listed.sort_values(["attendance_pct", "upn"]).reset_index(drop=True)
     if penalty is not None:
         listed["reached_on"] = listed["reached_on"].map(lambda d: d.date() if pd.notna(d) else None)
