@@ -282,11 +282,6 @@ CONTENT_SECURITY_POLICY = (
 def add_content_security_policy(html: str) -> str:
     """Put the :data:`CONTENT_SECURITY_POLICY` meta tag first in ``<head>`` (defence in depth)."""
     soup = BeautifulSoup(html, "html.parser")
-    _add_content_security_policy(soup)
-    return str(soup)
-
-
-def _add_content_security_policy(soup: BeautifulSoup) -> None:
     head = soup.find("head")
     if head is None:
         raise ValueError("the exported page has no <head> for its Content-Security-Policy")
@@ -298,6 +293,7 @@ def _add_content_security_policy(soup: BeautifulSoup) -> None:
         charset.insert_after(meta)
     else:
         head.insert(0, meta)
+    return str(soup)
 
 
 #: Elements that run or embed active content; never in a published page.

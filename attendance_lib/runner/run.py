@@ -302,14 +302,14 @@ def run_unit(
     executed = audit / f"{spec.report}.ipynb"
     seconds: dict[str, float] = {}
     executing.take_kernel_usage()  # nothing left from this thread's previous unit
-    usage: dict[str, executing.KernelUsage] = {}
+    usage: executing.KernelUsage | None = None
     try:
         try:
             seconds["execute"] = execute(
                 spec.notebook, executed, unit.parameters, root=spec.root, progress=progress
             )
         finally:
-            usage["kernel"] = executing.take_kernel_usage()
+            usage = executing.take_kernel_usage()
         publish_clock = time.perf_counter()
         nb = nbformat.read(executed, as_version=4)
         prov = publish.provenance(nb)
@@ -337,7 +337,7 @@ def run_unit(
         html_path.write_text(page, encoding="utf-8")
         seconds["publish"] = time.perf_counter() - publish_clock
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, OK, started, seconds, usage.get("kernel"))
+        record = _run_record(unit, OK, started, seconds, usage)
         record["period"] = period
         if prov:
             record["inputs"].update(
@@ -384,7 +384,7 @@ def run_unit(
     except PapermillExecutionError as exc:
         outcome.failure = executing.describe_failure(exc)
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds, usage.get("kernel"))
+        record = _run_record(unit, FAILED, started, seconds, usage)
         record["error"] = {
             "cell_index": exc.cell_index,
             "execution_count": exc.exec_count,
@@ -395,7 +395,7 @@ def run_unit(
     except Exception as exc:  # kernel start, publishing: report it, never stop the others
         outcome.message = f"{type(exc).__name__}: {exc}"
         seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds, usage.get("kernel"))
+        record = _run_record(unit, FAILED, started, seconds, usage)
         record["error"] = {"message": outcome.message}
         outcome.failed_notebook = _keep_failed(audit, unit, record)
     finally:
@@ -565,9 +565,8 @@ def school_slices(units: list[Unit], datasets: dict[Path, Any]) -> Iterator[None
     first units run, once per data fingerprint and code version; a pack that starts before it
     is ready reads the whole file, as before. A failure here only costs that time.
     """
-    folders = {u.spec.data_dir for u in units if u.urn is not None}
-    if sum(u.urn is not None for u in units) < 2:
-        folders = set()
+    fan_out = [u for u in units if u.urn is not None]
+    folders = {u.spec.data_dir for u in fan_out} if len(fan_out) > 1 else set()
     found = [datasets.get(f) for f in sorted(folders, key=str)]
     todo = [d for d in found if hasattr(d, "cache_marks_by_school")]
 

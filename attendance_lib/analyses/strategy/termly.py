@@ -519,11 +519,12 @@ def absence_reasons(
 
 
 def reasons_disclosure(table: pd.DataFrame) -> dict:
-    """``publish_table`` arguments for a :func:`reasons` table.
+    """``publish_table`` arguments for an :func:`absence_reasons` table.
 
     Each rate is a share of possible sessions (or of absence) resting on its own sessions:
     it is ``c`` when those sessions are 1 to 4, this year's or last year's, and a rate on no
-    sessions (0.0) is shown. ``previous_year_sessions`` is private (used, never shown).
+    sessions (0.0) is shown. The possible sessions and last year's sessions are private
+    (used, never shown).
     """
     last_year = ("previous_year_sessions", "previous_year_sessions_possible")
     private = ["sessions_possible", *(c for c in last_year if c in table)]
