@@ -52,6 +52,28 @@ def round_half_up(values, decimals: int = 1):
     return one(values)
 
 
+def format_p(p: float) -> str:
+    """A p-value for readers: ``< 0.001``, or to three decimal places (``0.042``).
+
+    Never scientific notation (``6.22e-307`` is shown as ``< 0.001``); missing -> ``not
+    available``.
+
+    Examples
+    --------
+    >>> format_p(6.22e-307)
+    '< 0.001'
+    >>> format_p(0.0416)
+    '0.042'
+    """
+    if p is None or pd.isna(p):
+        return "not available"
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{round_half_up(float(p), 3):.3f}"
+
+
 def format_pct(value, decimals: int = 1, *, sign: bool = False, unit: str = "%") -> str:
     """A rate for sentences, alt text and chart labels, rounded half up like the tables.
 

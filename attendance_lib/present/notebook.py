@@ -34,6 +34,7 @@ from attendance_lib.core.numbers import (
     NOT_APPLICABLE,
     NOT_AVAILABLE,
     SUPPRESSED,
+    format_p,  # noqa: F401  (re-exported: notebooks call present.format_p)
     round_half_up,
 )
 from attendance_lib.present import disclosure, labels
@@ -472,28 +473,6 @@ def symbol_notes(shown: pd.DataFrame, suppress_below: int = DEFAULT_THRESHOLD) -
         if symbol in used:
             notes.append(f"{symbol} = {labels.SYMBOL_MEANINGS[symbol]}.")
     return notes
-
-
-def format_p(p: float) -> str:
-    """A p-value for readers: ``< 0.001``, or to three decimal places (``0.042``).
-
-    Never scientific notation (``6.22e-307`` is shown as ``< 0.001``); missing -> ``not
-    available``.
-
-    Examples
-    --------
-    >>> format_p(6.22e-307)
-    '< 0.001'
-    >>> format_p(0.0416)
-    '0.042'
-    """
-    if p is None or pd.isna(p):
-        return "not available"
-    if p < 0.001:
-        return "< 0.001"
-    if p > 0.999:
-        return "> 0.999"
-    return f"{round_half_up(float(p), 3):.3f}"
 
 
 def _has_meaningful_index(df: pd.DataFrame) -> bool:

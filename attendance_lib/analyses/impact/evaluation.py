@@ -32,7 +32,7 @@ from attendance_lib.analyses.impact.windows import (
 )
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
 from attendance_lib.core.markup import strong
-from attendance_lib.core.numbers import format_pct
+from attendance_lib.core.numbers import format_p, format_pct
 from attendance_lib.engine.stats import sign_test, wilson_interval
 
 #: Assessments each officer is expected to complete per half term (Bradford PA team).
@@ -403,7 +403,10 @@ def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
             f"the target.{pending}"
         )
     s = signs.iloc[0]
-    p = "not computable" if np.isnan(s["p_value"]) else f"p = {s['p_value']:.3g}"
+    shown = format_p(s["p_value"])  # "< 0.001", "0.042"
+    p = "p " + shown if shown[0] in "<>" else "p = " + shown
+    if np.isnan(s["p_value"]):
+        p = "not computable"
     up, down = int(s["increased"]), int(s["decreased"])
     lines.append(
         f"- Sign test: attendance rose for {up:,} and fell for {down:,} of the evaluable "
