@@ -103,6 +103,31 @@ def test_difference_in_differences_bias_correction_and_before_after():
     assert list(mm.effect_table(_treated(), None)["method"]) == ["before_after"]
 
 
+def test_change_is_measured_from_the_history_which_matching_leaves_out():
+    # Officers choose on the baseline and the earlier window, so matching uses those two; the
+    # history before them is the pupils' usual level, and the change is measured from it.
+    t = _treated().iloc[[0]].assign(history_attendance_pct=75.0, history_possible=600)
+    pool = (
+        _pool()
+        .iloc[[0, 1]]
+        .assign(
+            baseline_attendance_pct=80.0,
+            earlier_attendance_pct=82.0,
+            history_attendance_pct=[88.0, 75.0],
+            history_possible=600,
+            review_attendance_pct=[86.0, 70.0],
+        )
+    )
+    pairs = mm.match_comparisons(t, pool, caliper_pp=2.5, neighbours=1)
+    # C1 and C2 tie on the baseline and earlier window; the history does not break the tie
+    assert list(pairs["upn_comparison"]) == ["C1"]
+    # (90 - 75) - (86 - 88) = 17; the pre-periods matched exactly, so no bias correction
+    assert mm.did_contributions(pairs).estimate() == pytest.approx(17.0)
+    # without a history the change is measured from the earlier window: (90 - 82) - (86 - 82)
+    none = pairs.assign(history_attendance_pct=np.nan, history_attendance_pct_comparison=np.nan)
+    assert mm.did_contributions(none).estimate() == pytest.approx(4.0)
+
+
 def test_pre_trend_placebo_by_hand():
     pairs = mm.match_comparisons(_treated(), _pool(), caliper_pp=2.5, neighbours=2)
     # T1: (80 - 82) - mean((80 - 82), (79 - 81)) = 0; T3: (70 - 72) - (70 - 72) = 0
@@ -231,3 +256,23 @@ def test_matched_window_means():
     assert means.loc["comparison", "baseline_attendance_pct"] == pytest.approx(74.75)
     assert means.loc["comparison", "review_attendance_pct"] == pytest.approx(77.75)
     assert means.loc["comparison", "pupils"] == 3
+    # no history, so the usual level is the earlier window: T1 82, T3 72; C1 82 and C2 81
+    # averaged to 81.5, C4 72
+    assert means.loc["treated", "usual_attendance_pct"] == pytest.approx(77.0)
+    assert means.loc["comparison", "usual_attendance_pct"] == pytest.approx(76.75)
+    assert means.loc["treated", "change_pp"] == pytest.approx(82.5 - 77.0)
+    assert "usual level 77.0%" in mm.describe_window_means(means.reset_index())
+
+
+def test_describe_effect_says_how_much_would_have_happened_anyway():
+    pairs = mm.match_comparisons(_treated(), _pool(), caliper_pp=2.5, neighbours=2)
+    eff = mm.effect_table(_treated(), pairs, reps=200)
+    # from the usual level (the earlier window: no history): treated (8 + 3) / 2 = 5.5;
+    # comparisons ((2 + 4) / 2 + (-1)) / 2 = 1.0, so 1.0 / 5.5 = 18% would have happened anyway
+    text = mm.describe_effect(eff, pairs, n_evaluable=3)
+    assert "treated pupils changed by +5.5 points and their comparisons by +1.0 points" in text
+    assert "about 18% of the matched pupils' rise would have happened anyway" in text
+    fell = pairs.assign(review_attendance_pct_comparison=70.0)
+    assert "none of the matched pupils' rise" in mm.describe_effect(eff, fell, n_evaluable=3)
+    flat = pairs.assign(review_attendance_pct=60.0)
+    assert "did not rise on average" in mm.describe_effect(eff, flat, n_evaluable=3)

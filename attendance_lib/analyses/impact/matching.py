@@ -15,20 +15,27 @@ Stuart 2010; Austin 2009; EEF evaluation guidance):
   intervention started on or before the end of the review window (pupils first treated later
   stay eligible: leaving them out would select on the future), with a possible session in the
   baseline and the review window; Year 11 study leave never counts;
-- **matching on the pre-intervention history**: exact on the start date, key stage, FSM, SEN
+- **matching on what officers could see**: exact on the start date, key stage, FSM, SEN
   (N / K / E), an open involvement in ``services.csv`` on the start date and whether the pupil
   has a longer history in the data; within a caliper on baseline attendance (default 2.5
-  points), the ``k`` (default 5) comparison pupils nearest on the whole pre-intervention
-  history: the baseline, the earlier window (the 60 school days before the baseline) and the
-  history (up to two school years before that, as much as the data holds), each difference
-  scaled by the treated pupils' standard deviation. Matching on every pre-period, not one noisy
-  12-week baseline, makes comparison pupils resemble the treated in their underlying
-  propensity to be absent. (``distance="score"`` matches instead on a prognostic score, Hansen
-  2008: review attendance predicted in the pool from the same pre-periods.) With replacement;
-  ties go to the nearer baseline, then the lower UPN;
+  points), the ``k`` (default 5) comparison pupils nearest on the baseline and the earlier
+  window (the 60 school days before the baseline), each difference scaled by the treated
+  pupils' standard deviation: the periods officers look at when they choose a child.
+  (``distance="score"`` matches instead on a prognostic score, Hansen 2008: review attendance
+  predicted in the pool from the same two periods.) With replacement; ties go to the nearer
+  baseline, then the lower UPN;
+- **change from the usual level** (:func:`before_attendance`): each pupil's change is review
+  attendance minus their attendance over the history (up to two school years before the
+  earlier window, as much as the data hold), or minus the earlier window where the data hold
+  no history. A period used to choose children is unusually bad for them and regresses on its
+  own; the history was not used to choose, so it measures the child's usual level without
+  that selection, whether officers chose on the recorded 12 weeks or on what they know of the
+  child (the synthetic LA's two ``--selection`` mechanisms; Barnett et al. 2005 on taking the
+  baseline from a measurement other than the one used to select);
 - **bias correction** (Abadie and Imbens 2011): each comparison's change is adjusted by the
-  difference in predicted change (a linear regression on the matched comparisons) between the
-  treated pupil's and the comparison's pre-period attendance, removing what the caliper leaves;
+  difference in predicted change (a linear regression on the matched comparisons of the change
+  on baseline and earlier-window attendance) between the treated pupil's and the comparison's
+  matched periods, removing what the caliper leaves;
 - **estimate**: mean over matched treated pupils of (treated change - mean adjusted change of
   its comparisons), in percentage points; also as days of attendance gained per child over the
   review window and as a standardised effect size (difference / pooled standard deviation of
@@ -52,7 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from attendance_lib.analyses.impact.windows import HISTORY_SCHOOL_DAYS, MarkIndex, PupilSessions
+from attendance_lib.analyses.impact.windows import MarkIndex, PupilSessions
 from attendance_lib.core.markup import strong
 from attendance_lib.core.numbers import format_pct
 
@@ -62,15 +69,16 @@ DEFAULT_CALIPER_PP = 2.5
 DEFAULT_NEIGHBOURS = 5
 #: Exact-match variables (with the start date and whether a longer history exists).
 EXACT_ON = ("key_stage", "fsm", "sen", "open_service")
-#: Pre-period attendance the prognostic score and the bias correction use.
+#: The pre-periods officers can see when they choose a child (the 60 school days before the
+#: start and the 60 before those): matched on, and the bias correction's regressors.
+SELECTION_COLUMNS = ("baseline_attendance_pct", "earlier_attendance_pct")
+#: Pre-period attendance carried with each treated and comparison pupil.
 HISTORY_COLUMNS = (
     "baseline_attendance_pct",
     "earlier_attendance_pct",
     "history_attendance_pct",
     "history_possible",
 )
-#: Sessions in a full history window (two sessions a school day).
-HISTORY_SESSIONS = 2 * HISTORY_SCHOOL_DAYS
 #: Sensitivity analyses: (caliper, neighbours) besides the default.
 SENSITIVITY = (
     (5.0, DEFAULT_NEIGHBOURS),
@@ -288,22 +296,20 @@ def _eligible_on(
 
 
 def _design(frame: pd.DataFrame) -> np.ndarray:
-    """Pre-period design matrix: intercept, baseline, earlier, history (filled) and a
-    no-history indicator."""
+    """Design matrix of the bias correction and the prognostic score: intercept, baseline and
+    earlier-window attendance (a missing earlier window takes the baseline's value)."""
     base = frame["baseline_attendance_pct"].to_numpy(dtype=float)
     earlier = frame["earlier_attendance_pct"].to_numpy(dtype=float)
     earlier = np.where(np.isnan(earlier), base, earlier)
-    hist = frame["history_attendance_pct"].to_numpy(dtype=float)
-    none = np.isnan(hist)
-    hist = np.where(none, earlier, hist)
-    if "history_possible" in frame:
-        share = np.nan_to_num(frame["history_possible"].to_numpy(dtype=float)) / HISTORY_SESSIONS
-    else:
-        share = np.zeros(len(frame))
-    share = np.clip(share, 0, 1)
-    return np.column_stack(
-        [np.ones(len(frame)), base, earlier, hist, hist * share, share, none.astype(float)]
-    )
+    return np.column_stack([np.ones(len(frame)), base, earlier])
+
+
+def before_attendance(frame: pd.DataFrame, suffix: str = "") -> pd.Series:
+    """Attendance % the difference in differences measures change from: the history window
+    (the pupil's usual level before any period officers could have chosen on), else the earlier
+    window where the data hold no history."""
+    hist = frame[f"history_attendance_pct{suffix}"]
+    return hist.where(hist.notna(), frame[f"earlier_attendance_pct{suffix}"])
 
 
 def _ols(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
@@ -315,8 +321,8 @@ def _ols(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarra
 
 
 def prognostic_score(pool: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
-    """Predicted review-window attendance from the pre-periods, fitted in the pool (OLS per
-    key stage), for the pool and each of ``frames``."""
+    """Predicted review-window attendance from the baseline and earlier window, fitted in the
+    pool (OLS per key stage), for the pool and each of ``frames``."""
     outs = [np.full(len(f), np.nan) for f in (pool, *frames)]
     for ks, rows in pool.groupby("key_stage"):
         beta = _ols(_design(rows), rows["review_attendance_pct"].to_numpy(dtype=float))
@@ -380,7 +386,7 @@ def match_comparisons(
         pairs["score_distance"] = (pairs["_score"] - pairs["_score_comparison"]).abs()
     else:  # Mahalanobis-type on the pre-periods, scaled by the treated pupils' SDs
         total = np.zeros(len(pairs))
-        for col in ("baseline_attendance_pct", "earlier_attendance_pct", "history_attendance_pct"):
+        for col in SELECTION_COLUMNS:
             v = t[col].to_numpy(float)
             sd = float(np.std(v[np.isfinite(v)])) if np.isfinite(v).sum() > 1 else 1.0
             sd = sd or 1.0
@@ -397,7 +403,7 @@ def match_comparisons(
 
 def _comparison_side(pairs: pd.DataFrame) -> pd.DataFrame:
     """The comparison columns of ``pairs`` under the treated names (for the design matrix)."""
-    return pd.DataFrame({c: pairs[f"{c}_comparison"].to_numpy() for c in HISTORY_COLUMNS})
+    return pd.DataFrame({c: pairs[f"{c}_comparison"].to_numpy() for c in SELECTION_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -424,12 +430,15 @@ def did_contributions(
 ) -> Contributions:
     """Contributions of the (bias-corrected) difference-in-differences.
 
-    ``outcome="change"``: review - baseline (the effect); ``"placebo"``: baseline - earlier
-    (the pre-trend placebo, no bias correction: it is a check, not an estimate).
+    ``outcome="change"``: review - :func:`before_attendance` (the effect), bias-corrected on the
+    baseline and earlier window; ``"placebo"``: baseline - earlier (the pre-trend placebo, no
+    bias correction: it is a check, not an estimate).
     """
     if outcome == "change":
-        yt = pairs["change_pp"].to_numpy(dtype=float)
-        yc = pairs["change_pp_comparison"].to_numpy(dtype=float)
+        review_t = pairs["review_attendance_pct"]
+        review_c = pairs["review_attendance_pct_comparison"]
+        yt = (review_t - before_attendance(pairs)).to_numpy(dtype=float)
+        yc = (review_c - before_attendance(pairs, "_comparison")).to_numpy(dtype=float)
     else:
         yt = (pairs["baseline_attendance_pct"] - pairs["earlier_attendance_pct"]).to_numpy(float)
         yc = (
@@ -767,20 +776,27 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
     did = effect[effect["method"] == "difference_in_differences"].iloc[0]
     if len(pairs) == 0:
         return text + " No treated pupil could be matched to a comparison pupil."
-    per = pairs.groupby("intervention_id")
-    t_change = per["change_pp"].first().mean()
-    c_change = per["change_pp_comparison"].mean().mean()
-    share = 100 * c_change / t_change if t_change > 0 else np.nan
-    anyway = (
-        f"about {share:.0f}% of the matched pupils' change would have happened anyway"
-        if np.isfinite(share)
-        else "the matched pupils' attendance did not rise on average"
-    )
+    per = pairs.assign(
+        _t=pairs["review_attendance_pct"] - before_attendance(pairs),
+        _c=pairs["review_attendance_pct_comparison"] - before_attendance(pairs, "_comparison"),
+    ).groupby("intervention_id")
+    t_change = per["_t"].first().mean()
+    c_change = per["_c"].mean().mean()
+    if t_change <= 0:
+        anyway = "the matched pupils' attendance did not rise on average"
+    elif c_change <= 0:
+        anyway = "none of the matched pupils' rise would have happened anyway on this comparison"
+    else:
+        anyway = (
+            f"about {min(100 * c_change / t_change, 100):.0f}% of the matched pupils' rise "
+            "would have happened anyway"
+        )
     text += (
         f"\n\nMatched comparison: {int(did.n_treated):,} of {n_evaluable:,} evaluable interventions "
         f"were matched to {int(did.n_comparison):,} comparison pupils in {int(did.n_schools):,} "
-        f"schools. Over the same windows the treated pupils changed by {_pp(t_change)} points and "
-        f"their comparisons by {_pp(c_change)} points, so {anyway}. The difference-in-differences "
+        f"schools. From their usual level before the intervention to the review window the treated "
+        f"pupils changed by {_pp(t_change)} points and their comparisons by {_pp(c_change)} "
+        f"points, so {anyway}. The difference-in-differences "
         f"estimate of the intervention's effect, corrected for the remaining differences in "
         f"pre-intervention attendance, is {_pp(did.estimate_pp)} points (95% interval "
         f"{_pp(did.ci_low)} to {_pp(did.ci_high)}, a cluster bootstrap over schools): about "
@@ -800,10 +816,11 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
             " It is near zero, as it should be: before the intervention, the treated pupils' "
             "attendance moved as their comparisons' did."
             if near
-            else f" {strong('Warning:')} it is not near zero. Before any intervention the treated pupils' "
-            "attendance already moved differently from their comparisons', so the comparison "
-            "does not fully stand for what would have happened anyway, and the estimate may be "
-            "biased by about this much."
+            else f" {strong('Warning:')} it is not near zero. Before any intervention, in the "
+            "periods used to choose them, the treated pupils' attendance already moved "
+            "differently from their comparisons', so the comparison does not fully stand for "
+            "what would have happened anyway. The estimate is measured from each pupil's usual "
+            "level and corrected for the remaining differences, but it rests on that correction."
         )
     return text
 
@@ -930,39 +947,48 @@ def describe_security(
 
 
 def matched_window_means(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Mean baseline and review attendance % of the matched treated pupils and of their
-    comparisons (each comparison weighted 1/k, so every treated pupil weighs the same).
+    """Mean usual-level (:func:`before_attendance`), baseline and review attendance % of the
+    matched treated pupils and of their comparisons (each comparison weighted 1/k, so every
+    treated pupil weighs the same).
 
     Returns
     -------
     DataFrame
-        group (``treated``, ``comparison``), pupils, baseline_attendance_pct,
-        review_attendance_pct, change_pp.
+        group (``treated``, ``comparison``), pupils, usual_attendance_pct,
+        baseline_attendance_pct, review_attendance_pct, change_pp (review - usual level, the
+        change the difference in differences compares).
     """
     per = pairs.assign(
-        review_t=pairs["baseline_attendance_pct"] + pairs["change_pp"],
-        review_c=pairs["baseline_attendance_pct_comparison"] + pairs["change_pp_comparison"],
+        usual_t=before_attendance(pairs), usual_c=before_attendance(pairs, "_comparison")
     ).groupby("intervention_id")
-    t_base = per["baseline_attendance_pct"].first().mean()
-    t_rev = per["review_t"].first().mean()
-    c_base = per["baseline_attendance_pct_comparison"].mean().mean()
-    c_rev = per["review_c"].mean().mean()
+    t = [per[c].first().mean() for c in ("usual_t", "baseline_attendance_pct")]
+    t.append(per["review_attendance_pct"].first().mean())
+    c = [
+        per[col].mean().mean()
+        for col in (
+            "usual_c",
+            "baseline_attendance_pct_comparison",
+            "review_attendance_pct_comparison",
+        )
+    ]
     return pd.DataFrame(
         {
             "group": ["treated", "comparison"],
             "pupils": [pairs["intervention_id"].nunique(), pairs["upn_comparison"].nunique()],
-            "baseline_attendance_pct": [t_base, c_base],
-            "review_attendance_pct": [t_rev, c_rev],
-            "change_pp": [t_rev - t_base, c_rev - c_base],
+            "usual_attendance_pct": [t[0], c[0]],
+            "baseline_attendance_pct": [t[1], c[1]],
+            "review_attendance_pct": [t[2], c[2]],
+            "change_pp": [t[2] - t[0], c[2] - c[0]],
         }
     )
 
 
 def describe_window_means(means: pd.DataFrame) -> str:
-    """Alt text for the before/after chart of :func:`matched_window_means`."""
+    """Alt text for the chart of :func:`matched_window_means`."""
     parts = [
-        f"{r.group}: {format_pct(r.baseline_attendance_pct)} to {format_pct(r.review_attendance_pct)} "
-        f"({format_pct(r.change_pp, sign=True, unit='')} points)"
+        f"{r.group}: usual level {format_pct(r.usual_attendance_pct)}, baseline "
+        f"{format_pct(r.baseline_attendance_pct)}, review {format_pct(r.review_attendance_pct)} "
+        f"({format_pct(r.change_pp, sign=True, unit='')} points from the usual level)"
         for r in means.itertuples()
     ]
-    return "Mean attendance from the baseline to the review window. " + "; ".join(parts) + "."
+    return "Mean attendance in each period. " + "; ".join(parts) + "."
