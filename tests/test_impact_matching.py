@@ -276,3 +276,19 @@ def test_describe_effect_says_how_much_would_have_happened_anyway():
     assert "none of the matched pupils' rise" in mm.describe_effect(eff, fell, n_evaluable=3)
     flat = pairs.assign(review_attendance_pct=60.0)
     assert "did not rise on average" in mm.describe_effect(eff, flat, n_evaluable=3)
+
+
+def test_describe_unmatched_says_the_estimate_is_for_the_matched_children():
+    pairs = mm.match_comparisons(_treated(), _pool(), caliper_pp=2.5, neighbours=2)
+    unmatched = mm.unmatched_summary(_treated(), pairs)
+    # T2 (baseline 60%) has no comparison within 2.5 points
+    assert (
+        unmatched.set_index("reason").loc["no comparison pupil within the caliper", "interventions"]
+        == 1
+    )
+    text = mm.describe_unmatched(unmatched, n_evaluable=3)
+    assert text.startswith("1 of 3 evaluable interventions are not in the matched estimate")
+    assert "mean baseline attendance 60.0%" in text
+    assert "The estimate describes the matched children only" in text
+    everyone = mm.describe_unmatched(unmatched.iloc[:0], n_evaluable=3)
+    assert everyone == "Every evaluable intervention entered the matched estimate."

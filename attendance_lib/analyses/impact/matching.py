@@ -852,11 +852,21 @@ def describe_unmatched(unmatched: pd.DataFrame, n_evaluable: int) -> str:
         f"{r.fsm_pct:.0f}% FSM, {r.sen_pct:.0f}% SEN)"
         for r in unmatched.itertuples()
     ]
-    return (
+    text = (
         f"{n:,} of {n_evaluable:,} evaluable interventions are not in the matched estimate: "
         + "; ".join(parts)
         + "."
     )
+    far = unmatched[unmatched["reason"] == "no comparison pupil within the caliper"]
+    if len(far):
+        text += (
+            " The estimate describes the matched children only. No child with attendance like "
+            f"the {int(far['interventions'].sum()):,} without a comparison pupil went without "
+            "an intervention, so their gain is not estimated; where an intervention turns a "
+            "share of a child's absences into attendance, children with more absence gain more "
+            "points, so the effect over every child could be larger than this estimate."
+        )
+    return text
 
 
 def describe_sensitivity(sens: pd.DataFrame) -> str:
