@@ -151,8 +151,9 @@ def test_cluster_bootstrap_resamples_schools():
     )
     est, low, high, g = mm.cluster_bootstrap(parts, reps=4000)
     assert est == pytest.approx(2.5) and g == 4
-    # SE of a mean of 4 schools ~ sd / 2 * sqrt(3/4) (bootstrap), t(3) = 3.18
-    se = np.std([1, 2, 3, 4], ddof=0) / 2
+    # the bootstrap SE of a mean of 4 schools is sd(ddof=0) / 2; with the small-sample factor
+    # sqrt(4 / 3) it is the usual sd(ddof=1) / sqrt(4); t(3) = 3.18
+    se = np.std([1, 2, 3, 4], ddof=1) / 2
     assert (high - low) / 2 == pytest.approx(3.182 * se, rel=0.1)
     same = mm.Contributions(
         treated=pd.DataFrame({"urn": [1, 2], "value": [2.0, 2.0]}),

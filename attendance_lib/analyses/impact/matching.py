@@ -422,6 +422,8 @@ class Contributions:
         t, c = self.treated, self.comparison
         if t.empty:
             return float("nan")
+        if c.empty:  # before/after: no comparison
+            return float(t["value"].mean())
         return float(t["value"].mean() - np.average(c["value"], weights=c["weight"]))
 
 
@@ -470,8 +472,12 @@ def cluster_bootstrap(
 
     Each replicate draws the schools with replacement and recomputes mean(treated) - weighted
     mean(comparison) over the drawn schools' units (treated pupils by their school, comparison
-    pupils by theirs, a comparison reused by several treated pupils carrying all its weight).
-    The interval is estimate +/- t(schools - 1) x bootstrap standard error.
+    pupils by theirs, a comparison reused by several treated pupils carrying all its weight;
+    mean(treated) alone when there is no comparison). The standard error is the replicates'
+    standard deviation times sqrt(G / (G - 1)) for G schools: resampling G schools gives a
+    variance with divisor G, which understates it when schools are few (the small-sample
+    factor of cluster-robust standard errors, Cameron and Miller 2015). The interval is
+    estimate +/- t(G - 1) x that standard error.
     """
     t, c = parts.treated, parts.comparison
     est = parts.estimate()
@@ -488,37 +494,28 @@ def cluster_bootstrap(
     rng = np.random.default_rng(seed)
     m = rng.multinomial(g, np.full(g, 1 / g), size=reps).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        draws = (m @ t_sum) / (m @ t_n) - (m @ c_sum) / (m @ c_w)
-    se = float(np.nanstd(draws, ddof=1))
+        draws = (m @ t_sum) / (m @ t_n)
+        if len(c):
+            draws = draws - (m @ c_sum) / (m @ c_w)
+    se = float(np.nanstd(draws, ddof=1)) * np.sqrt(g / (g - 1))
     half = float(_st.t.ppf(0.5 + confidence / 2, g - 1)) * se
     return est, est - half, est + half, g
 
 
 def before_after(evaluated: pd.DataFrame, *, reps: int = 2000, seed: int = 12345) -> tuple:
     """Mean change over evaluable interventions with a complete review, cluster-bootstrapped
-    by school (no comparison)."""
+    by school (no comparison): estimate, low, high, interventions, schools."""
     ev = evaluated[evaluated["evaluable"] & evaluated["review_complete"]]
     t = pd.DataFrame(
         {"urn": ev["urn"].fillna(-1).to_numpy(), "value": ev["change_pp"].to_numpy(float)}
     )
-    parts = Contributions(
-        treated=t, comparison=pd.DataFrame({"urn": [], "value": [], "weight": []})
-    )
     if t.empty:
-        return np.nan, np.nan, np.nan, len(t), 0
-    est = float(t["value"].mean())
-    urns = pd.Index(pd.unique(t["urn"]))
-    g = len(urns)
-    if g < 2:
-        return est, np.nan, np.nan, len(t), g
-    ti = urns.get_indexer(t["urn"])
-    s = np.bincount(ti, weights=t["value"], minlength=g)
-    n = np.bincount(ti, minlength=g).astype(float)
-    m = np.random.default_rng(seed).multinomial(g, np.full(g, 1 / g), size=reps).astype(float)
-    draws = (m @ s) / (m @ n)
-    half = float(_st.t.ppf(0.975, g - 1)) * float(np.std(draws, ddof=1))
-    del parts
-    return est, est - half, est + half, len(t), g
+        return np.nan, np.nan, np.nan, 0, 0
+    none = pd.DataFrame({"urn": [], "value": [], "weight": []})
+    est, low, high, g = cluster_bootstrap(
+        Contributions(treated=t, comparison=none), reps=reps, seed=seed
+    )
+    return est, low, high, len(t), g
 
 
 def _days_and_size(pairs: pd.DataFrame, estimate: float) -> tuple[float, float]:
