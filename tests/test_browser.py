@@ -92,6 +92,21 @@ def _pages(reports: Path) -> list[Path]:
     )
 
 
+def _screenshot(page, path: Path) -> None:
+    """A full-page screenshot. Chromium sometimes refuses one on a loaded machine ("Unable to
+    capture screenshot", a protocol error, not the page's); try again once, then take the
+    viewport, so the checks below still decide."""
+    from playwright.sync_api import Error
+
+    for attempt in range(2):
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            return
+        except Error:
+            page.wait_for_timeout(500 * (attempt + 1))
+    page.screenshot(path=str(path))
+
+
 def _check_page(browser, page_path: Path, screenshot: Path) -> None:
     page = browser.new_page()
     failed, errors, foreign = [], [], []
@@ -104,7 +119,7 @@ def _check_page(browser, page_path: Path, screenshot: Path) -> None:
     )
     page.goto(page_path.as_uri(), wait_until="load")
     screenshot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshot), full_page=True)
+    _screenshot(page, screenshot)
     images_ok = page.evaluate(
         "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
     )
@@ -288,9 +303,7 @@ def test_headings_are_visible_and_contents_links_land_on_them(browser, pages, sc
             headings = page.locator("main h2, main h3").count()
             if headings < 2:
                 found.append(f"only {headings} section heading(s): are Markdown cells shown?")
-        page.screenshot(
-            path=str(screenshots / f"{name.replace('/', '__')}-1366.png"), full_page=True
-        )
+        _screenshot(page, screenshots / f"{name.replace('/', '__')}-1366.png")
         links = page.locator("nav#aw-toc a")
         for n in range(links.count()):
             link = links.nth(n)
@@ -331,9 +344,7 @@ def test_on_a_phone_tables_scroll_inside_labelled_focusable_regions(browser, pag
     for name, path in pages.items():
         page = _open(browser, path, PHONE)
         found = page.evaluate(_PHONE_JS)
-        page.screenshot(
-            path=str(screenshots / f"{name.replace('/', '__')}-390.png"), full_page=True
-        )
+        _screenshot(page, screenshots / f"{name.replace('/', '__')}-390.png")
         page.close()
         if found:
             problems[name] = found
