@@ -134,18 +134,18 @@ def test_primary_measure_1_with_and_without_summer_crossings():
     assert ev.loc["I5", "crosses_summer"] and not ev.loc["I1", "crosses_summer"]
     assert ev.loc["I5", "improved"]
     pm = im.primary_measures(ev.reset_index()).set_index("measure")
-    assert (pm.loc["improved_after_12_weeks", ["n", "count"]] == [3, 2]).all()
-    assert (pm.loc["improved_excluding_summer", ["n", "count"]] == [2, 1]).all()
+    assert (pm.loc["improved_after_12_weeks", ["n", "meeting"]] == [3, 2]).all()
+    assert (pm.loc["improved_excluding_summer", ["n", "meeting"]] == [2, 1]).all()
 
 
 def test_primary_measures_on_the_fixture():
     pm = im.primary_measures(_evaluate().reset_index()).set_index("measure")
     assert list(pm.reset_index().columns) == im.PRIMARY_COLUMNS
     # improved: 1 of 2 evaluable; not PA next year: P2 and P4 of P1, P2, P4.
-    assert (pm.loc["improved_after_12_weeks", ["n", "count"]] == [2, 1]).all()
+    assert (pm.loc["improved_after_12_weeks", ["n", "meeting"]] == [2, 1]).all()
     assert pm.loc["improved_after_12_weeks", "status"] == "not met"
-    assert (pm.loc["not_pa_next_year", ["n", "count"]] == [3, 2]).all()
-    assert pm.loc["not_pa_next_year", "pct"] == pytest.approx(200 / 3)
+    assert (pm.loc["not_pa_next_year", ["n", "meeting"]] == [3, 2]).all()
+    assert pm.loc["not_pa_next_year", "meeting_pct"] == pytest.approx(200 / 3)
     assert pm.loc["not_pa_next_year", "target_pct"] == 75.0
 
 
@@ -166,11 +166,11 @@ def test_wilson_interval_and_met_at_the_target():
     ev["pa_next_year"] = ev["pa_next_year"].astype("boolean")
     pm = im.primary_measures(ev).set_index("measure")
     row = pm.loc["improved_after_12_weeks"]
-    assert row["pct"] == 90.0 and row["status"] == "met"  # point estimate equal to target
+    assert row["meeting_pct"] == 90.0 and row["status"] == "met"  # point estimate equal to target
     assert row["ci_low"] == pytest.approx(59.58, abs=0.01)
     assert row["ci_high"] == pytest.approx(98.21, abs=0.01)
     # 6 of 8 not persistently absent = 75.0%: met at the 75% target.
-    assert pm.loc["not_pa_next_year", "pct"] == 75.0
+    assert pm.loc["not_pa_next_year", "meeting_pct"] == 75.0
     assert pm.loc["not_pa_next_year", "status"] == "met"
 
 

@@ -110,6 +110,8 @@ LABELS: dict[str, str] = {
     "worsened": "Worse",
     "interventions": "Interventions",
     "n": "Number counted",
+    "meeting": "Meeting the measure",
+    "meeting_pct": "Meeting the measure (%)",
     "pending": "Pending (not yet complete in the data)",
     "status": "Status",
     "target": "Target",

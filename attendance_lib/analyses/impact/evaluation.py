@@ -57,9 +57,9 @@ IMPACT_PUPIL_COLUMNS = [
 PRIMARY_COLUMNS = [
     "measure",
     "n",
-    "count",
+    "meeting",
     "pending",
-    "pct",
+    "meeting_pct",
     "ci_low",
     "ci_high",
     "target_pct",
@@ -303,15 +303,15 @@ def primary_measures(
     """The primary measures with 95% Wilson intervals, their status and what is pending.
 
     ``improved_after_12_weeks``: n = evaluable interventions whose review window is complete in
-    the data, count = improved; ``pending`` = interventions whose review window is not yet
+    the data, meeting = improved; ``pending`` = interventions whose review window is not yet
     complete (left out of n, counted beside it, whether or not the data hold any of it yet).
     ``improved_excluding_summer``: the same without review windows that cross the summer.
     ``not_pa_next_year``: n = interventions whose pupil's following academic year is complete
-    in the data and has a possible session, count = not persistently absent that year;
+    in the data and has a possible session, meeting = not persistently absent that year;
     ``pending`` = those whose following year is not yet complete.
 
     Status compares the point estimate with the target on the known interventions: ``met``
-    when pct >= target_pct, ``not met`` otherwise, ``pending`` when n is 0.
+    when meeting_pct >= target_pct, ``not met`` otherwise, ``pending`` when n is 0.
     """
     ev = evaluated[evaluated["evaluable"]]
     done = ev[ev["review_complete"]]
@@ -343,13 +343,16 @@ def primary_measures(
             target_not_pa_next_year,
         ),
     ]
-    out = pd.DataFrame(rows, columns=["measure", "n", "count", "pending", "target"])
+    out = pd.DataFrame(rows, columns=["measure", "n", "meeting", "pending", "target"])
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["pct"] = np.where(out["n"] > 0, 100 * out["count"] / out["n"].clip(lower=1), np.nan)
-    out["ci_low"], out["ci_high"] = wilson_interval(out["count"], out["n"])
+        out["meeting_pct"] = np.where(
+            out["n"] > 0, 100 * out["meeting"] / out["n"].clip(lower=1), np.nan
+        )
+    out["ci_low"], out["ci_high"] = wilson_interval(out["meeting"], out["n"])
     out["target_pct"] = 100 * out["target"].astype(float)
     out["status"] = [
-        _status(p, t, n) for p, t, n in zip(out["pct"], out["target_pct"], out["n"], strict=True)
+        _status(p, t, n)
+        for p, t, n in zip(out["meeting_pct"], out["target_pct"], out["n"], strict=True)
     ]
     return out[PRIMARY_COLUMNS]
 
@@ -396,7 +399,7 @@ def describe_primary(measures: pd.DataFrame, signs: pd.DataFrame) -> str:
             else ("lies wholly below" if r.ci_high < r.target_pct else "includes")
         )
         lines.append(
-            f"- {r.count:,} of {r.n:,} ({format_pct(r.pct)}, 95% interval "
+            f"- {r.meeting:,} of {r.n:,} ({format_pct(r.meeting_pct)}, 95% interval "
             f"{format_pct(r.ci_low)} to {format_pct(r.ci_high)}) {MEASURE_NAMES[r.measure]}; "
             f"the target is {format_pct(r.target_pct, 0)}. "
             f"Status: {strong(r.status)} (point estimate against the target); the interval {above} "
