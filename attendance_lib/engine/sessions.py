@@ -23,6 +23,7 @@ Everything after the counts (rates, flags, groups) is vectorised pandas.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,7 +35,7 @@ from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
 from attendance_lib.core.errors import UsageError
-from attendance_lib.core.sql_engines import run_sql
+from attendance_lib.core.sql_engines import run_sql, run_sql_batches
 
 COUNT_COLUMNS = [
     "sessions_possible",
@@ -386,6 +387,24 @@ def daily_sessions(marks, *, engine: str | None = None) -> pd.DataFrame:
     unknown = frame["grp"].isna().to_numpy()
     _refuse_unknown_codes(int(frame["sessions"].to_numpy()[unknown].sum()), marks, engine)
     return frame.astype({"grp": np.int8, "sessions": np.int64})
+
+
+def daily_sessions_batches(marks, *, engine: str | None = None) -> Iterator[pd.DataFrame]:
+    """:func:`daily_sessions` a piece at a time (:func:`run_sql_batches`): on a large LA
+    the whole result is tens of millions of rows. ``upn`` is categorical in DuckDB's pieces.
+
+    Raises ``ValueError`` naming any code that is not in the code table, once every piece has
+    been read.
+    """
+    relations = {"marks": marks_relation(marks), "codes": marks_sql.codes_frame()}
+    unknown = 0
+    for frame in run_sql_batches(
+        marks_sql.daily_sql(), relations, engine=engine or default_engine()
+    ):
+        missing = frame["grp"].isna().to_numpy()
+        unknown += int(frame["sessions"].to_numpy()[missing].sum())
+        yield frame[~missing].astype({"grp": np.int8, "sessions": np.int64})
+    _refuse_unknown_codes(unknown, marks, engine)
 
 
 def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:
