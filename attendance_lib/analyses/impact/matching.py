@@ -285,9 +285,12 @@ def _picked(
     chunk = pd.concat(batch, ignore_index=True)
     if settings is None or chunk.empty:
         return chunk
+    most: dict[float, int] = {}  # the k nearest include the j nearest (j < k): one match a caliper
+    for caliper, k in settings:
+        most[float(caliper)] = max(int(k), most.get(float(caliper), 0))
     picked = [
         match_comparisons(evaluated, chunk, caliper_pp=caliper, neighbours=k)
-        for caliper, k in settings
+        for caliper, k in most.items()
     ]
     picked = pd.concat([p[["start_date", "upn_comparison"]] for p in picked])
     used = pd.MultiIndex.from_frame(picked).unique()
