@@ -5,11 +5,12 @@ Usage::
     python benchmarks/bench_impact.py                      # the demo LA (data/demo)
     python benchmarks/bench_impact.py --data path/to/la --repeat 1
 
-The impact notebook (``notebooks/impact_12_week.ipynb``) spends its time in four calls:
-building the per-day index of every pupil's sessions (``MarkIndex.build``), evaluating each
-intervention's windows, finding the comparison pool (every persistently absent pupil without
-an intervention, for every start date) and matching. Each run is a fresh Python process with
-the folder's validation already remembered, as a report kernel sees it. It prints, per step,
+The impact notebook (``notebooks/impact_12_week.ipynb``) spends its time in these calls:
+building the per-day index of every pupil's sessions (``PupilSessions.build``), evaluating
+each intervention's windows, finding the comparison pool (the candidates matching picks, for
+every start date), matching, the balance table and the sensitivity analyses. Each run is a
+fresh Python process with the folder's validation already remembered, as a report kernel
+sees it. It prints, per step,
 the median seconds over ``--repeat`` runs and the process's peak resident memory once that
 step has run (its own ``VmHWM``, so it only grows down the table).
 """
@@ -28,7 +29,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from machine import peak_mb  # noqa: E402
 
-STEPS = ["imports", "load_dataset", "MarkIndex.build", "evaluate", "comparison_pool", "match"]
+STEPS = [
+    "imports",
+    "load_dataset",
+    "PupilSessions.build",
+    "evaluate",
+    "comparison_pool",
+    "match",
+    "balance",
+    "sensitivity",
+]
 
 
 def child(folder: Path) -> None:
@@ -43,7 +53,7 @@ def child(folder: Path) -> None:
         clock = now
 
     from attendance_lib.analyses.impact import evaluation, matching
-    from attendance_lib.analyses.impact.windows import MarkIndex
+    from attendance_lib.analyses.impact.windows import PupilSessions
     from attendance_lib.contract.dataset import load_dataset
     from attendance_lib.core.academic_calendar import Calendar
 
@@ -51,18 +61,22 @@ def child(folder: Path) -> None:
     ds = load_dataset(folder)
     calendar = Calendar(ds.calendar)
     lap("load_dataset")
-    index = MarkIndex.build(ds)
-    lap("MarkIndex.build")
+    sessions = PupilSessions.build(ds, ds.pupils, calendar)
+    lap("PupilSessions.build")
     evaluated = evaluation.evaluate_interventions(
-        ds.interventions, index, ds.pupils, ds.schools, calendar, services=ds.services
+        ds.interventions, sessions, ds.pupils, ds.schools, calendar, services=ds.services
     )
     lap("evaluate")
     pool = matching.comparison_pool(
-        evaluated, index, ds.pupils, ds.schools, ds.interventions, ds.services, calendar=calendar
+        evaluated, sessions, ds.pupils, ds.schools, ds.interventions, ds.services
     )
     lap("comparison_pool")
     pairs = matching.match_comparisons(evaluated, pool)
     lap("match")
+    matching.matching_balance(evaluated, pool, pairs)
+    lap("balance")
+    matching.sensitivity_table(evaluated, pool)
+    lap("sensitivity")
     figures["rows"] = (len(evaluated), len(pool), len(pairs))
     print(json.dumps(figures))
 

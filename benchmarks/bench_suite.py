@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_suite.py                         # the demo LA only (3-5 minutes)
     python benchmarks/bench_suite.py --large /work/large     # then a large LA in that folder
     python benchmarks/bench_suite.py --large DIR --large-pupils 100000 --large-schools 200
+    python benchmarks/bench_suite.py --large DIR --reports impact_12_week impact_12_week_pupils
 
 For each LA it writes a throwaway project under ``benchmarks/data/`` whose ``params/`` are
 copies of the repository's, pointed at that LA (``notebooks/`` links to the repository's),
@@ -73,14 +74,17 @@ def ensure_la(folder: Path, pupils: int | None = None, schools: int | None = Non
     return folder
 
 
-def make_project(name: str, data_dir: Path) -> Path:
-    """A project folder whose params point at ``data_dir``; notebooks link to the repo's."""
+def make_project(name: str, data_dir: Path, reports: list[str] | None = None) -> Path:
+    """A project folder whose params point at ``data_dir``; notebooks link to the repo's.
+    With ``reports``, only the params files of those names (stems)."""
     project = HERE / "data" / f"suite_{name}"
     if project.exists():
         shutil.rmtree(project)
     (project / "params").mkdir(parents=True)
     (project / "notebooks").symlink_to(REPO / "notebooks", target_is_directory=True)
     for path in sorted((REPO / "params").glob("*.yaml")):
+        if reports and path.stem not in reports:
+            continue
         spec = yaml.safe_load(path.read_text())
         spec.setdefault("parameters", {})["data_dir"] = str(data_dir.resolve())
         (project / "params" / path.name).write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -229,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-schools", type=int, default=200)
     parser.add_argument("--workers", type=int, help="passed to run-all (default: its own choice)")
     parser.add_argument(
+        "--reports",
+        nargs="+",
+        metavar="NAME",
+        help="only these params files (stems, e.g. impact_12_week): a part of the suite",
+    )
+    parser.add_argument(
         "--keep-cache", action="store_true", help="use the user's cache, not a new empty one"
     )
     args = parser.parse_args(argv)
@@ -246,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     results, marks = {}, {}
     for size, data_dir in las.items():
         marks[size] = marks_count(data_dir)
-        project = make_project(size, data_dir)
+        project = make_project(size, data_dir, args.reports)
         print(f"\n{size}: {data_dir} ({marks[size] / 1e6:.1f}M marks): run-all ...", flush=True)
         with tempfile.TemporaryDirectory(prefix="aw-bench-cache-") as cache:
             results[size] = r = run_suite(

@@ -79,3 +79,35 @@ def test_cache_command(own_cache, tiny_la, capsys):
     assert exit_.value.code == 2
     with pytest.raises(SystemExit):
         main(["cache", "--older-than", "-3"])
+
+
+def test_a_cached_result_is_keyed_private_and_computed_once(own_cache, tiny_la):
+    import threading
+
+    ds = load_dataset(tiny_la)
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            time.sleep(0.2)  # long enough for the other thread to ask meanwhile
+            return pd.DataFrame({"a": pd.array([value, None], dtype="Int64")})
+
+        return run
+
+    got = []
+    threads = [
+        threading.Thread(target=lambda: got.append(ds.cached_result("r", {"k": 1}, compute(1))))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]  # the second waited for the first, then read its result
+    for frame in got:
+        assert str(frame["a"].dtype) == "Int64" and frame["a"].isna().tolist() == [False, True]
+    assert ds.cached_result("r", {"k": 2}, compute(2))["a"][0] == 2  # another key: computed
+    assert calls == [1, 2]
+    for path in ds.cache_dir.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600, path

@@ -129,3 +129,28 @@ def test_summary_by_locality_and_school_has_no_identifiers():
         west["open_intervention"],
         west["allocated"],
     ) == (3, 1, 1, 1)
+
+
+def test_the_cohort_from_a_marks_file_is_the_cohort_from_its_marks(tmp_path):
+    from attendance_lib.analyses.cohort.sources import current_school
+
+    m, pup, sch, services, ivs = _data()
+    # Two schools on one pupil's last day (the larger URN), and a later not-possible mark.
+    extra = marks([("P2", 3, "2024-03-25", "/", "PM"), ("P2", 4, "2024-03-27", "X")])
+    m = pd.concat([m, extra], ignore_index=True).astype(
+        {"upn": "category", "session": "category", "code": "category"}
+    )
+    path = tmp_path / "marks.parquet"
+    m.astype({"upn": str, "code": str, "session": str}).to_parquet(path)
+    start, end = pd.Timestamp("2024-03-15"), pd.Timestamp("2024-03-28")
+    from_frame = current_school(m, start, end).reset_index(drop=True)
+    from_file = current_school(path, start, end)
+    pd.testing.assert_frame_equal(from_file, from_frame, check_dtype=False)
+    assert from_file.set_index("upn").loc["P2", "urn"] == 3
+    assert from_file["urn"].dtype == from_frame["urn"].dtype
+    kw = dict(as_of=AS_OF, lookback_weeks=2, services=services, interventions=ivs)
+    a = co.identify_cohort(m, pup, sch, calendar(), **kw)
+    b = co.identify_cohort(path, pup, sch, calendar(), **kw)
+    pd.testing.assert_frame_equal(b.worklist, a.worklist)
+    pd.testing.assert_frame_equal(b.pa_pupils, a.pa_pupils)
+    assert b.counts == a.counts

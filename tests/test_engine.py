@@ -292,6 +292,15 @@ def test_code_counts_from_marks_per_half_term_and_code():
     }
 
 
+def test_the_cube_read_in_pieces_is_the_same_cube(monkeypatch):
+    from attendance_lib.core import sql_engines
+
+    calendar = Calendar(pd.DataFrame(CALENDAR_2023_24))
+    whole = engine.code_counts_from_marks(_cube_marks(), calendar)
+    monkeypatch.setattr(sql_engines, "BATCH_ROWS", 2)  # six rows: three pieces
+    pd.testing.assert_frame_equal(engine.code_counts_from_marks(_cube_marks(), calendar), whole)
+
+
 def test_counts_from_cube_match_summarise():
     marks = _cube_marks()
     calendar = pd.DataFrame(CALENDAR_2023_24).assign(

@@ -211,23 +211,65 @@ def test_comparison_pool_is_compulsory_school_age_without_an_intervention():
     m = marks(rows)
     ev = im.evaluate_interventions(ivs.iloc[:1], m, pup, sch, cal, last_date="2025-07-18")
     assert ev.loc[0, "review_complete"] and ev.loc[0, "earlier_attendance_pct"] == 100.0
-    pool = mm.comparison_pool(ev, m, pup, sch, ivs, calendar=cal)
+    pool = mm.comparison_pool(ev, m, pup, sch, ivs, calendar=cal, all_candidates=True)
     assert sorted(pool["upn"]) == ["LATER", "Y1", "Y11"]  # Years 1 to 11 only
     assert set(pool["key_stage"]) == {"KS1", "KS2", "KS4"}
     assert (pool["baseline_attendance_pct"] == ev.loc[0, "baseline_attendance_pct"]).all()
+    # By default only the candidates T is matched to: the same key stage (KS2), etc.
+    matchable = mm.comparison_pool(ev, m, pup, sch, ivs, calendar=cal)
+    assert list(matchable["upn"]) == ["LATER"]
+    # ... while "before matching" still describes all three (per-date moments in attrs).
+    moments = pd.DataFrame(list(matchable.attrs["candidates"]), columns=mm._MOMENTS)
+    moments = moments.set_index("covariate")
+    assert moments.loc["year_group", "n"] == 3
+    assert moments.loc["year_group", "mean"] == pytest.approx((1 + 11 + 3) / 3)
 
 
-def test_regression_to_the_mean_on_a_synthetic_la(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def synthetic_la(tmp_path_factory):
+    """A small synthetic LA (3,000 pupils, 12 schools), its evaluation and the truth."""
     from attendance_lib.contract.dataset import load_dataset
     from attendance_lib.synth import generate
 
-    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
-    result = generate(tmp_path / "la", pupils=3000, schools=12, progress=False)
-    ds = load_dataset(tmp_path / "la")
-    cal = Calendar(ds.calendar)
-    ev = im.evaluate_interventions(
-        ds.interventions, ds.marks, ds.pupils, ds.schools, cal, services=ds.services
-    )
+    root = tmp_path_factory.mktemp("synthetic_la")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATTENDANCE_WORKBENCH_CACHE", str(root / "cache"))
+        result = generate(root / "la", pupils=3000, schools=12, progress=False)
+        ds = load_dataset(root / "la")
+        cal = Calendar(ds.calendar)
+        ev = im.evaluate_interventions(
+            ds.interventions, ds.marks, ds.pupils, ds.schools, cal, services=ds.services
+        )
+        yield ds, cal, ev, result
+
+
+def test_matchable_pool_and_date_groups_give_the_same_matching(synthetic_la, monkeypatch):
+    ds, cal, ev, _ = synthetic_la
+    args = (ev, ds.marks, ds.pupils, ds.schools, ds.interventions, ds.services)
+    everyone = mm.comparison_pool(*args, calendar=cal, all_candidates=True)
+    matchable = mm.comparison_pool(*args, calendar=cal, settings=None)
+    monkeypatch.setattr(mm, "POOL_CHUNK_ROWS", 2000)  # cut a few start dates at a time
+    pool = mm.comparison_pool(*args, calendar=cal)
+    assert 0 < len(pool) < len(matchable) < len(everyone)
+    assert list(pool.columns) == list(everyone.columns)
+    for caliper, k in ((mm.DEFAULT_CALIPER_PP, mm.DEFAULT_NEIGHBOURS), (5.0, 5), (2.5, 10)):
+        options = dict(caliper_pp=caliper, neighbours=k)
+        whole = mm.match_comparisons(ev, everyone, **options)
+        pd.testing.assert_frame_equal(mm.match_comparisons(ev, matchable, **options), whole)
+        pd.testing.assert_frame_equal(mm.match_comparisons(ev, pool, **options), whole)
+    pairs = mm.match_comparisons(ev, pool)
+    # Matched a few start dates at a time: the same pairs in the same order.
+    monkeypatch.setattr(mm, "MATCH_CHUNK_ROWS", 50)
+    assert len(mm._date_groups(ev, pool)) > 3
+    pd.testing.assert_frame_equal(mm.match_comparisons(ev, pool), pairs)
+    # "Before matching" from the per-date moments equals the whole pool's, rows and all.
+    balance = mm.matching_balance(ev, pool, pairs)
+    everyone.attrs.clear()
+    pd.testing.assert_frame_equal(balance, mm.matching_balance(ev, everyone, pairs))
+
+
+def test_regression_to_the_mean_on_a_synthetic_la(synthetic_la):
+    ds, cal, ev, result = synthetic_la
     pool = mm.comparison_pool(
         ev, ds.marks, ds.pupils, ds.schools, ds.interventions, ds.services, calendar=cal
     )

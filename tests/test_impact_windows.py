@@ -195,6 +195,29 @@ def test_mark_index_reads_a_parquet_file_as_it_reads_a_frame(tmp_path):
     assert from_file.tolist() == [[1, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]]
 
 
+def test_mark_index_read_in_small_pieces_is_the_same_index(monkeypatch):
+    from attendance_lib.core import sql_engines
+
+    rows = [
+        (upn, urn, _FIRST + pd.Timedelta(days=d), code, session)
+        for upn, urn in (("A", 1), ("B", 1), ("C", 2), ("A", 2))
+        for d in range(0, 12)
+        for code, session in (("/", "AM"), ("N" if d % 3 else "I", "PM"))
+    ]
+    m = marks(rows)
+    whole = MarkIndex.build(m)
+    monkeypatch.setattr(sql_engines, "BATCH_ROWS", 5)
+    pieces = MarkIndex.build(m)
+    assert sorted(pieces.categories) == sorted(whole.categories) == ["A", "B", "C"]
+    np.testing.assert_array_equal(pieces.days, whole.days)
+    upns = ["A", "B", "C", "Z"]
+    for lo, hi in ((0, 11), (2, 5), (7, 7)):
+        window = (_FIRST + pd.Timedelta(days=lo), _FIRST + pd.Timedelta(days=hi))
+        np.testing.assert_array_equal(pieces.counts(upns, *window), whole.counts(upns, *window))
+    with pytest.raises(ValueError, match="unknown register codes: QQ"):
+        MarkIndex.build(marks([*rows, ("C", 2, _FIRST, "QQ", "PM")][::-1]))
+
+
 def test_mark_index_refuses_unknown_codes():
     with pytest.raises(ValueError, match="unknown register codes: QQ"):
         MarkIndex.build(marks([("A", 1, "2024-01-02", "/"), ("A", 1, "2024-01-03", "QQ")]))

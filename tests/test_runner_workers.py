@@ -88,3 +88,26 @@ def test_duckdb_limit_is_set_for_the_block_and_restored(monkeypatch) -> None:
     with plans.duckdb_memory_limit(1536) as limit:
         assert limit == 700
     assert os.environ[sql_engines.MEMORY_LIMIT_ENV] == "700"
+
+
+def test_a_second_version_of_a_notebook_starts_after_the_other_first_wave_units():
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from attendance_lib.runner.run import waves
+
+    def unit(params: str, report: str, urn: int | None = None):
+        return SimpleNamespace(urn=urn, spec=SimpleNamespace(path=Path(params), report=report))
+
+    units = [
+        unit("cohort.yaml", "cohort"),
+        unit("cohort_summary.yaml", "cohort"),
+        unit("impact.yaml", "impact"),
+        unit("impact_pupils.yaml", "impact"),
+        unit("pack.yaml", "pack", urn=1),
+        unit("pack.yaml", "pack", urn=2),
+        unit("termly.yaml", "termly"),
+    ]
+    first, second = waves(units)
+    assert first == [0, 2, 4, 6, 1, 3]  # the twins last: their leader computes, they read
+    assert second == [5]  # the other schools of the fan-out

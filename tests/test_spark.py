@@ -114,6 +114,16 @@ def test_cube_matches_duckdb(la):
     assert set(ours["academic_year"].astype(str)) == {"2022/23", "2023/24", "2024/25"}
 
 
+def test_latest_school_matches_duckdb(la):
+    from attendance_lib.engine.sessions import latest_school
+
+    window = ("2023-09-01", "2024-03-28")
+    ours = latest_school(la / "marks.parquet", *window, engine="duckdb")
+    theirs = latest_school(la / "marks.parquet", *window, engine="spark")
+    pd.testing.assert_frame_equal(theirs, ours)
+    assert len(ours) and ours["upn"].is_unique
+
+
 def test_mark_index_matches_duckdb(la):
     ours = MarkIndex.build(la / "marks.parquet", engine="duckdb")
     theirs = MarkIndex.build(la / "marks.parquet", engine="spark")

@@ -122,3 +122,14 @@ def test_unknown_age_is_counted_not_guessed(upn):
     period = dfe_cohort.period_enrolments(CUBE[CUBE["upn"] == upn], PUPILS, YEAR, 6)
     assert period.table.empty
     assert period.excluded.set_index("reason").loc[dfe_cohort.NO_PUPIL_RECORD, "enrolments"] == 1
+
+
+def test_pair_codes_number_distinct_pairs_in_order_of_first_appearance():
+    from attendance_lib.analyses.shared.dfe_cohort import _pair_codes
+
+    a = pd.Series(pd.Categorical(["x", "y", "x", "x", None, "y"]))
+    b = pd.Series(["2023/24", "2023/24", "2023/24", "2024/25", "2023/24", "2023/24"])
+    codes, (left, right) = _pair_codes(a, b)
+    assert codes.tolist() == [0, 1, 0, 2, 3, 1]
+    assert list(left[:3]) == ["x", "y", "x"] and pd.isna(left[3])
+    assert list(right) == ["2023/24", "2023/24", "2024/25", "2023/24"]

@@ -12,19 +12,22 @@ is remembered, each table is read when first used, so a command that needs only 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow.dataset as pads
@@ -41,6 +44,13 @@ from attendance_lib.contract.reading import (
 from attendance_lib.contract.validation import collapse_duplicate_marks, validate_dataset
 from attendance_lib.core.errors import DataError, UsageError
 from attendance_lib.core.files import write_atomically
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+T = TypeVar("T")
 
 
 def file_sha256(path: Path) -> str:
@@ -331,6 +341,51 @@ class Dataset:
         private_cache_folder(self.fingerprint)
         _write_private(path, lambda tmp: frame.to_parquet(tmp, index=False))
         return frame
+
+    def cached_result(self, name: str, key: dict, compute: Callable[[], T]) -> T:
+        """Return the result ``name`` for ``key`` from the cache, computing it once if absent.
+
+        For an analysis's intermediate results (frames whose exact pandas types must come
+        back as they were, so a report reading them publishes the same figures as one that
+        computed them), shared by the reports that need them: the public and restricted
+        versions of a report, run at the same time by ``run-all``.
+
+        - Keyed by the data fingerprint and the code (the cache folder), and by ``name`` and
+          ``key`` (the analysis's parameters, as JSON): a change of data, code or parameter
+          never serves a stale result.
+        - Computed once: a lock file beside the result is held while computing, so a second
+          process asking for it waits, then reads what the first wrote (on platforms without
+          ``fcntl`` both may compute; each write is atomic).
+        - Stored with :mod:`pickle` (exact types, attrs included) in this dataset's private
+          cache folder (0700, files 0600): only its owner can write what is read back.
+        """
+        text = json.dumps({"name": name, **key}, sort_keys=True, default=str)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        folder = private_cache_folder(self.fingerprint)
+        path = folder / f"{name}-{digest}.pickle"
+        with _exclusive(folder / f".{name}-{digest}.lock"):
+            if path.is_file():
+                with path.open("rb") as fh:
+                    value = pickle.load(fh)
+                os.utime(path)
+                return value
+            value = compute()
+            _write_private(path, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=5)))
+            return value
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (created 0600) while the block runs."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _fingerprint(files: dict[str, str]) -> str:

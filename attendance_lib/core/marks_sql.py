@@ -97,6 +97,20 @@ GROUP BY {UPN}, {DATE}, c.grp
 """
 
 
+def latest_school_sql(start=None, end=None) -> str:
+    """Each pupil's school (urn) on the pupil's last possible mark in the window; on a day
+    with possible marks at two schools, the larger URN (one row per upn, in no order)."""
+    return f"""
+SELECT upn, urn FROM (
+    SELECT {UPN} AS upn, {URN} AS urn,
+        ROW_NUMBER() OVER (PARTITION BY {UPN} ORDER BY {DATE} DESC, {URN} DESC) AS rn
+    FROM marks m JOIN codes c ON {CODE} = c.code
+    WHERE c.grp IN ({POSSIBLE_GROUPS}) AND {window_clause(start, end)}
+) latest
+WHERE rn = 1
+"""
+
+
 def date_range_sql() -> str:
     """The first and last mark date (engines answer it from Parquet statistics, at once)."""
     return f"SELECT MIN({DATE}) AS first, MAX({DATE}) AS last FROM marks m"

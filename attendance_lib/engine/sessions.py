@@ -23,18 +23,20 @@ Everything after the counts (rates, flags, groups) is vectorised pandas.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
 from attendance_lib.core.errors import UsageError
-from attendance_lib.core.sql_engines import run_sql
+from attendance_lib.core.sql_engines import run_sql, run_sql_batches
 
 COUNT_COLUMNS = [
     "sessions_possible",
@@ -388,6 +390,36 @@ def daily_sessions(marks, *, engine: str | None = None) -> pd.DataFrame:
     return frame.astype({"grp": np.int8, "sessions": np.int64})
 
 
+def latest_school(marks, start=None, end=None, *, engine: str | None = None) -> pd.DataFrame:
+    """Each pupil's school on the pupil's last possible mark in ``start``..``end``
+    (:func:`marks_sql.latest_school_sql`), computed by the engine: ``marks`` as for
+    :func:`summarise`, so a dataset's Parquet file is read without loading it into pandas.
+
+    Returns columns upn (text) and urn (int32), sorted by upn.
+    """
+    frame = _marks_query(marks_sql.latest_school_sql(start, end), marks, engine)
+    frame = frame.astype({"upn": str, "urn": np.int32})
+    return frame.sort_values("upn", kind="stable").reset_index(drop=True)
+
+
+def daily_sessions_batches(marks, *, engine: str | None = None) -> Iterator[pd.DataFrame]:
+    """:func:`daily_sessions` a piece at a time (:func:`run_sql_batches`): on a large LA
+    the whole result is tens of millions of rows. ``upn`` is categorical in DuckDB's pieces.
+
+    Raises ``ValueError`` naming any code that is not in the code table, once every piece has
+    been read.
+    """
+    relations = {"marks": marks_relation(marks), "codes": marks_sql.codes_frame()}
+    unknown = 0
+    for frame in run_sql_batches(
+        marks_sql.daily_sql(), relations, engine=engine or default_engine()
+    ):
+        missing = frame["grp"].isna().to_numpy()
+        unknown += int(frame["sessions"].to_numpy()[missing].sum())
+        yield frame[~missing].astype({"grp": np.int8, "sessions": np.int64})
+    _refuse_unknown_codes(unknown, marks, engine)
+
+
 def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:
     """Rates for groups of enrolments (or pupils) built from their summed sessions.
 
@@ -442,15 +474,41 @@ def code_counts_from_marks(marks, calendar: Calendar, *, engine: str | None = No
     ``marks`` as for :func:`summarise`. Rows come sorted by upn, urn, academic year, half term
     and code, with upn, academic_year and code as categoricals.
     """
-    days = marks_sql.days_frame(calendar.table)
-    cube = _marks_query(marks_sql.cube_sql(), marks, engine, days=days)
+    relations = {
+        "marks": marks_relation(marks),
+        "codes": marks_sql.codes_frame(),
+        "days": marks_sql.days_frame(calendar.table),
+    }
+    pieces = [
+        _cube_piece(frame)
+        for frame in run_sql_batches(
+            marks_sql.cube_sql(), relations, engine=engine or default_engine()
+        )
+    ]
+    if len(pieces) == 1:
+        return pieces[0]
+    # Read a piece at a time (a large LA's cube is millions of rows: as one frame of UPN
+    # strings it peaked near 3 GB); the categories united and sorted as one frame's would be.
+    text = ("upn", "academic_year", "code")
     return pd.DataFrame(
         {
-            "upn": pd.Categorical(cube["upn"]),
+            col: union_categoricals([p[col] for p in pieces], sort_categories=True)
+            if col in text
+            else np.concatenate([p[col].to_numpy() for p in pieces])
+            for col in pieces[0].columns
+        }
+    )
+
+
+def _cube_piece(cube: pd.DataFrame) -> pd.DataFrame:
+    """One piece of the cube query's result in the cube's types (text as categoricals)."""
+    return pd.DataFrame(
+        {
+            "upn": pd.Categorical(cube["upn"].astype(str)),
             "urn": cube["urn"].astype(np.int64),
-            "academic_year": pd.Categorical(cube["academic_year"]),
+            "academic_year": pd.Categorical(cube["academic_year"].astype(str)),
             "half_term": cube["half_term"].astype(np.int8),
-            "code": pd.Categorical(cube["code"]),
+            "code": pd.Categorical(cube["code"].astype(str)),
             "sessions": cube["sessions"].astype(np.int32),
         }
     )

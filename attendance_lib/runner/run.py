@@ -494,10 +494,11 @@ def run_units(
     (:class:`~attendance_lib.runner.warm_kernels.KernelPool`); otherwise every unit starts a
     fresh kernel. A single unit always runs in a fresh kernel.
 
-    Runs in two waves: first every unit that is not one school of a fan-out, plus the first
-    school of each fan-out; then the remaining schools. Whatever the first school computes
-    and caches for the whole LA (comparison figures, the code cube) is then ready before the
-    other schools start, instead of being built by several kernels at once.
+    Runs in two waves (:func:`waves`): first every unit that is not one school of a fan-out,
+    plus the first school of each fan-out, second versions of a notebook last; then the
+    remaining schools. Whatever the first school computes and caches for the whole LA
+    (comparison figures, the code cube) is then ready before the other schools start, instead
+    of being built by several kernels at once.
     """
     if not units:
         return []
@@ -516,6 +517,29 @@ def describe_plan(plan: WorkerPlan) -> str:
     return f"{plan.describe()}; DuckDB limited to {duckdb_mb:,} MB in each"
 
 
+def waves(units: list[Unit]) -> tuple[list[int], list[int]]:
+    """The order :func:`run_units` starts units in: two waves of indices into ``units``.
+
+    The first wave is every unit that is not one school of a fan-out, plus the first school of
+    each fan-out; the second, the remaining schools. Within the first wave, a second version
+    of the same notebook (the restricted twin of a public report, say) goes after every other
+    unit: whatever heavy result the first version computes and caches for both
+    (:meth:`~attendance_lib.contract.dataset.Dataset.cached_result`) is then usually ready when
+    it starts, instead of one worker waiting on the other's computation.
+    """
+    leaders: set[Path] = set()
+    notebooks: set[str] = set()
+    first_wave, twins, second_wave = [], [], []
+    for n, unit in enumerate(units):
+        if unit.urn is None or unit.spec.path not in leaders:
+            leaders.add(unit.spec.path)
+            (twins if unit.spec.report in notebooks else first_wave).append(n)
+            notebooks.add(unit.spec.report)
+        else:
+            second_wave.append(n)
+    return first_wave + twins, second_wave
+
+
 def _run_planned(
     units: list[Unit],
     workers: int,
@@ -526,14 +550,7 @@ def _run_planned(
 ) -> list[UnitOutcome]:
     if len(units) == 1:
         return [run_unit(units[0], progress=progress)]
-    leaders: set[Path] = set()
-    first_wave, second_wave = [], []
-    for n, unit in enumerate(units):
-        if unit.urn is None or unit.spec.path not in leaders:
-            leaders.add(unit.spec.path)
-            first_wave.append(n)
-        else:
-            second_wave.append(n)
+    first_wave, second_wave = waves(units)
     results: dict[int, UnitOutcome] = {}
     if warm:
         pool, execute = warm_kernels.KernelPool(workers), warm_kernels.execute_warm

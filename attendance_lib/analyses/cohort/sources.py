@@ -24,27 +24,40 @@ from __future__ import annotations
 import pandas as pd
 
 from attendance_lib.core.codes import Group
-from attendance_lib.engine.sessions import mark_date_range, marks_groups, weekly_counts_of
+from attendance_lib.engine.sessions import (
+    latest_school,
+    mark_date_range,
+    marks_groups,
+    weekly_counts_of,
+)
 
 
 def window_source(dataset, start, end):
     """What :func:`~attendance_lib.analyses.cohort.identification.identify_cohort` takes as
-    ``marks`` for the window ``start``..``end``: the window's marks (read with filters), or the
-    dataset itself when it holds weekly counts instead of marks (its calendar then lets a
-    window begin on the first day of the academic year)."""
+    ``marks`` for the window ``start``..``end``: the dataset itself when its marks are a
+    Parquet file read as stored (the engine then reads the window from the file: a large LA's
+    year of marks is never loaded into pandas) or when it holds weekly counts instead of marks
+    (its calendar then lets a window begin on the first day of the academic year); otherwise
+    the window's marks (read with filters)."""
     if weekly_counts_of(dataset) is not None:
         return dataset
+    if getattr(dataset, "marks_as_stored", False):
+        return dataset  # the engine reads the window straight from the Parquet file
     return dataset.marks_for(start=start, end=end)
 
 
 def current_school(source, start, end) -> pd.DataFrame:
     """Each pupil's school of record in the window: columns upn (text) and urn.
 
-    ``source`` is a marks DataFrame, or anything holding weekly counts (a dataset with a
-    ``weekly`` table, or the table itself). See the module docstring for the rule.
+    ``source`` is a marks DataFrame, a dataset or marks file (read by the engine,
+    :func:`~attendance_lib.engine.sessions.latest_school`: the same rule), or anything holding
+    weekly counts (a dataset with a ``weekly`` table, or the table itself). See the module
+    docstring for the rule.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     weekly = weekly_counts_of(source)
+    if weekly is None and not isinstance(source, pd.DataFrame):
+        return latest_school(source, start, end)  # a dataset or a file: the engine reads it
     if weekly is None:
         marks = source[(source["date"] >= start) & (source["date"] <= end)]
         possible = marks_groups(marks) != Group.NOT_POSSIBLE

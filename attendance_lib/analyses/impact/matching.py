@@ -174,6 +174,9 @@ def comparison_pool(
     *,
     calendar=None,
     caliper_pp: float = max(DEFAULT_CALIPER_PP, *(c for c, _ in SENSITIVITY)),
+    all_candidates: bool = False,
+    settings: tuple[tuple[float, int], ...] | None = ((DEFAULT_CALIPER_PP, DEFAULT_NEIGHBOURS),)
+    + SENSITIVITY,
 ) -> pd.DataFrame:
     """Candidate comparison pupils for each start date of the interventions to be matched.
 
@@ -193,8 +196,22 @@ def comparison_pool(
     services
         ``services.csv`` (an open involvement at the start date, for the balance table).
     caliper_pp
-        Only pupils whose baseline lies within this of some treated pupil's on the same date are
-        kept (the widest caliper used, so the sensitivity analyses share the pool).
+        The widest caliper that will be used (so the sensitivity analyses share the pool): only
+        candidates that some treated pupil could be matched to within it are kept, that is with
+        the same start date, key stage, FSM, SEN, open service and history-or-not, and a
+        baseline within ``caliper_pp`` of that treated pupil's.
+    settings
+        The (caliper, neighbours) settings the pool will be matched with (default: the report's
+        and the sensitivity analyses'): only candidates :func:`match_comparisons` picks for
+        some treated pupil under one of them are kept. Nearest-neighbour matching picks the
+        same pupils from any part of the pool that holds its picks, so matching this pool with
+        any of ``settings`` gives exactly the pairs the whole pool would. ``None``: keep every
+        matchable candidate. (Matching with ``distance="score"``, which fits the score on the
+        pool, needs ``settings=None``.)
+    all_candidates
+        Keep every eligible candidate whose baseline lies within ``caliper_pp`` of the lowest
+        to highest treated baseline on its date, matchable or not (the pool before this version:
+        on a large LA tens of millions of rows, most of which no treated pupil can use).
 
     Returns
     -------
@@ -202,6 +219,12 @@ def comparison_pool(
         One row per (start_date, pupil) eligible as a comparison: upn, urn, academic_year,
         year_group, key_stage, fsm, sen, open_service, the windows, attendance % in each window
         (history NaN where the data has none), review_possible and change_pp.
+        ``pool.attrs["candidates"]`` holds, per start date and balance covariate, a tuple
+        (start_date, covariate, count, mean, sum of squared deviations) over every eligible
+        candidate, cut or kept: what :func:`matching_balance` needs for "before matching", so
+        the balance table does not depend on the cut. The pool is built a few start dates at
+        a time (about :data:`POOL_CHUNK_ROWS` matchable candidates), so memory follows what is
+        kept, not every candidate.
     """
     if isinstance(marks, PupilSessions):
         sessions = marks
@@ -226,34 +249,128 @@ def comparison_pool(
         .groupby(interventions["upn"].astype(str).to_numpy())
         .min()
     )
-    pieces = []
+    treated_on = {d: rows for d, rows in _cells(t).groupby("start_date")}
+    pieces, moments, batch = [], [], []
     for w in dates.itertuples(index=False):
         piece = _eligible_on(sessions, w, by_year.get(w.academic_year), caliper_pp)
+        if not len(piece):
+            continue
+        f = piece["upn"].map(first)
+        piece = piece[f.isna() | (f > w.review_end)]
+        piece = _with_services(piece[_POOL_COLUMNS], schools, services)
+        moments.append(_moments(piece, w.start_date))
+        if not all_candidates:
+            piece = piece[_matchable(piece, treated_on[w.start_date], caliper_pp)]
         if len(piece):
-            f = piece["upn"].map(first)
-            pieces.append(piece[f.isna() | (f > w.review_end)])
-    columns = [
-        "start_date",
-        *WINDOW_COLUMNS,
-        "upn",
-        "urn",
-        "academic_year",
-        "year_group",
-        "key_stage",
-        "fsm",
-        "sen",
-        *HISTORY_COLUMNS,
-        "review_attendance_pct",
-        "review_possible",
-    ]
-    if not pieces:
-        pool = pd.DataFrame(columns=columns)
+            batch.append(piece)
+        if sum(map(len, batch)) >= POOL_CHUNK_ROWS:
+            pieces.append(_picked(evaluated, batch, None if all_candidates else settings))
+            batch = []
+    if batch:
+        pieces.append(_picked(evaluated, batch, None if all_candidates else settings))
+    pieces = [p for p in pieces if len(p)]
+    if pieces:
+        pool = pd.concat(pieces, ignore_index=True)
     else:
-        pool = pd.concat(pieces, ignore_index=True)[columns]
-    pool = pool.merge(schools[["urn", "phase"]], on="urn", how="left")
+        pool = _with_services(pd.DataFrame(columns=_POOL_COLUMNS), schools, services)
+    # Plain tuples: pandas compares attrs when it concatenates frames.
+    pool.attrs["candidates"] = tuple(
+        r for m in moments for r in m.itertuples(index=False, name=None)
+    )
+    return pool
+
+
+_MOMENTS = ["start_date", "covariate", "n", "mean", "m2"]
+#: Matchable candidates :func:`comparison_pool` gathers before cutting them to the picked ones.
+POOL_CHUNK_ROWS = 300_000
+
+
+def _picked(
+    evaluated: pd.DataFrame, batch: list[pd.DataFrame], settings: tuple | None
+) -> pd.DataFrame:
+    """The candidates of ``batch`` (whole start dates) that :func:`match_comparisons` picks
+    for some treated pupil under one of ``settings`` (all of them when ``settings`` is None)."""
+    chunk = pd.concat(batch, ignore_index=True)
+    if settings is None or chunk.empty:
+        return chunk
+    most: dict[float, int] = {}  # the k nearest include the j nearest (j < k): one match a caliper
+    for caliper, k in settings:
+        most[float(caliper)] = max(int(k), most.get(float(caliper), 0))
+    picked = [
+        match_comparisons(evaluated, chunk, caliper_pp=caliper, neighbours=k)
+        for caliper, k in most.items()
+    ]
+    picked = pd.concat([p[["start_date", "upn_comparison"]] for p in picked])
+    used = pd.MultiIndex.from_frame(picked).unique()
+    keys = pd.MultiIndex.from_arrays([chunk["start_date"], chunk["upn"]])
+    return chunk[keys.isin(used)].reset_index(drop=True)
+
+
+def _with_services(
+    piece: pd.DataFrame, schools: pd.DataFrame, services: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Pool rows with the school's phase, an open service on the start date and change_pp."""
+    pool = piece.merge(schools[["urn", "phase"]], on="urn", how="left")
     pool["open_service"] = open_service_on(pool["upn"], pool["start_date"], services)
     pool["change_pp"] = pool["review_attendance_pct"] - pool["baseline_attendance_pct"]
     return pool.reset_index(drop=True)
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """The start date, exact-match variables and history-or-not, as matching compares them."""
+    out = frame[["start_date", *EXACT_ON, "baseline_attendance_pct"]].astype(
+        {"fsm": bool, "open_service": bool}
+    )
+    out["_hist"] = frame["history_attendance_pct"].notna().to_numpy()
+    return out
+
+
+def _matchable(piece: pd.DataFrame, treated: pd.DataFrame, caliper: float) -> np.ndarray:
+    """Which candidates of one start date some treated pupil of that date could be matched
+    to: the same exact-match cell (:func:`match_comparisons`'s keys) and a baseline within
+    ``caliper`` (the same test as matching's, so no possible pair is lost)."""
+    keys = [*EXACT_ON, "_hist"]
+    cand = _cells(piece)
+    base = cand["baseline_attendance_pct"].to_numpy(dtype=float)
+    keep = np.zeros(len(cand), dtype=bool)
+    where = cand.groupby(keys, sort=False).indices
+    for key, rows in treated.groupby(keys, sort=False):
+        at = where.get(key)
+        if at is None:
+            continue
+        bt = rows["baseline_attendance_pct"].to_numpy(dtype=float)
+        near = (np.abs(bt[None, :] - base[at, None]) <= caliper).any(axis=1)
+        keep[at[near]] = True
+    return keep
+
+
+def _moments(piece: pd.DataFrame, start_date) -> pd.DataFrame:
+    """Count, mean and sum of squared deviations of each balance covariate over one start
+    date's candidates (missing values left out)."""
+    rows = []
+    for name, col in _covariates(piece).items():
+        v = col.to_numpy(dtype=float)
+        v = v[~np.isnan(v)]
+        mean = float(v.mean()) if len(v) else np.nan
+        m2 = float(((v - mean) ** 2).sum()) if len(v) else np.nan
+        rows.append((start_date, name, len(v), mean, m2))
+    return pd.DataFrame(rows, columns=_MOMENTS)
+
+
+_POOL_COLUMNS = [
+    "start_date",
+    *WINDOW_COLUMNS,
+    "upn",
+    "urn",
+    "academic_year",
+    "year_group",
+    "key_stage",
+    "fsm",
+    "sen",
+    *HISTORY_COLUMNS,
+    "review_attendance_pct",
+    "review_possible",
+]
 
 
 def _eligible_on(
@@ -355,7 +472,19 @@ def match_comparisons(
         urn (treated), urn_comparison, upn_comparison, the treated and comparison pre-period and
         review attendance (``_comparison`` suffix), change_pp, change_pp_comparison, distance_pp
         (baseline), score_distance, weight (1/k of its treated pupil).
+
+    Memory: the treated pupils are joined to the pool on the exact-match keys before the
+    caliper applies, so with ``distance="history"`` the start dates are matched a group at a
+    time (:func:`_date_groups`, about :data:`MATCH_CHUNK_ROWS` joined rows each) and only the
+    kept pairs are put together: the same pairs in the same order as all at once.
+    (``distance="score"`` fits the score on the whole pool and matches all at once.)
     """
+    groups = _date_groups(evaluated, pool) if distance == "history" else []
+    if len(groups) > 1:
+        options = dict(caliper_pp=caliper_pp, neighbours=neighbours, distance=distance)
+        parts = [match_comparisons(evaluated, pool.iloc[g], **options) for g in groups]
+        kept = [p for p in parts if len(p)]
+        return _in_pair_order(pd.concat(kept)) if kept else parts[0]
     t = treated_for_matching(evaluated)
     t = t[t["unmatched_reason"] == ""].copy()
     cols = [*HISTORY_COLUMNS, "review_attendance_pct", "change_pp"]
@@ -399,6 +528,42 @@ def match_comparisons(
     pairs = pairs[pairs.groupby("intervention_id").cumcount() < int(neighbours)].copy()
     pairs["weight"] = 1 / pairs.groupby("intervention_id")["upn_comparison"].transform("size")
     return pairs.drop(columns=["_hist", "_score", "_score_comparison"]).reset_index(drop=True)
+
+
+#: About how many (treated, candidate) rows :func:`match_comparisons` joins at a time.
+MATCH_CHUNK_ROWS = 1_000_000
+
+
+def _date_groups(evaluated: pd.DataFrame, pool: pd.DataFrame) -> list[np.ndarray]:
+    """The pool's rows in groups of whole start dates, each joining about
+    :data:`MATCH_CHUNK_ROWS` (treated, candidate) rows on the exact-match keys (a date that
+    joins more is a group of its own). One group (or none) when everything fits at once."""
+    if pool.empty:
+        return []
+    t = treated_for_matching(evaluated)
+    t = t[t["unmatched_reason"] == ""]
+    keys = ["start_date", *EXACT_ON, "_hist"]
+    n_t = _cells(t).groupby(keys).size().rename("t")
+    cells = _cells(pool)
+    n_c = cells.groupby(keys).size().rename("c")
+    joined = pd.concat([n_t, n_c], axis=1, join="inner")
+    per_date = (joined["t"] * joined["c"]).groupby(level="start_date").sum()
+    if per_date.sum() <= MATCH_CHUNK_ROWS:
+        return [np.arange(len(pool))]
+    group = (per_date.cumsum() - 1) // MATCH_CHUNK_ROWS
+    row_group = cells["start_date"].map(group).to_numpy()
+    known = ~pd.isna(row_group)
+    order = np.flatnonzero(known)
+    labels = row_group[known].astype(np.int64)
+    return [order[labels == g] for g in np.unique(labels)]
+
+
+def _in_pair_order(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs matched in groups of start dates, in :func:`match_comparisons`'s order (by
+    intervention, then distance, baseline distance and UPN: a total order)."""
+    return pairs.sort_values(
+        ["intervention_id", "score_distance", "distance_pp", "upn_comparison"], kind="stable"
+    ).reset_index(drop=True)
 
 
 def _comparison_side(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -657,6 +822,40 @@ def _wmean_var(x: pd.DataFrame, w: np.ndarray) -> tuple[pd.Series, pd.Series]:
     return pd.Series(out_m), pd.Series(out_v)
 
 
+def _before_matching(pool: pd.DataFrame, per_date: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Mean and variance of each balance covariate over every eligible candidate, each
+    candidate weighted by the number of treated pupils on its start date.
+
+    From ``pool.attrs["candidates"]`` (:func:`comparison_pool`'s per-date moments, which cover
+    the candidates cut from the pool too) when present, else from the pool's own rows; the
+    per-date moments are combined exactly as a weighted mean and a weighted variance about it.
+    """
+    moments = pool.attrs.get("candidates")
+    if moments is not None:
+        moments = pd.DataFrame(list(moments), columns=_MOMENTS)
+    else:
+        moments = pd.concat(
+            [_moments(rows, d) for d, rows in pool.groupby("start_date", sort=False)]
+            or [pd.DataFrame(columns=_MOMENTS)],
+            ignore_index=True,
+        )
+    names = list(_covariates(pool.head(0)).columns)
+    m = moments.assign(w=moments["start_date"].map(per_date).fillna(0).to_numpy(dtype=float))
+    m = m[(m["n"] > 0) & (m["w"] > 0)]
+    mean, var = {}, {}
+    for name in names:
+        r = m[m["covariate"] == name]
+        w = r["w"].to_numpy(dtype=float) * r["n"].to_numpy(dtype=float)
+        if not w.sum() > 0:
+            mean[name], var[name] = np.nan, np.nan
+            continue
+        mu = r["mean"].to_numpy(dtype=float)
+        mean[name] = float((w * mu).sum() / w.sum())
+        spread = r["w"].to_numpy(dtype=float) * r["m2"].to_numpy(dtype=float)
+        var[name] = float((spread + w * (mu - mean[name]) ** 2).sum() / w.sum())
+    return pd.Series(mean), pd.Series(var)
+
+
 def matching_balance(
     evaluated: pd.DataFrame, pool: pd.DataFrame, pairs: pd.DataFrame
 ) -> pd.DataFrame:
@@ -679,7 +878,7 @@ def matching_balance(
     t = t[t["unmatched_reason"] == ""]
     per_date = t.groupby("start_date").size()
     mt, vt = _wmean_var(_covariates(t), np.ones(len(t)))
-    mc, vc = _wmean_var(_covariates(pool), pool["start_date"].map(per_date).fillna(0).to_numpy())
+    mc, vc = _before_matching(pool, per_date)
     sd = np.sqrt((vt + vc) / 2).replace(0, np.nan)
     matched_t = t.set_index("intervention_id").loc[pairs["intervention_id"].unique()].reset_index()
     comp = (

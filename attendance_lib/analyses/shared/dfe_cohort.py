@@ -233,6 +233,17 @@ def with_nearest_years(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame
     return pd.concat([base, extra], ignore_index=True)
 
 
+def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """A number for each distinct (a, b) pair, in order of first appearance, and the pairs'
+    values (missing values are values too). Integer arithmetic on each column's codes: no
+    tuple per row."""
+    codes_a, values_a = pd.factorize(a, use_na_sentinel=False)
+    codes_b, values_b = pd.factorize(b, use_na_sentinel=False)
+    width = max(len(values_b), 1)
+    pair, first = pd.factorize(codes_a.astype(np.int64) * width + codes_b)
+    return pair, (np.asarray(values_a)[first // width], np.asarray(values_b)[first % width])
+
+
 def apply_cohort(
     cube: pd.DataFrame, pupils: pd.DataFrame, cohort: str = "dfe"
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -256,33 +267,40 @@ def apply_cohort(
     no_keys = pd.DataFrame({k: pd.Series(dtype=str) for k in ENROLMENT_KEYS})
     if cohort == "all" or cube.empty:
         return cube, none, no_keys
-    frame = cube[["upn", "urn", "academic_year", "half_term"]].assign(
-        upn=cube["upn"].astype(str), academic_year=cube["academic_year"].astype(str)
+    # The cohort status is a pupil-year's: look each distinct pupil-year up once (a large LA's
+    # cube has millions of rows, one per half term and code) and spread it over its rows.
+    pupil_year, (upns, years) = _pair_codes(cube["upn"], cube["academic_year"])
+    frame = pd.DataFrame(
+        {"upn": pd.Index(upns).astype(str), "academic_year": pd.Index(years).astype(str)}
     )
     columns = ["upn", "academic_year", "in_cohort", "drop_last_half_term"]
-    merge = {"on": ["upn", "academic_year"], "how": "left", "validate": "many_to_one"}
+    merge = {"on": ["upn", "academic_year"], "how": "left", "validate": "one_to_one"}
     merged = frame.merge(cohort_status(pupils)[columns], **merge)
     unknown = merged["in_cohort"].isna().to_numpy()
     if unknown.any():  # only pupil-years with no row of their own look at other years
         filled = with_nearest_years(pupils, frame.loc[unknown, ["upn", "academic_year"]])
         merged = frame.merge(cohort_status(filled)[columns], **merge)
-    known = merged["in_cohort"].notna().to_numpy()
-    inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)
-    drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)
-    keep = inside & ~(drop_ht & (merged["half_term"].to_numpy() == LAST_HALF_TERM))
+    known = merged["in_cohort"].notna().to_numpy()[pupil_year]
+    inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)[pupil_year]
+    drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)[pupil_year]
+    keep = inside & ~(drop_ht & (cube["half_term"].to_numpy() == LAST_HALF_TERM))
+    enrolment, _ = _pair_codes(pd.Series(pupil_year), cube["urn"])
     excluded = pd.DataFrame(
         {
             "reason": [NO_PUPIL_RECORD, OUTSIDE_AGE],
             "enrolments": [
-                len(merged.loc[~known, ENROLMENT_KEYS].drop_duplicates()),
-                len(merged.loc[known & ~inside, ENROLMENT_KEYS].drop_duplicates()),
+                len(np.unique(enrolment[~known])),
+                len(np.unique(enrolment[known & ~inside])),
             ],
         }
     )
-    dropped = merged.loc[inside & ~keep, ENROLMENT_KEYS].drop_duplicates()
-    kept_keys = merged.loc[keep, ENROLMENT_KEYS].drop_duplicates()
-    only = dropped.merge(kept_keys, how="left", indicator=True)
-    only = only.loc[only["_merge"] == "left_only", ENROLMENT_KEYS].reset_index(drop=True)
+    kept_enrolments = np.unique(enrolment[keep])
+    dropped = inside & ~keep
+    _, first = np.unique(enrolment[dropped], return_index=True)
+    rows = np.flatnonzero(dropped)[np.sort(first)]  # each enrolment's first row, in order
+    rows = rows[~np.isin(enrolment[rows], kept_enrolments)]
+    only = cube.iloc[rows][ENROLMENT_KEYS].astype({"upn": str, "academic_year": str})
+    only = only.reset_index(drop=True)
     return cube[keep].reset_index(drop=True), excluded, only
 
 

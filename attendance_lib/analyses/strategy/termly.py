@@ -659,12 +659,13 @@ def trend_cube(
     cube: pd.DataFrame, pupils: pd.DataFrame, academic_year: str, term: str, cohort: str = "dfe"
 ) -> pd.DataFrame:
     """The cohort's cube for every year up to ``academic_year`` (that year to the end of ``term``)."""
-    years = cube["academic_year"].astype(str)
+    # Each distinct year parsed once (a large LA's cube has millions of rows and three years).
+    codes, years = pd.factorize(cube["academic_year"])
+    year_start = np.array([parse_academic_year(str(y)) for y in years], dtype=np.int64)[codes]
     start = parse_academic_year(academic_year)
-    year_start = years.map(parse_academic_year)
     last = TERM_HALF_TERMS[term][1]
-    keep = (year_start < start) | ((year_start == start) & (cube["half_term"] <= last))
-    kept, _, _ = apply_cohort(cube[keep.to_numpy()], pupils, cohort)
+    keep = (year_start < start) | ((year_start == start) & (cube["half_term"] <= last).to_numpy())
+    kept, _, _ = apply_cohort(cube[keep], pupils, cohort)
     return kept
 
 
