@@ -237,3 +237,11 @@ def test_format_p_never_scientific():
     assert present.format_p(6.22e-307) == "< 0.001"
     assert present.format_p(0.0416) == "0.042" and present.format_p(0.0005) == "< 0.001"
     assert present.format_p(1.0) == "> 0.999" and present.format_p(float("nan")) == "not available"
+
+
+def test_format_p_at_its_edges_and_rounding_half_up():
+    # exactly 0.001 and 0.999 are shown as numbers; only beyond them does the text change
+    assert present.format_p(0.001) == "0.001" and present.format_p(0.0009) == "< 0.001"
+    assert present.format_p(0.999) == "0.999" and present.format_p(0.9991) == "> 0.999"
+    # rounded half up at three places: 0.0055 -> 0.006 (Python's format would give 0.005)
+    assert present.format_p(0.0055) == "0.006"
