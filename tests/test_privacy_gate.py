@@ -124,3 +124,95 @@ def test_the_contracts_name_columns_are_identifiers():
     # pupils.csv may carry forename and surname (for the restricted TSM pack's pupil list)
     assert privacy.is_name_column("forename") and privacy.is_name_column("surname")
     assert privacy.is_name_column("Forename") and not privacy.is_name_column("school_name")
+
+
+# UPNs with valid check letters (LA 380), one for each place a notebook can hold text.
+UPN_IN = {
+    "notebook metadata": "R380200117002",
+    "cell metadata": "F380200117003",
+    "stream": "V380200117004",
+    "traceback": "J380200117005",
+    "html output": "Y380200117006",
+    "json output": "M380200117007",
+    "text output": "B380200117008",
+    "image output": "Q380200117009",
+}
+
+
+def test_a_notebook_is_scanned_everywhere_but_its_images_and_each_finding_names_its_cell():
+    notebook = new_notebook(metadata={"title": UPN_IN["notebook metadata"]})
+    clean = new_code_cell("x = 1")
+    cell = new_code_cell(
+        ["y = 2\n", f'upn = "{UPN}"\n'], metadata={"tags": [UPN_IN["cell metadata"]]}
+    )
+    # entity-encoded: only read as HTML is it a UPN; the image comes first among the outputs
+    html = "<p>&#" + str(ord(UPN_IN["html output"][0])) + ";" + UPN_IN["html output"][1:] + "</p>"
+    cell.outputs = [
+        new_output("stream", name="stdout", text=["row 1\n", f"pupil {UPN_IN['stream']}\n"]),
+        new_output(
+            "error", ename="E", evalue="e", traceback=[f"line 1 {UPN_IN['traceback']}", "line 2"]
+        ),
+        new_output(
+            "display_data",
+            data={
+                "image/png": f"xx{UPN_IN['image output']}yy",
+                "text/html": html,
+                "application/json": {"pupil": UPN_IN["json output"]},
+                "text/plain": f"pupil {UPN_IN['text output']}",
+            },
+        ),
+    ]
+    notebook.cells = [clean, cell]
+    found = privacy.scan_notebook(notebook, "r.ipynb")
+    assert {(f.where, f.kind, f.value) for f in found} == {
+        ("r.ipynb (metadata)", "upn", privacy.mask(UPN_IN["notebook metadata"])),
+        *(
+            ("r.ipynb, cell 2", "upn", privacy.mask(u))
+            for u in [
+                UPN,
+                *(UPN_IN[k] for k in UPN_IN if k not in {"notebook metadata", "image output"}),
+            ]
+        ),
+    }
+    assert len(found) == len(UPN_IN)  # each once: seven found, the image's left out
+    assert privacy.scan_notebook({}, "empty.ipynb") == []
+
+
+def test_a_workbook_is_scanned_in_sheet_names_headers_cells_and_formulas(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = UPN_IN["stream"]
+    sheet.append(["school_name", "Forename", None])
+    sheet.append(["Moor Lane", None, f'="{UPN}"'])  # a formula: its text is published too
+    book.save(tmp_path / "tables.xlsx")
+    found = privacy.scan_xlsx(tmp_path / "tables.xlsx", "tables.xlsx")
+    where = f"tables.xlsx, sheet {UPN_IN['stream']!r}"
+    assert {(f.where, f.kind, f.value) for f in found} == {
+        ("tables.xlsx (sheet names)", "upn", privacy.mask(UPN_IN["stream"])),
+        (where, "name column", "'Forename'"),
+        (f"{where}, column ''", "upn", privacy.mask(UPN)),  # the empty header
+    }
+
+
+def test_a_report_is_checked_in_its_page_and_every_table():
+    page = f"<p>{UPN_IN['text output']}</p>"
+    tables = {
+        "a": pd.DataFrame({"school_name": [UPN]}),
+        "b": pd.DataFrame({"surname": ["Smith"]}),
+    }
+    found = privacy.check_report(page, tables)
+    assert {(f.where, f.kind) for f in found} == {
+        ("report.html", "upn"),
+        ("tables/a.csv, column 'school_name'", "upn"),
+        ("tables/b.csv", "name column"),
+    }
+
+
+def test_printed_text_reports_each_upn_once_with_its_place():
+    # a plain UPN and one glued into a word, the glued one twice in different words
+    text = f"see {UPN_IN['text output']} and pupil{UPN}x\n  also x{UPN}y\n"
+    found = privacy.scan_blob(text, "out.txt")
+    assert [(f.where, f.value) for f in found] == [
+        ("out.txt", privacy.mask(UPN_IN["text output"])),
+        ("out.txt", privacy.mask(UPN)),
+    ]
