@@ -216,3 +216,54 @@ def test_printed_text_reports_each_upn_once_with_its_place():
         ("out.txt", privacy.mask(UPN_IN["text output"])),
         ("out.txt", privacy.mask(UPN)),
     ]
+
+
+def test_check_folder_reads_each_kind_of_file_as_what_it_is_and_names_each_place(tmp_path):
+    upn_page, upn_nb, upn_key, upn_list, upn_note, upn_csv = (
+        "R380200117002",
+        "F380200117003",
+        "V380200117004",
+        "J380200117005",
+        "Y380200117006",
+        "M380200117007",
+    )
+    image_upn = "Q380200117009"  # inside embedded images only: never reported
+    (tmp_path / "tables").mkdir()
+    # .htm too; a laid-out paragraph (two spaces) and a pupil-name header
+    (tmp_path / "page.htm").write_text(
+        f"<table><tr><th>Pupil name</th></tr></table><p>Zoë  {upn_page}</p>", encoding="utf-8"
+    )
+    (tmp_path / "r.ipynb").write_text(
+        json.dumps(new_notebook(cells=[new_code_cell(f'upn = "{upn_nb}"')])), encoding="utf-8"
+    )
+    # JSON: an image first (skipped, and the rest still read), a UPN as a key, one in a list
+    run = {
+        "image/png": f"xx{image_upn}yy",
+        "outputs": {"image/svg+xml": [f"xx{image_upn}yy"]},
+        "parameters": {upn_key: True, "notes": ["fine", None, f"pupil {upn_list}"]},
+    }
+    (tmp_path / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    # any other file is read as text, undecodable bytes and all
+    (tmp_path / "notes.txt").write_bytes(b"\xff\xfe pupil " + upn_note.encode() + b"\n")
+    # a CSV with a repeated header: the UPN in the first data row, under the second copy
+    (tmp_path / "tables" / "t.csv").write_text(
+        f"school_name,school_name\nMoor Lane,{upn_csv}\nHigh Street,x\n", encoding="utf-8"
+    )
+    found = privacy.check_folder(tmp_path)
+    assert [(f.where, f.kind, f.value) for f in found] == [
+        ("notes.txt", "upn", privacy.mask(upn_note)),
+        ("page.htm", "name column", "'Pupil name'"),
+        ("page.htm", "upn", privacy.mask(upn_page)),
+        ("r.ipynb, cell 1", "upn", privacy.mask(upn_nb)),
+        ("run.json", "upn", privacy.mask(upn_key)),
+        ("run.json", "upn", privacy.mask(upn_list)),
+        ("tables/t.csv, column 'school_name (2)'", "upn", privacy.mask(upn_csv)),
+    ]
+
+
+def test_the_check_letter_needs_thirteen_characters_from_its_alphabet():
+    assert not privacy.has_upn_check_letter(UPN + "1")
+    assert not privacy.has_upn_check_letter(UPN[:-1])
+    # I, O and S are not in the UPN alphabet, wherever they stand
+    assert not privacy.has_upn_check_letter("CI80200117001")
+    assert not privacy.has_upn_check_letter("C38020011700O")
