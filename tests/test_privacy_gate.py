@@ -267,3 +267,23 @@ def test_the_check_letter_needs_thirteen_characters_from_its_alphabet():
     # I, O and S are not in the UPN alphabet, wherever they stand
     assert not privacy.has_upn_check_letter("CI80200117001")
     assert not privacy.has_upn_check_letter("C38020011700O")
+
+
+def test_a_table_is_read_in_its_headers_and_a_column_of_upns_shows_five():
+    valid = list(UPN_IN.values())[:6]
+    frame = pd.DataFrame({UPN: [1, 2, 3, 4, 5, 6], "pupils": valid, "Surname:": [""] * 6})
+    found = privacy.scan_table(frame, "t.csv")
+    assert (
+        [(f.where, f.kind, f.value) for f in found]
+        == [
+            ("t.csv", "name column", "'Surname:'"),  # punctuation round a name header
+            ("t.csv (headers)", "upn", privacy.mask(UPN)),
+            *(("t.csv, column 'pupils'", "upn", privacy.mask(u)) for u in valid[:5]),
+        ]
+    )
+
+
+def test_digits_of_any_script_are_read_as_digits():
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in UPN[1:])
+    assert privacy.find_upns(f"Zoë {UPN[0]}{arabic_indic}") == [UPN]
+    assert privacy.normalise("Zoë ٣") == "Zoë 3"
