@@ -267,6 +267,37 @@ def test_half_term_of_and_in_calendar_at_the_edges() -> None:
     assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).tolist() == [False, False]
 
 
+def test_half_term_bounds_and_half_terms_across_two_academic_years() -> None:
+    from builders import CALENDAR_2023_24
+
+    from attendance_lib.core.academic_calendar import Calendar
+    from attendance_lib.core.errors import UsageError
+
+    summer_2023 = {
+        "academic_year": "2022/23",
+        "half_term": 6,
+        "start_date": "2023-06-05",
+        "end_date": "2023-07-21",
+    }
+    table = pd.DataFrame([summer_2023, *CALENDAR_2023_24]).astype(
+        {"start_date": "datetime64[ns]", "end_date": "datetime64[ns]"}
+    )
+    calendar = Calendar(table)
+    assert calendar.half_term_bounds("2023/24", 3) == (
+        pd.Timestamp("2024-01-03"),
+        pd.Timestamp("2024-02-09"),
+    )
+    assert calendar.half_term_bounds("2022/23", 6)[1] == pd.Timestamp("2023-07-21")
+    with pytest.raises(UsageError, match=r"^half term 5 of 2022/23 is not in calendar.csv$"):
+        calendar.half_term_bounds("2022/23", 5)
+    with pytest.raises(UsageError, match="academic year 2021/22 is not in calendar.csv"):
+        calendar.half_term_bounds("2021/22", 1)
+    # the last half term of one year and the first of the next: each keeps its own year
+    got = calendar.half_term_of(["2023-06-05", "2023-07-21", "2023-09-04"])
+    assert got["academic_year"].tolist() == ["2022/23", "2022/23", "2023/24"]
+    assert got["half_term"].tolist() == [6, 6, 1]
+
+
 def test_dfe_cohort_goes_by_date_of_birth_when_the_year_group_disagrees() -> None:
     rows = [
         ("2024/25", "R", "2019-08-31"),  # 5 but kept in Reception: in, by age
