@@ -11,6 +11,7 @@ from test_impact_fixtures import calendar, marks
 
 from attendance_lib.analyses.impact.windows import (
     MarkIndex,
+    PupilSessions,
     intervention_windows,
     next_year_complete,
     window_counts,
@@ -204,3 +205,28 @@ def test_mark_index_without_possible_marks_counts_nothing():
     index = MarkIndex.build(marks([("A", 1, "2024-01-02", "X")]))
     assert index.counts(["A"], _FIRST, _FIRST + pd.Timedelta(days=5)).tolist() == [[0, 0, 0, 0]]
     assert index.last_date == pd.Timestamp("2024-01-02")
+
+
+def test_window_counts_leave_year_11_study_leave_out_only_when_they_know_the_pupils():
+    from test_pupil_sessions import PUPILS, STUDY
+
+    m = marks(STUDY)
+    # Y is in Year 11 (5 present, then 5 on study leave from half term 6); W is in Year 10
+    req = pd.DataFrame(
+        {"upn": ["Y", "W"], "from": pd.Timestamp("2024-05-20"), "to": pd.Timestamp("2024-06-30")}
+    )
+    cols = {"start": "from", "end": "to"}
+
+    def possible(out):
+        return out.set_index("upn")["sessions_possible"].to_dict()
+
+    with_pupils = window_counts(m, req, pupils=PUPILS, calendar=calendar(), **cols)
+    assert possible(with_pupils) == {"Y": 5, "W": 10}
+    built = PupilSessions.build(m, PUPILS, calendar())
+    assert possible(window_counts(built, req, **cols)) == {"Y": 5, "W": 10}
+    # without the pupils (or the calendar) every possible session counts, S included
+    assert possible(window_counts(m, req, **cols)) == {"Y": 10, "W": 10}
+    assert possible(window_counts(MarkIndex.build(m), req, **cols)) == {"Y": 10, "W": 10}
+    assert possible(window_counts(m, req, pupils=PUPILS, **cols)) == {"Y": 10, "W": 10}
+    assert possible(window_counts(m, req, calendar=calendar(), **cols)) == {"Y": 10, "W": 10}
+    assert with_pupils.set_index("upn").loc["W", "attendance_pct"] == 50.0
