@@ -77,11 +77,21 @@ def test_year_to_date_baseline_starts_on_the_first_day_of_the_year():
     assert w["baseline_end"] == START - D
 
 
-def test_bad_baseline_or_unit_is_a_usage_error():
-    with pytest.raises(UsageError):
-        intervention_windows(pd.Series([START]), calendar(), baseline="last_year")
-    with pytest.raises(UsageError):
-        intervention_windows(pd.Series([START]), calendar(), unit="fortnights")
+def test_bad_baseline_unit_or_weeks_is_a_usage_error_naming_the_choices():
+    s = pd.Series([START])
+    with pytest.raises(
+        UsageError, match=r"^baseline must be one of weeks_before, year_to_date, got 'last_year'$"
+    ):
+        intervention_windows(s, calendar(), baseline="last_year")
+    with pytest.raises(
+        UsageError,
+        match=r"^window unit must be one of school_days, calendar_weeks, got 'fortnights'$",
+    ):
+        intervention_windows(s, calendar(), unit="fortnights")
+    with pytest.raises(UsageError, match=r"^weeks must be at least 1, got 0$"):
+        intervention_windows(s, calendar(), weeks=0)
+    # one week is allowed: Monday 15 January 2024 to Friday 19 January
+    assert intervention_windows(s, calendar(), weeks=1).iloc[0]["review_end"] == START + 4 * D
 
 
 def test_window_edges():
@@ -139,6 +149,13 @@ def test_next_year_is_complete_only_when_data_reach_its_last_day():
     assert list(early["next_year_complete"]) == [False, False]
     done = next_year_complete(starts, cal, pd.Timestamp("2025-07-18"))
     assert list(done["next_year_complete"]) == [True, False]  # 2025/26 not in calendar.csv
+    # the bounds of the following year, on the starts' own index
+    starts.index = [10, 11]
+    done = next_year_complete(starts, cal, pd.Timestamp("2025-07-18"))
+    assert list(done.index) == [10, 11]
+    assert done.loc[10, "next_year_start"] == cal.year_bounds("2024/25")[0]
+    assert done.loc[10, "next_year_end"] == pd.Timestamp("2025-07-18")
+    assert done.loc[11, ["next_year_start", "next_year_end"]].isna().all()
 
 
 # --------------------------------------------------------------------------------------
