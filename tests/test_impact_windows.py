@@ -247,3 +247,49 @@ def test_window_counts_leave_year_11_study_leave_out_only_when_they_know_the_pup
     assert possible(window_counts(m, req, pupils=PUPILS, **cols)) == {"Y": 10, "W": 10}
     assert possible(window_counts(m, req, calendar=calendar(), **cols)) == {"Y": 10, "W": 10}
     assert with_pupils.set_index("upn").loc["W", "attendance_pct"] == 50.0
+
+
+# School days in the fixture calendar, counted by hand from HALF_TERMS: 2023/24 has 35, 37,
+# 28, 29, 30 and 35 (indices 0-34, 35-71, 72-99, 100-128, 129-158, 159-193); 2024/25 starts
+# at index 194 (Monday 2 September 2024) with 35 and 38.
+@pytest.mark.parametrize(
+    "start, baseline_start, earlier, history",
+    [
+        # index 40 (Mon 6 Nov 2023): fewer than 60 school days before, so no earlier window
+        ("2023-11-06", "2023-09-04", None, None),
+        # index 60 (Mon 4 Dec 2023): the baseline is exactly the first 60 days; no earlier
+        ("2023-12-04", "2023-09-04", None, None),
+        # index 61: the earlier window is the first school day alone; no history
+        ("2023-12-05", "2023-09-05", ("2023-09-04", "2023-09-04"), None),
+        # index 80 (Mon 15 Jan 2024): baseline from index 20 (Mon 2 Oct); earlier from index 0
+        ("2024-01-15", "2023-10-02", ("2023-09-04", "2023-10-01"), None),
+        # index 120 (Mon 18 Mar 2024): baseline from index 60, earlier exactly indices 0-59;
+        # still no history
+        ("2024-03-18", "2023-12-04", ("2023-09-04", "2023-12-03"), None),
+        # index 121: the history is the first school day alone
+        ("2024-03-19", "2023-12-05", ("2023-09-05", "2023-12-04"), ("2023-09-04", "2023-09-04")),
+        # index 267 (Mon 6 Jan 2025): baseline from index 207 (Thu 19 Sep 2024), earlier from
+        # index 147 (Thu 9 May 2024); the 380-day history reaches back past the data's start
+        ("2025-01-06", "2024-09-19", ("2024-05-09", "2024-09-18"), ("2023-09-04", "2024-05-08")),
+    ],
+)
+def test_earlier_and_history_windows_in_school_days(start, baseline_start, earlier, history):
+    starts = pd.Series([pd.Timestamp(start)], index=[7])
+    w = intervention_windows(starts, calendar())
+    assert list(w.index) == [7]
+    row = w.loc[7]
+    assert row["baseline_start"] == pd.Timestamp(baseline_start)
+    assert row["baseline_end"] == pd.Timestamp(start) - D
+    for name, expected in (("earlier", earlier), ("history", history)):
+        got = (row[f"{name}_start"], row[f"{name}_end"])
+        if expected is None:
+            assert pd.isna(got[0]) and pd.isna(got[1]), name
+        else:
+            assert got == (pd.Timestamp(expected[0]), pd.Timestamp(expected[1])), name
+
+
+def test_earlier_and_history_windows_in_calendar_weeks():
+    w = intervention_windows(pd.Series([START]), calendar(), unit="calendar_weeks").iloc[0]
+    # 12 weeks = 84 days: earlier is the 84 days before the baseline, history the year before
+    assert (w["earlier_start"], w["earlier_end"]) == (START - 168 * D, START - 85 * D)
+    assert (w["history_start"], w["history_end"]) == (START - 533 * D, START - 169 * D)
