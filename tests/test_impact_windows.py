@@ -280,12 +280,24 @@ def test_earlier_and_history_windows_in_school_days(start, baseline_start, earli
     row = w.loc[7]
     assert row["baseline_start"] == pd.Timestamp(baseline_start)
     assert row["baseline_end"] == pd.Timestamp(start) - D
+    # 60 school days wanted; only the first start (index 40) has fewer in the data
+    short = start == "2023-11-06"
+    assert (row["baseline_days"], row["baseline_short"]) == ((40, True) if short else (60, False))
     for name, expected in (("earlier", earlier), ("history", history)):
         got = (row[f"{name}_start"], row[f"{name}_end"])
         if expected is None:
             assert pd.isna(got[0]) and pd.isna(got[1]), name
         else:
             assert got == (pd.Timestamp(expected[0]), pd.Timestamp(expected[1])), name
+
+
+def test_a_year_to_date_baseline_counts_the_school_days_of_its_own_year():
+    # Monday 6 January 2025 is index 267; 2024/25 starts at index 194: 73 school days before it
+    w = intervention_windows(
+        pd.Series([pd.Timestamp("2025-01-06")]), calendar(), baseline="year_to_date"
+    ).iloc[0]
+    assert w["baseline_start"] == pd.Timestamp("2024-09-02")
+    assert (w["baseline_days"], w["baseline_short"]) == (73, False)
 
 
 def test_earlier_and_history_windows_in_calendar_weeks():
