@@ -45,6 +45,28 @@ def test_age_on_31_august_counts_the_birthday_on_the_day(dob: str, year: str, ag
     assert int(got.iloc[0]) == age
 
 
+def test_ages_are_whole_numbers_and_missing_without_a_date_of_birth() -> None:
+    got = age_on_31_august(pd.Series(pd.to_datetime(["2018-08-31", None])), "2023/24")
+    assert str(got.dtype) == "Int64"
+    assert got.iloc[0] == 5 and got.iloc[1] is pd.NA
+
+
+@pytest.mark.parametrize(
+    "date, year",
+    [
+        ("2023-08-31", "2022/23"),
+        ("2023-09-01", "2023/24"),  # 1 September opens the academic year
+        ("2023-09-30", "2023/24"),
+        ("2023-10-01", "2023/24"),
+        ("2024-01-01", "2023/24"),
+    ],
+)
+def test_the_academic_year_runs_from_1_september_to_31_august(date: str, year: str) -> None:
+    from attendance_lib.core.academic_calendar import academic_year_of
+
+    assert academic_year_of(date) == year
+
+
 # --------------------------------------------------------------------------------------
 # The DfE cohort: aged 5 to 15 on 31 August, both ends included
 # --------------------------------------------------------------------------------------

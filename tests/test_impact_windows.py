@@ -253,36 +253,51 @@ def test_window_counts_leave_year_11_study_leave_out_only_when_they_know_the_pup
 # 28, 29, 30 and 35 (indices 0-34, 35-71, 72-99, 100-128, 129-158, 159-193); 2024/25 starts
 # at index 194 (Monday 2 September 2024) with 35 and 38.
 @pytest.mark.parametrize(
-    "start, baseline_start, earlier, history",
+    "start, baseline_start, baseline_days, earlier, history",
     [
+        # index 0 (Mon 4 Sep 2023, the data's first day): an empty baseline, short
+        ("2023-09-04", "2023-09-04", 0, None, None),
         # index 40 (Mon 6 Nov 2023): fewer than 60 school days before, so no earlier window
-        ("2023-11-06", "2023-09-04", None, None),
+        ("2023-11-06", "2023-09-04", 40, None, None),
         # index 60 (Mon 4 Dec 2023): the baseline is exactly the first 60 days; no earlier
-        ("2023-12-04", "2023-09-04", None, None),
+        ("2023-12-04", "2023-09-04", 60, None, None),
         # index 61: the earlier window is the first school day alone; no history
-        ("2023-12-05", "2023-09-05", ("2023-09-04", "2023-09-04"), None),
+        ("2023-12-05", "2023-09-05", 60, ("2023-09-04", "2023-09-04"), None),
         # index 80 (Mon 15 Jan 2024): baseline from index 20 (Mon 2 Oct); earlier from index 0
-        ("2024-01-15", "2023-10-02", ("2023-09-04", "2023-10-01"), None),
+        ("2024-01-15", "2023-10-02", 60, ("2023-09-04", "2023-10-01"), None),
         # index 120 (Mon 18 Mar 2024): baseline from index 60, earlier exactly indices 0-59;
         # still no history
-        ("2024-03-18", "2023-12-04", ("2023-09-04", "2023-12-03"), None),
+        ("2024-03-18", "2023-12-04", 60, ("2023-09-04", "2023-12-03"), None),
         # index 121: the history is the first school day alone
-        ("2024-03-19", "2023-12-05", ("2023-09-05", "2023-12-04"), ("2023-09-04", "2023-09-04")),
+        (
+            "2024-03-19",
+            "2023-12-05",
+            60,
+            ("2023-09-05", "2023-12-04"),
+            ("2023-09-04", "2023-09-04"),
+        ),
         # index 267 (Mon 6 Jan 2025): baseline from index 207 (Thu 19 Sep 2024), earlier from
         # index 147 (Thu 9 May 2024); the 380-day history reaches back past the data's start
-        ("2025-01-06", "2024-09-19", ("2024-05-09", "2024-09-18"), ("2023-09-04", "2024-05-08")),
+        (
+            "2025-01-06",
+            "2024-09-19",
+            60,
+            ("2024-05-09", "2024-09-18"),
+            ("2023-09-04", "2024-05-08"),
+        ),
     ],
 )
-def test_earlier_and_history_windows_in_school_days(start, baseline_start, earlier, history):
+def test_earlier_and_history_windows_in_school_days(
+    start, baseline_start, baseline_days, earlier, history
+):
     starts = pd.Series([pd.Timestamp(start)], index=[7])
     w = intervention_windows(starts, calendar())
     assert list(w.index) == [7]
     row = w.loc[7]
     assert row["baseline_start"] == pd.Timestamp(baseline_start)
     assert row["baseline_end"] == pd.Timestamp(start) - D
-    # 60 school days wanted; only the first start (index 40) has fewer in the data
-    short = start == "2023-11-06"
-    assert (row["baseline_days"], row["baseline_short"]) == ((40, True) if short else (60, False))
+    # 60 school days wanted
+    assert (row["baseline_days"], row["baseline_short"]) == (baseline_days, baseline_days < 60)
     for name, expected in (("earlier", earlier), ("history", history)):
         got = (row[f"{name}_start"], row[f"{name}_end"])
         if expected is None:
@@ -298,6 +313,19 @@ def test_a_year_to_date_baseline_counts_the_school_days_of_its_own_year():
     ).iloc[0]
     assert w["baseline_start"] == pd.Timestamp("2024-09-02")
     assert (w["baseline_days"], w["baseline_short"]) == (73, False)
+    # fewer than 60 days into the year is not short: the year to date is all there is
+    w = intervention_windows(
+        pd.Series([pd.Timestamp("2024-09-30")]), calendar(), baseline="year_to_date"
+    ).iloc[0]
+    assert (w["baseline_days"], w["baseline_short"]) == (20, False)
+    # Tuesday 7 January 2025 with data from Tuesday 3 September: one day of 74 missing
+    w = intervention_windows(
+        pd.Series([pd.Timestamp("2025-01-07")]),
+        calendar(),
+        baseline="year_to_date",
+        first_date="2024-09-03",
+    ).iloc[0]
+    assert (w["baseline_days"], w["baseline_short"]) == (73, True)
 
 
 def test_earlier_and_history_windows_in_calendar_weeks():
@@ -305,3 +333,6 @@ def test_earlier_and_history_windows_in_calendar_weeks():
     # 12 weeks = 84 days: earlier is the 84 days before the baseline, history the year before
     assert (w["earlier_start"], w["earlier_end"]) == (START - 168 * D, START - 85 * D)
     assert (w["history_start"], w["history_end"]) == (START - 533 * D, START - 169 * D)
+    # the baseline, 23 October 2023 to 14 January 2024, holds 45 school days (37 in the
+    # second half term, 8 in January) and all of them are in the data
+    assert (w["baseline_days"], w["baseline_short"]) == (45, False)
