@@ -312,12 +312,21 @@ def test_half_term_bounds_and_half_terms_across_two_academic_years() -> None:
     assert calendar.half_term_bounds("2022/23", 6)[1] == pd.Timestamp("2023-07-21")
     with pytest.raises(UsageError, match=r"^half term 5 of 2022/23 is not in calendar.csv$"):
         calendar.half_term_bounds("2022/23", 5)
-    with pytest.raises(UsageError, match="academic year 2021/22 is not in calendar.csv"):
+    with pytest.raises(
+        UsageError,
+        match=r"^academic year 2021/22 is not in calendar.csv \(it has 2022/23, 2023/24\)$",
+    ):
         calendar.half_term_bounds("2021/22", 1)
-    # the last half term of one year and the first of the next: each keeps its own year
-    got = calendar.half_term_of(["2023-06-05", "2023-07-21", "2023-09-04"])
-    assert got["academic_year"].tolist() == ["2022/23", "2022/23", "2023/24"]
-    assert got["half_term"].tolist() == [6, 6, 1]
+    with pytest.raises(UsageError, match=r"\(it has no years\)$"):
+        Calendar(table.iloc[0:0]).year_bounds("2023/24")
+    with pytest.raises(UsageError, match=r"^half terms 7-8 of 2023/24 are not in calendar.csv$"):
+        calendar.span("2023/24", 7, 8)
+    # the last half term of one year and the first of the next: each keeps its own year,
+    # whatever the order of the rows in calendar.csv
+    for cal in (calendar, Calendar(table.iloc[::-1])):
+        got = cal.half_term_of(["2023-06-05", "2023-07-21", "2023-09-04"])
+        assert got["academic_year"].tolist() == ["2022/23", "2022/23", "2023/24"]
+        assert got["half_term"].tolist() == [6, 6, 1]
 
 
 def test_dfe_cohort_goes_by_date_of_birth_when_the_year_group_disagrees() -> None:
