@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 from attendance_lib.core.numbers import SUPPRESSED, round_half_up
 from attendance_lib.present.disclosure import (
+    DEFAULT_THRESHOLD,
+    Structure,
     is_suppressed_count,
     is_suppressed_rate,
     protect,
@@ -280,3 +283,24 @@ def test_audience_decides_who_is_protected():
     assert protect(table, spec, audience="school", own=[True, False])["n"].tolist() == [2, "c"]
     assert protect(table, spec, audience="restricted")["n"].tolist() == [2, 3]
     assert protect(table, spec)["n"].tolist() == ["c", "c"]
+
+
+def test_a_structure_travels_to_the_runner_unchanged():
+    # the runner's disclosure attack rebuilds the table's arithmetic from run.json
+    spec = structure(
+        counts=["pupils", "pa"],
+        rates=["absence_pct"],
+        denominator="pupils",
+        denominators={"pa_pct": "enrolments"},
+        shares={"pa_pct": "pa", "sa_pct": None},
+        row_sums={"pupils": ["boys", "girls"]},
+        total_rows={"column": "school", "label": "All schools", "within": ["phase"]},
+        group_totals={"part": "pa", "total": "all_pa", "within": ["urn"]},
+        differences={"change": ["this_pct", "last_pct"]},
+        breaks_down={"table": "headline", "on": ["phase"], "columns": {"pupils": "enrolments"}},
+        follows={"gap": "pa_pct"},
+        threshold=10,
+    )
+    assert Structure.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    assert Structure.from_json({}) == Structure()
+    assert Structure().threshold == DEFAULT_THRESHOLD == 5

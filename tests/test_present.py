@@ -174,6 +174,28 @@ def test_provenance_footer(shown):
     assert payload["library_version"]
 
 
+def test_provenance_says_how_many_input_files_and_is_displayed_raw(monkeypatch):
+    import datetime as dt
+
+    def footer(count):
+        files = {f"f{i}.csv": "ab" for i in range(count)}
+        return present.provenance_html("aaf5", files, "1.2", "5 March 2026")
+
+    tail = " &middot; run on 5 March 2026 &middot; attendance-workbench 1.2</p></footer>"
+    head = '<footer class="aw-footer"><p>Data fingerprint <code>aaf5</code>'
+    assert footer(0) == head + tail
+    assert footer(1) == head + " from 1 input file" + tail
+    assert footer(2) == head + " from 2 input files" + tail
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    present.provenance_footer(SimpleNamespace(fingerprint="aaf5"))  # a dataset without files
+    ((out, raw),) = calls
+    assert raw is True
+    assert out["text/plain"] == "Data fingerprint aaf5"
+    assert out[present.PROVENANCE_MIME]["files"] == {}
+    assert out[present.PROVENANCE_MIME]["run_date"] == dt.date.today().isoformat()
+
+
 def test_booleans_read_yes_no_and_an_empty_table_says_none():
     from attendance_lib.present.notebook import _format_column, _table_html
 
