@@ -196,6 +196,23 @@ def test_provenance_says_how_many_input_files_and_is_displayed_raw(monkeypatch):
     assert out[present.PROVENANCE_MIME]["run_date"] == dt.date.today().isoformat()
 
 
+def test_say_shows_escaped_html_and_plain_text_raw(monkeypatch):
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    present.say("Moor Lane <b>& Co</b> improved.")
+    ((out, raw),) = calls
+    assert raw is True
+    assert out == {
+        "text/html": present.say_html("Moor Lane <b>& Co</b> improved."),
+        "text/plain": "Moor Lane <b>& Co</b> improved.",
+    }
+    assert "&lt;b&gt;&amp; Co&lt;/b&gt;" in out["text/html"]
+
+
+def test_a_period_reads_the_gov_uk_way():
+    assert present.period_between("2023-09-04", "2025-03-20") == "4 September 2023 to 20 March 2025"
+
+
 def test_booleans_read_yes_no_and_an_empty_table_says_none():
     from attendance_lib.present.notebook import _format_column, _table_html
 
