@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from hostile_fixtures import DISGUISED_UPNS, TEMPORARY_UPN, UPN
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from attendance_lib.present.notebook import say_html
 from attendance_lib.runner import privacy
@@ -41,6 +41,11 @@ def test_an_entity_encoded_upn_in_html_is_found():
 def test_only_an_images_own_data_is_skipped():
     image = f'<img src="data:image/png;base64,xx{UPN}yy" alt="chart">'
     assert privacy.scan_html(image) == []
+    # the image's other attributes are read, and a UPN met twice is reported once
+    image = f'<p>{TEMPORARY_UPN}</p><img src="data:image/png;base64,xx" alt="{TEMPORARY_UPN}">'
+    assert [f.value for f in privacy.scan_html(image)] == [privacy.mask(TEMPORARY_UPN)]
+    alt_only = f'<img src="data:image/png;base64,xx" alt="{TEMPORARY_UPN}">'
+    assert [f.value for f in privacy.scan_html(alt_only)] == [privacy.mask(TEMPORARY_UPN)]
     assert privacy.scan_html(f'<a href="data:image/png;base64,{UPN}">x</a>')
 
 
@@ -162,12 +167,12 @@ def test_a_notebook_is_scanned_everywhere_but_its_images_and_each_finding_names_
             },
         ),
     ]
-    notebook.cells = [clean, cell]
+    notebook.cells = [new_markdown_cell("No outputs here"), clean, cell]
     found = privacy.scan_notebook(notebook, "r.ipynb")
     assert {(f.where, f.kind, f.value) for f in found} == {
         ("r.ipynb (metadata)", "upn", privacy.mask(UPN_IN["notebook metadata"])),
         *(
-            ("r.ipynb, cell 2", "upn", privacy.mask(u))
+            ("r.ipynb, cell 3", "upn", privacy.mask(u))
             for u in [
                 UPN,
                 *(UPN_IN[k] for k in UPN_IN if k not in {"notebook metadata", "image output"}),
@@ -184,6 +189,7 @@ def test_a_workbook_is_scanned_in_sheet_names_headers_cells_and_formulas(tmp_pat
     sheet.title = UPN_IN["stream"]
     sheet.append(["school_name", "Forename", None])
     sheet.append(["Moor Lane", None, f'="{UPN}"'])  # a formula: its text is published too
+    book.create_sheet("summary").append(["pupils"])
     book.save(tmp_path / "tables.xlsx")
     found = privacy.scan_xlsx(tmp_path / "tables.xlsx", "tables.xlsx")
     where = f"tables.xlsx, sheet {UPN_IN['stream']!r}"
@@ -245,6 +251,7 @@ def test_check_folder_reads_each_kind_of_file_as_what_it_is_and_names_each_place
     (tmp_path / "run.json").write_text(json.dumps(run), encoding="utf-8")
     # any other file is read as text, undecodable bytes and all
     (tmp_path / "notes.txt").write_bytes(b"\xff\xfe pupil " + upn_note.encode() + b"\n")
+    (tmp_path / "run.log").write_text(f"pupil {upn_note}\n", encoding="utf-8")
     # a CSV with a repeated header: the UPN in the first data row, under the second copy
     (tmp_path / "tables" / "t.csv").write_text(
         f"school_name,school_name\nMoor Lane,{upn_csv}\nHigh Street,x\n", encoding="utf-8"
@@ -257,6 +264,7 @@ def test_check_folder_reads_each_kind_of_file_as_what_it_is_and_names_each_place
         ("r.ipynb, cell 1", "upn", privacy.mask(upn_nb)),
         ("run.json", "upn", privacy.mask(upn_key)),
         ("run.json", "upn", privacy.mask(upn_list)),
+        ("run.log", "upn", privacy.mask(upn_note)),
         ("tables/t.csv, column 'school_name (2)'", "upn", privacy.mask(upn_csv)),
     ]
 
