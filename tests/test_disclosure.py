@@ -15,6 +15,7 @@ from attendance_lib.present.disclosure import (
     Structure,
     is_suppressed_count,
     is_suppressed_rate,
+    low_share,
     protect,
     structure,
     suppress,
@@ -304,3 +305,19 @@ def test_a_structure_travels_to_the_runner_unchanged():
     assert Structure.from_json(json.loads(json.dumps(spec.to_json()))) == spec
     assert Structure.from_json({}) == Structure()
     assert Structure().threshold == DEFAULT_THRESHOLD == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "low"),
+    [
+        (0.04, 1, True),  # shown as 0.0 but not zero: "low"
+        (0.05, 1, False),  # rounds half up to 0.1
+        (0.004, 2, True),
+        (0.005, 2, False),
+        (0.0, 1, False),  # a true zero is shown as 0.0
+        (-0.01, 1, False),
+        (float("nan"), 1, False),
+    ],
+)
+def test_low_is_a_positive_share_that_rounds_to_zero(value, decimals, low):
+    assert low_share(value, decimals) is low

@@ -6,6 +6,7 @@ import base64
 import re
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -211,6 +212,25 @@ def test_say_shows_escaped_html_and_plain_text_raw(monkeypatch):
 
 def test_a_period_reads_the_gov_uk_way():
     assert present.period_between("2023-09-04", "2025-03-20") == "4 September 2023 to 20 March 2025"
+
+
+def test_a_share_that_rounds_to_zero_is_published_as_low(shown):
+    # 5 of 20,000 pupils severely absent: 0.025 %, which would show as 0.0
+    frame = pd.DataFrame({"pupils": [20_000], "sa": [5], "sa_pct": [0.025], "none_pct": [0.0]})
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "sa"], denominator="pupils",
+        shares={"sa_pct": "sa", "none_pct": None},
+    )  # fmt: skip
+    assert published.loc[0, "sa_pct"] == "low" and published.loc[0, "none_pct"] == 0.0
+    assert _cells(shown[0]["text/html"]) == [["20,000", "5", "low", "0.0"]]
+
+
+def test_text_cells_read_in_words():
+    from attendance_lib.present.notebook import _format_column
+
+    cells = pd.Series(["alternative_provision", "Moor Lane", 12, True, np.bool_(False), None])
+    shown = _format_column(cells.astype(object), "text")
+    assert list(shown) == ["Alternative provision", "Moor Lane", "12", "Yes", "No", "x"]
 
 
 def test_booleans_read_yes_no_and_an_empty_table_says_none():
