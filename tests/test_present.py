@@ -157,6 +157,38 @@ def test_header_in_words_and_restricted_banner():
     assert "OFFICIAL-SENSITIVE" in present.header_html("T", {}, restricted=True)
 
 
+def test_report_header_shows_the_period_and_audience_and_starts_a_new_report(monkeypatch):
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    present._PUBLISHED["earlier"] = pd.DataFrame()
+    params = {"academic_year": "2023/24"}
+    present.report_header("Termly", params, audience="school", period="2023/24 autumn")
+    ((out, raw),) = calls
+    assert raw is True and present._PUBLISHED == {}
+    html = present.header_html("Termly", params, audience="school", period="2023/24 autumn")
+    assert out["text/html"] == html and out["text/plain"] == "Termly"
+    assert out[present.HEADER_MIME] == {
+        "title": "Termly", "period": "2023/24 autumn", "audience": "school",
+    }  # fmt: skip
+    lines = html.split("\n")
+    assert lines[0].startswith('<div class="aw-banner" role="note"><strong>OFFICIAL</strong>')
+    assert lines[1:3] == [
+        "<h1>Termly</h1>",
+        f'<p class="aw-meta">Period: 2023/24 autumn. Run on {present.run_date()}</p>',
+    ]
+    assert lines[3] == '<dl class="aw-params"><dt>Academic year</dt><dd>2023/24</dd></dl>'
+    # the retired keyword still means restricted; no period, no parameters, no banner
+    calls.clear()
+    present.report_header("T", {}, restricted=True)
+    assert calls[0][0][present.HEADER_MIME]["audience"] == "restricted"
+    assert present.header_html("T", {}, audience=None) == (
+        f'<h1>T</h1>\n<p class="aw-meta">Run on {present.run_date()}</p>'
+    )
+    assert present.header_html("T", {}, audience="school", restricted=False).startswith(
+        '<div class="aw-banner"'
+    )
+
+
 def test_run_date_is_written_in_words():
     import datetime as dt
 
