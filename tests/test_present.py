@@ -189,6 +189,23 @@ def test_report_header_shows_the_period_and_audience_and_starts_a_new_report(mon
     )
 
 
+def test_a_chart_is_an_embedded_png_at_the_house_resolution_with_its_alt_text():
+    import struct
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3))
+    fig.add_subplot().bar(["a"], [1])
+    with pytest.raises(ValueError, match="^every chart needs alt text describing what it shows$"):
+        present.figure_html(fig, "   ")
+    html = present.figure_html(fig, ' PA by "band" ')
+    assert html.endswith('alt="PA by &quot;band&quot;"></figure>')
+    png = base64.b64decode(html.split("base64,")[1].split('"')[0])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # 4 x 3 inches at 110 dots per inch
+    assert struct.unpack(">II", png[16:24]) == (4 * 110, 3 * 110)
+
+
 def test_run_date_is_written_in_words():
     import datetime as dt
 
