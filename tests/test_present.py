@@ -55,6 +55,9 @@ def test_publish_table_formats_the_gss_way(shown, table):
     assert "<caption>By group</caption>" in out["text/html"]
     assert "c = confidential" in out["text/html"]
     assert '<th scope="col" class="aw-num">Overall absence (%)</th>' in out["text/html"]
+    # counts and means are numbers too (right-aligned); the group is text
+    assert '<td class="aw-num">1,200</td>' in out["text/html"]
+    assert '<td class="aw-num">45.6</td>' in out["text/html"] and "<td>A</td>" in out["text/html"]
 
 
 def test_published_payload_holds_what_the_page_shows(shown, table):
@@ -204,6 +207,20 @@ def test_a_chart_is_an_embedded_png_at_the_house_resolution_with_its_alt_text():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     # 4 x 3 inches at 110 dots per inch
     assert struct.unpack(">II", png[16:24]) == (4 * 110, 3 * 110)
+
+
+def test_show_figure_displays_the_chart_raw_with_its_alt_text_and_closes_it(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    fig = plt.figure(figsize=(2, 2))
+    fig.add_subplot().bar(["a"], [1])
+    present.show_figure(fig, " PA by band ")
+    ((out, raw),) = calls
+    assert raw is True and out["text/plain"] == "PA by band"
+    assert out["text/html"].startswith('<figure class="aw-figure"><img src="data:image/png')
+    assert not plt.fignum_exists(fig.number)  # not shown a second time by pyplot
 
 
 def test_run_date_is_written_in_words():
