@@ -287,6 +287,17 @@ def test_half_term_of_and_in_calendar_at_the_edges() -> None:
     assert str(none["half_term"].dtype) == "Int64" and none["half_term"].isna().all()
     assert list(none.columns) == ["academic_year", "half_term"]
     assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).tolist() == [False, False]
+    assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).dtype == bool  # a mask
+
+
+@pytest.mark.parametrize("text", ["2023/25", "2023-24", "23/24", "2023/2024"])
+def test_an_academic_year_not_written_2023_24_is_a_usage_error(text: str) -> None:
+    from attendance_lib.core.academic_calendar import parse_academic_year
+    from attendance_lib.core.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"^academic year must look like 2023/24, got '{text}'$"):
+        parse_academic_year(text)
+    assert parse_academic_year(" 2099/00 ") == 2099
 
 
 def test_half_term_bounds_and_half_terms_across_two_academic_years() -> None:
