@@ -311,6 +311,7 @@ def test_a_structure_travels_to_the_runner_unchanged():
     ("value", "decimals", "low"),
     [
         (0.04, 1, True),  # shown as 0.0 but not zero: "low"
+        (0.049, 1, True),
         (0.05, 1, False),  # rounds half up to 0.1
         (0.004, 2, True),
         (0.005, 2, False),
@@ -321,3 +322,5 @@ def test_a_structure_travels_to_the_runner_unchanged():
 )
 def test_low_is_a_positive_share_that_rounds_to_zero(value, decimals, low):
     assert low_share(value, decimals) is low
+    if decimals == 1:  # one decimal place unless told otherwise
+        assert low_share(value) is low

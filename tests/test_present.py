@@ -291,6 +291,34 @@ def test_a_share_that_rounds_to_zero_is_published_as_low(shown):
     assert _cells(shown[0]["text/html"]) == [["20,000", "5", "low", "0.0"]]
 
 
+def test_the_csv_values_are_the_shown_figures_as_numbers(shown):
+    frame = pd.DataFrame(
+        {
+            "school": ["Moor Lane", None],
+            "open": [True, False],
+            "pupils": [20_000.0, 30.0],
+            "sa": [6, 0],
+            "sa_pct": [0.03, 0.0],  # 6 of 20,000 at two places: 0.03, not low
+            "ratio": [1.005, 2.0],
+            "whole": [2.5, 3.5],
+        }
+    )
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "sa"], rates=["whole", "ratio"],
+        denominator="pupils", shares={"sa_pct": "sa"},
+        decimals={"ratio": 2, "whole": 0, "sa_pct": 2},
+    )  # fmt: skip
+    records = published.to_dict("records")
+    # booleans Yes/No, missing text x, counts whole, rounded half up at each column's places
+    assert records == [
+        {"school": "Moor Lane", "open": "Yes", "pupils": 20_000, "sa": 6, "sa_pct": 0.03,
+         "ratio": 1.01, "whole": 3},
+        {"school": "x", "open": "No", "pupils": 30, "sa": 0, "sa_pct": 0.0, "ratio": 2.0,
+         "whole": 4},
+    ]  # fmt: skip
+    assert [type(v) for v in records[0].values()] == [str, str, int, int, float, float, int]
+
+
 def test_text_cells_read_in_words():
     from attendance_lib.present.notebook import _format_column
 
