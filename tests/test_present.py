@@ -319,6 +319,24 @@ def test_the_csv_values_are_the_shown_figures_as_numbers(shown):
     assert [type(v) for v in records[0].values()] == [str, str, int, int, float, float, int]
 
 
+def test_a_table_is_a_labelled_focusable_region_with_its_notes():
+    from attendance_lib.present.notebook import _table_html
+
+    shown = pd.DataFrame({"school": ["A", "B"], "ratio": ["1.2", "c"]})
+    caption = 'Pupils "at risk" & more'
+    got = _table_html(shown, {"ratio": "number"}, caption, ["n1", "n2"])
+    escaped = "Pupils &quot;at risk&quot; &amp; more"
+    assert got == (
+        f'<div class="aw-table-wrap" role="region" tabindex="0" aria-label="{escaped}">'
+        f'<table class="aw-table"><caption>{escaped}</caption>'
+        '<thead><tr><th scope="col">School</th><th scope="col" class="aw-num">ratio</th></tr>'
+        '</thead><tbody><tr><td>A</td><td class="aw-num">1.2</td></tr>'
+        '<tr><td>B</td><td class="aw-num">c</td></tr></tbody></table></div>'
+        '<div class="aw-notes"><p>n1</p><p>n2</p></div>'
+    )
+    assert _table_html(shown, {}, "c", []).endswith("</table></div>")  # no notes, no box
+
+
 def test_text_cells_read_in_words():
     from attendance_lib.present.notebook import _format_column
 
