@@ -337,6 +337,52 @@ def test_a_table_is_a_labelled_focusable_region_with_its_notes():
     assert _table_html(shown, {}, "c", []).endswith("</table></div>")  # no notes, no box
 
 
+def test_a_school_pack_shows_its_own_rows_and_protects_the_rest(monkeypatch):
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    frame = pd.DataFrame(
+        {
+            "urn": [100001.0, 100002.0, np.nan],  # a code with a gap: whole numbers
+            "school": ["A", "B", "All"],
+            "pupils": [3, 4, 7],
+            "pa": [1, 2, 3],
+            "pa_pct": [33.3, 50.0, 42.9],
+            "gap": [0.25, 1.5, np.nan],  # a plain number: one place, half up
+        }
+    )
+    spec = dict(counts=["pupils", "pa"], denominator="pupils", shares={"pa_pct": "pa"})
+    published = present.publish_table(
+        frame, "School_pack", caption="Pack", audience="school", own={"urn": 100001}, **spec
+    )
+    # A is the school's own row: shown; B and the LA row are other pupils: 1-4 suppressed
+    assert published.to_dict("records") == [
+        {"urn": 100001, "school": "A", "pupils": 3, "pa": 1, "pa_pct": 33.3, "gap": 0.3},
+        {"urn": 100002, "school": "B", "pupils": "c", "pa": "c", "pa_pct": "c", "gap": 1.5},
+        {"urn": "x", "school": "All", "pupils": 7, "pa": "c", "pa_pct": "c", "gap": "x"},
+    ]
+    (out, raw) = calls[-1]
+    assert raw is True and out["text/plain"] == "Pack (3 rows)"
+    assert _cells(out["text/html"])[0] == ["100001", "A", "3", "1", "33.3", "0.3"]
+    payload = out[present.TABLE_MIME]
+    assert payload["audience"] == "school" and payload["records"][2]["urn"] == "x"
+    assert payload["kinds"] == {
+        "pupils": "count", "pa": "count", "pa_pct": "rate", "urn": "integer", "gap": "number",
+    }  # fmt: skip
+    # own rows as booleans; a private count protects the rate but is not published
+    published = present.publish_table(
+        frame, "t2", caption="c", audience="school", own=[False, True, False], show=False,
+        private=["pa"], **spec,
+    )  # fmt: skip
+    assert published["pupils"].tolist() == ["c", 4, 7]
+    assert published["pa_pct"].tolist() == ["c", 50.0, "c"] and "pa" not in published
+    (out, raw) = calls[-1]
+    assert raw is True and list(out) == [present.TABLE_MIME]
+    assert out[present.TABLE_MIME]["disclosure"]["counts"] == ["pupils"]
+    assert out[present.TABLE_MIME]["disclosure"]["shares"] == {"pa_pct": None}
+    with pytest.raises(KeyError, match="own: no column 'la'"):
+        present.publish_table(frame, "t3", caption="c", audience="school", own={"la": 1})
+
+
 def test_text_cells_read_in_words():
     from attendance_lib.present.notebook import _format_column
 
