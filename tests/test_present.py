@@ -383,6 +383,41 @@ def test_a_school_pack_shows_its_own_rows_and_protects_the_rest(monkeypatch):
         present.publish_table(frame, "t3", caption="c", audience="school", own={"la": 1})
 
 
+def test_the_table_declares_all_of_its_arithmetic_to_the_runner(shown):
+    from attendance_lib.present import disclosure
+
+    frame = pd.DataFrame(
+        {
+            "school": ["A", "B", "All"],
+            "boys": [10, 20, 30],
+            "girls": [10, 20, 30],
+            "pupils": [20, 40, 60],
+            "pa": [10, 10, 20],
+            "pa_pct": [50.0, 25.0, 33.3],
+            "prev_pupils": [20, 40, 60],
+            "prev_pa_pct": [40.0, 25.0, 30.0],
+            "change": [10.0, 0.0, 3.3],
+            "gap": [16.7, -8.3, 0.0],
+        }
+    )
+    arithmetic = dict(
+        counts=["boys", "girls", "pupils", "pa"],
+        rates=["prev_pa_pct", "change", "gap"],
+        denominator="pupils",
+        denominators={"prev_pa_pct": "prev_pupils"},
+        shares={"pa_pct": "pa"},
+        row_sums={"pupils": ["boys", "girls"]},
+        total_rows={"column": "school", "label": "All"},
+        group_totals={"part": "pa", "total": "pupils", "within": ["school"]},
+        differences={"change": ["pa_pct", "prev_pa_pct"]},
+        breaks_down={"table": "parent", "on": ["school"]},
+        follows={"gap": "pa_pct"},
+    )
+    present.publish_table(frame, "t", caption="c", suppress_below=10, **arithmetic)
+    declared = shown[-1][present.TABLE_MIME]["disclosure"]
+    assert declared == disclosure.structure(threshold=10, **arithmetic).to_json()
+
+
 def test_text_cells_read_in_words():
     from attendance_lib.present.notebook import _format_column
 
