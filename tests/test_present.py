@@ -418,6 +418,28 @@ def test_the_table_declares_all_of_its_arithmetic_to_the_runner(shown):
     assert declared == disclosure.structure(threshold=10, **arithmetic).to_json()
 
 
+def test_symbol_notes_explain_only_the_symbols_used():
+    from attendance_lib.present.notebook import symbol_notes
+
+    assert symbol_notes(pd.DataFrame({"a": ["c", "x", "1"]}), 10) == [
+        "c = confidential: a count of 1 to 9, a figure based on fewer than 10 pupils, or a "
+        "figure from which one of those could be worked out.",
+        "x = not available.",
+    ]
+    assert symbol_notes(pd.DataFrame({"a": ["1", "low", "z"]})) == [
+        "z = not applicable.",
+        "low = a positive figure that rounds to zero.",
+    ]
+    assert symbol_notes(pd.DataFrame({"a": ["1"]})) == []
+
+
+def test_whole_number_codes_are_shown_without_separators_or_places():
+    from attendance_lib.present.notebook import _format_column
+
+    cells = pd.Series([3.0, None, "c", 100001.0], dtype=object)
+    assert list(_format_column(cells, "integer")) == ["3", "x", "c", "100001"]
+
+
 def test_text_cells_read_in_words():
     from attendance_lib.present.notebook import _format_column
 
