@@ -324,3 +324,10 @@ def test_low_is_a_positive_share_that_rounds_to_zero(value, decimals, low):
     assert low_share(value, decimals) is low
     if decimals == 1:  # one decimal place unless told otherwise
         assert low_share(value) is low
+
+
+def test_a_count_written_as_text_is_still_suppressed():
+    # a column read as text ("3") is published as the number 3: it must be protected as one
+    frame = pd.DataFrame({"school": ["A", "B", "C"], "pupils": ["3", "40", "c"]})
+    out = protect(frame, structure(counts=["pupils"]))
+    assert out["pupils"].tolist() == [SUPPRESSED, "40", SUPPRESSED]
