@@ -331,3 +331,54 @@ def test_a_count_written_as_text_is_still_suppressed():
     frame = pd.DataFrame({"school": ["A", "B", "C"], "pupils": ["3", "40", "c"]})
     out = protect(frame, structure(counts=["pupils"]))
     assert out["pupils"].tolist() == [SUPPRESSED, "40", SUPPRESSED]
+
+
+def test_the_declared_sums_a_reader_can_do():
+    from attendance_lib.present.disclosure import linear_sums
+
+    frame = pd.DataFrame(
+        {
+            "school": ["A", "B", "All", "C"],
+            "phase": ["p", "p", "p", "s"],
+            "pupils": [10, 20, 30, 5],
+            "pa": [1, 2, 3, 1],
+            "all_pa": [3, 3, 3, 1],
+            "change": [1.0, 2.0, 3.0, 4.0],
+            "this": [5.0, 6.0, 7.0, 8.0],
+            "last": [4.0, 4.0, 4.0, 4.0],
+        }
+    )
+    spec = structure(
+        counts=["pupils"],
+        total_rows=[
+            {"column": "not_here", "label": "x"},
+            {"column": "school", "label": "All", "within": ["phase"]},
+        ],
+        group_totals={"part": "pa", "total": "all_pa", "within": ["phase"]},
+        differences={"change": ["this", "last"]},
+        breaks_down=[
+            {"table": "not_published", "on": ["phase"]},
+            {"table": "parent", "on": ["phase"], "columns": {"pupils": "enrolments"}},
+        ],
+    )
+    parent = pd.DataFrame({"phase": ["s", "p"], "enrolments": [5, 30]})
+    sums = linear_sums(frame, spec, {"parent": parent})
+    assert sums == [
+        # the All row is A + B (C is in another phase)
+        [(("", 2, "pupils"), 1.0), (("", 0, "pupils"), -1.0), (("", 1, "pupils"), -1.0)],
+        # each phase's all_pa (on any of its rows) is the sum of its pa
+        [(("", 0, "all_pa"), 1.0)] + [(("", i, "pa"), -1.0) for i in (0, 1, 2)],
+        [(("", 3, "all_pa"), 1.0), (("", 3, "pa"), -1.0)],
+        # change = this - last, row by row
+        *([(("", r, "change"), 1.0), (("", r, "this"), -1.0), (("", r, "last"), 1.0)]
+          for r in range(4)),
+        # the parent's enrolments for each phase are this table's pupils of that phase
+        [(("parent", 0, "enrolments"), 1.0), (("", 3, "pupils"), -1.0)],
+        [(("parent", 1, "enrolments"), 1.0)] + [(("", i, "pupils"), -1.0) for i in (0, 1, 2)],
+    ]  # fmt: skip
+
+
+def test_a_rate_rests_on_its_own_denominator_or_the_tables():
+    spec = structure(denominator="pupils", denominators={"last_pct": "last_pupils"})
+    assert spec.denominator_of("last_pct") == "last_pupils"
+    assert spec.denominator_of("this_pct") == "pupils"
