@@ -440,6 +440,42 @@ def test_whole_number_codes_are_shown_without_separators_or_places():
     assert list(_format_column(cells, "integer")) == ["3", "x", "c", "100001"]
 
 
+def test_bars_start_at_zero_and_a_cut_line_axis_says_where_it_starts():
+    from matplotlib.figure import Figure
+
+    from attendance_lib.present.notebook import CUT_AXIS_NOTE, check_axes
+
+    def bars(horizontal: bool, low: float) -> Figure:
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.set_title("T")
+        (ax.barh if horizontal else ax.bar)(["a", "b"], [3, 4])
+        (ax.set_xlim if horizontal else ax.set_ylim)(low, 5)
+        return fig
+
+    for horizontal in (True, False):
+        assert check_axes(bars(horizontal, 0)) == []
+        with pytest.raises(ValueError, match="^bar chart 'T': bars must start at zero$"):
+            check_axes(bars(horizontal, 1))
+
+    def line(bottom: float, label: str = "Attendance (%)") -> Figure:
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.plot([1, 2], [92, 95])
+        ax.set_yticks([90, 92, 94, 96])
+        ax.set_ylim(bottom, 96)
+        ax.set_ylabel(label)
+        return fig
+
+    fig = line(91.3)  # cut: moved down to the tick at 90 and said on the axis and in words
+    assert check_axes(fig) == ["The value axis starts at 90, not zero."]
+    assert fig.axes[0].get_ylim()[0] == 90
+    assert fig.axes[0].get_ylabel() == f"Attendance (%)\n({CUT_AXIS_NOTE}: it starts at 90)"
+    assert check_axes(fig) == []  # said once
+    assert check_axes(line(92)) == ["The value axis starts at 92, not zero."]  # on a tick
+    assert check_axes(line(0)) == [] and check_axes(line(91.3, label="")) == []
+
+
 def test_text_cells_read_in_words():
     from attendance_lib.present.notebook import _format_column
 
