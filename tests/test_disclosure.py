@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,8 +11,11 @@ import pytest
 
 from attendance_lib.core.numbers import SUPPRESSED, round_half_up
 from attendance_lib.present.disclosure import (
+    DEFAULT_THRESHOLD,
+    Structure,
     is_suppressed_count,
     is_suppressed_rate,
+    low_share,
     protect,
     structure,
     suppress,
@@ -280,3 +284,101 @@ def test_audience_decides_who_is_protected():
     assert protect(table, spec, audience="school", own=[True, False])["n"].tolist() == [2, "c"]
     assert protect(table, spec, audience="restricted")["n"].tolist() == [2, 3]
     assert protect(table, spec)["n"].tolist() == ["c", "c"]
+
+
+def test_a_structure_travels_to_the_runner_unchanged():
+    # the runner's disclosure attack rebuilds the table's arithmetic from run.json
+    spec = structure(
+        counts=["pupils", "pa"],
+        rates=["absence_pct"],
+        denominator="pupils",
+        denominators={"pa_pct": "enrolments"},
+        shares={"pa_pct": "pa", "sa_pct": None},
+        row_sums={"pupils": ["boys", "girls"]},
+        total_rows={"column": "school", "label": "All schools", "within": ["phase"]},
+        group_totals={"part": "pa", "total": "all_pa", "within": ["urn"]},
+        differences={"change": ["this_pct", "last_pct"]},
+        breaks_down={"table": "headline", "on": ["phase"], "columns": {"pupils": "enrolments"}},
+        follows={"gap": "pa_pct"},
+        threshold=10,
+    )
+    assert Structure.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    assert Structure.from_json({}) == Structure()
+    assert Structure().threshold == DEFAULT_THRESHOLD == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "low"),
+    [
+        (0.04, 1, True),  # shown as 0.0 but not zero: "low"
+        (0.049, 1, True),
+        (0.05, 1, False),  # rounds half up to 0.1
+        (0.004, 2, True),
+        (0.005, 2, False),
+        (0.0, 1, False),  # a true zero is shown as 0.0
+        (-0.01, 1, False),
+        (float("nan"), 1, False),
+    ],
+)
+def test_low_is_a_positive_share_that_rounds_to_zero(value, decimals, low):
+    assert low_share(value, decimals) is low
+    if decimals == 1:  # one decimal place unless told otherwise
+        assert low_share(value) is low
+
+
+def test_a_count_written_as_text_is_still_suppressed():
+    # a column read as text ("3") is published as the number 3: it must be protected as one
+    frame = pd.DataFrame({"school": ["A", "B", "C"], "pupils": ["3", "40", "c"]})
+    out = protect(frame, structure(counts=["pupils"]))
+    assert out["pupils"].tolist() == [SUPPRESSED, "40", SUPPRESSED]
+
+
+def test_the_declared_sums_a_reader_can_do():
+    from attendance_lib.present.disclosure import linear_sums
+
+    frame = pd.DataFrame(
+        {
+            "school": ["A", "B", "All", "C"],
+            "phase": ["p", "p", "p", "s"],
+            "pupils": [10, 20, 30, 5],
+            "pa": [1, 2, 3, 1],
+            "all_pa": [3, 3, 3, 1],
+            "change": [1.0, 2.0, 3.0, 4.0],
+            "this": [5.0, 6.0, 7.0, 8.0],
+            "last": [4.0, 4.0, 4.0, 4.0],
+        }
+    )
+    spec = structure(
+        counts=["pupils"],
+        total_rows=[
+            {"column": "not_here", "label": "x"},
+            {"column": "school", "label": "All", "within": ["phase"]},
+        ],
+        group_totals={"part": "pa", "total": "all_pa", "within": ["phase"]},
+        differences={"change": ["this", "last"]},
+        breaks_down=[
+            {"table": "not_published", "on": ["phase"]},
+            {"table": "parent", "on": ["phase"], "columns": {"pupils": "enrolments"}},
+        ],
+    )
+    parent = pd.DataFrame({"phase": ["s", "p"], "enrolments": [5, 30]})
+    sums = linear_sums(frame, spec, {"parent": parent})
+    assert sums == [
+        # the All row is A + B (C is in another phase)
+        [(("", 2, "pupils"), 1.0), (("", 0, "pupils"), -1.0), (("", 1, "pupils"), -1.0)],
+        # each phase's all_pa (on any of its rows) is the sum of its pa
+        [(("", 0, "all_pa"), 1.0)] + [(("", i, "pa"), -1.0) for i in (0, 1, 2)],
+        [(("", 3, "all_pa"), 1.0), (("", 3, "pa"), -1.0)],
+        # change = this - last, row by row
+        *([(("", r, "change"), 1.0), (("", r, "this"), -1.0), (("", r, "last"), 1.0)]
+          for r in range(4)),
+        # the parent's enrolments for each phase are this table's pupils of that phase
+        [(("parent", 0, "enrolments"), 1.0), (("", 3, "pupils"), -1.0)],
+        [(("parent", 1, "enrolments"), 1.0)] + [(("", i, "pupils"), -1.0) for i in (0, 1, 2)],
+    ]  # fmt: skip
+
+
+def test_a_rate_rests_on_its_own_denominator_or_the_tables():
+    spec = structure(denominator="pupils", denominators={"last_pct": "last_pupils"})
+    assert spec.denominator_of("last_pct") == "last_pupils"
+    assert spec.denominator_of("this_pct") == "pupils"

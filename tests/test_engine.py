@@ -18,7 +18,9 @@ from builders import (
 )
 
 from attendance_lib.contract.dataset import load_dataset
+from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.sql_engines import run_sql
 from attendance_lib.engine import sessions as engine
 from attendance_lib.engine.sessions import COUNT_COLUMNS, add_rates, group_rates, summarise
 
@@ -152,6 +154,18 @@ def test_mid_year_school_move_two_enrolments_and_pupil_sum():
     assert pupil["sessions_possible"] == 40
     assert pupil["sessions_authorised"] == 1 and pupil["sessions_unauthorised"] == 3
     assert pupil["absence_pct"] == 10.0 and pupil["persistent_absent"]  # 4 of 40
+
+
+def test_summary_sql_counts_per_enrolment_unless_asked_per_pupil():
+    # The SQL both engines run: without ``by`` one row per (upn, urn), as its docstring says.
+    at_a = sessions(P1, URN_A, ["I"] + ["/"] * 9, start="2023-09-04")
+    at_b = sessions(P1, URN_B, ["N"] * 2 + ["/"] * 8, start="2023-09-25")
+    relations = {"marks": marks_frame(at_a + at_b), "codes": marks_sql.codes_frame()}
+    per_enrolment = run_sql(marks_sql.summary_sql(), relations)
+    assert list(per_enrolment["urn"]) == [URN_A, URN_B]
+    assert list(per_enrolment["sessions_possible"]) == [10, 10]
+    per_pupil = run_sql(marks_sql.summary_sql(by="pupil"), relations)
+    assert "urn" not in per_pupil and list(per_pupil["sessions_possible"]) == [20]
 
 
 def test_dual_registration_counts_only_where_attendance_was_recorded():

@@ -45,6 +45,28 @@ def test_age_on_31_august_counts_the_birthday_on_the_day(dob: str, year: str, ag
     assert int(got.iloc[0]) == age
 
 
+def test_ages_are_whole_numbers_and_missing_without_a_date_of_birth() -> None:
+    got = age_on_31_august(pd.Series(pd.to_datetime(["2018-08-31", None])), "2023/24")
+    assert str(got.dtype) == "Int64"
+    assert got.iloc[0] == 5 and got.iloc[1] is pd.NA
+
+
+@pytest.mark.parametrize(
+    "date, year",
+    [
+        ("2023-08-31", "2022/23"),
+        ("2023-09-01", "2023/24"),  # 1 September opens the academic year
+        ("2023-09-30", "2023/24"),
+        ("2023-10-01", "2023/24"),
+        ("2024-01-01", "2023/24"),
+    ],
+)
+def test_the_academic_year_runs_from_1_september_to_31_august(date: str, year: str) -> None:
+    from attendance_lib.core.academic_calendar import academic_year_of
+
+    assert academic_year_of(date) == year
+
+
 # --------------------------------------------------------------------------------------
 # The DfE cohort: aged 5 to 15 on 31 August, both ends included
 # --------------------------------------------------------------------------------------
@@ -265,6 +287,57 @@ def test_half_term_of_and_in_calendar_at_the_edges() -> None:
     assert str(none["half_term"].dtype) == "Int64" and none["half_term"].isna().all()
     assert list(none.columns) == ["academic_year", "half_term"]
     assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).tolist() == [False, False]
+    assert empty.in_calendar(np.array(dates[:2], dtype="datetime64[ns]")).dtype == bool  # a mask
+
+
+@pytest.mark.parametrize("text", ["2023/25", "2023-24", "23/24", "2023/2024"])
+def test_an_academic_year_not_written_2023_24_is_a_usage_error(text: str) -> None:
+    from attendance_lib.core.academic_calendar import parse_academic_year
+    from attendance_lib.core.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"^academic year must look like 2023/24, got '{text}'$"):
+        parse_academic_year(text)
+    assert parse_academic_year(" 2099/00 ") == 2099
+
+
+def test_half_term_bounds_and_half_terms_across_two_academic_years() -> None:
+    from builders import CALENDAR_2023_24
+
+    from attendance_lib.core.academic_calendar import Calendar
+    from attendance_lib.core.errors import UsageError
+
+    summer_2023 = {
+        "academic_year": "2022/23",
+        "half_term": 6,
+        "start_date": "2023-06-05",
+        "end_date": "2023-07-21",
+    }
+    table = pd.DataFrame([summer_2023, *CALENDAR_2023_24]).astype(
+        {"start_date": "datetime64[ns]", "end_date": "datetime64[ns]"}
+    )
+    calendar = Calendar(table)
+    assert calendar.half_term_bounds("2023/24", 3) == (
+        pd.Timestamp("2024-01-03"),
+        pd.Timestamp("2024-02-09"),
+    )
+    assert calendar.half_term_bounds("2022/23", 6)[1] == pd.Timestamp("2023-07-21")
+    with pytest.raises(UsageError, match=r"^half term 5 of 2022/23 is not in calendar.csv$"):
+        calendar.half_term_bounds("2022/23", 5)
+    with pytest.raises(
+        UsageError,
+        match=r"^academic year 2021/22 is not in calendar.csv \(it has 2022/23, 2023/24\)$",
+    ):
+        calendar.half_term_bounds("2021/22", 1)
+    with pytest.raises(UsageError, match=r"\(it has no years\)$"):
+        Calendar(table.iloc[0:0]).year_bounds("2023/24")
+    with pytest.raises(UsageError, match=r"^half terms 7-8 of 2023/24 are not in calendar.csv$"):
+        calendar.span("2023/24", 7, 8)
+    # the last half term of one year and the first of the next: each keeps its own year,
+    # whatever the order of the rows in calendar.csv
+    for cal in (calendar, Calendar(table.iloc[::-1])):
+        got = cal.half_term_of(["2023-06-05", "2023-07-21", "2023-09-04"])
+        assert got["academic_year"].tolist() == ["2022/23", "2022/23", "2023/24"]
+        assert got["half_term"].tolist() == [6, 6, 1]
 
 
 def test_dfe_cohort_goes_by_date_of_birth_when_the_year_group_disagrees() -> None:

@@ -11,6 +11,7 @@ from test_impact_fixtures import calendar, marks
 
 from attendance_lib.analyses.impact.windows import (
     MarkIndex,
+    PupilSessions,
     intervention_windows,
     next_year_complete,
     window_counts,
@@ -76,11 +77,21 @@ def test_year_to_date_baseline_starts_on_the_first_day_of_the_year():
     assert w["baseline_end"] == START - D
 
 
-def test_bad_baseline_or_unit_is_a_usage_error():
-    with pytest.raises(UsageError):
-        intervention_windows(pd.Series([START]), calendar(), baseline="last_year")
-    with pytest.raises(UsageError):
-        intervention_windows(pd.Series([START]), calendar(), unit="fortnights")
+def test_bad_baseline_unit_or_weeks_is_a_usage_error_naming_the_choices():
+    s = pd.Series([START])
+    with pytest.raises(
+        UsageError, match=r"^baseline must be one of weeks_before, year_to_date, got 'last_year'$"
+    ):
+        intervention_windows(s, calendar(), baseline="last_year")
+    with pytest.raises(
+        UsageError,
+        match=r"^window unit must be one of school_days, calendar_weeks, got 'fortnights'$",
+    ):
+        intervention_windows(s, calendar(), unit="fortnights")
+    with pytest.raises(UsageError, match=r"^weeks must be at least 1, got 0$"):
+        intervention_windows(s, calendar(), weeks=0)
+    # one week is allowed: Monday 15 January 2024 to Friday 19 January
+    assert intervention_windows(s, calendar(), weeks=1).iloc[0]["review_end"] == START + 4 * D
 
 
 def test_window_edges():
@@ -138,6 +149,13 @@ def test_next_year_is_complete_only_when_data_reach_its_last_day():
     assert list(early["next_year_complete"]) == [False, False]
     done = next_year_complete(starts, cal, pd.Timestamp("2025-07-18"))
     assert list(done["next_year_complete"]) == [True, False]  # 2025/26 not in calendar.csv
+    # the bounds of the following year, on the starts' own index
+    starts.index = [10, 11]
+    done = next_year_complete(starts, cal, pd.Timestamp("2025-07-18"))
+    assert list(done.index) == [10, 11]
+    assert done.loc[10, "next_year_start"] == cal.year_bounds("2024/25")[0]
+    assert done.loc[10, "next_year_end"] == pd.Timestamp("2025-07-18")
+    assert done.loc[11, ["next_year_start", "next_year_end"]].isna().all()
 
 
 # --------------------------------------------------------------------------------------
@@ -227,3 +245,117 @@ def test_mark_index_without_possible_marks_counts_nothing():
     index = MarkIndex.build(marks([("A", 1, "2024-01-02", "X")]))
     assert index.counts(["A"], _FIRST, _FIRST + pd.Timedelta(days=5)).tolist() == [[0, 0, 0, 0]]
     assert index.last_date == pd.Timestamp("2024-01-02")
+
+
+def test_window_counts_leave_year_11_study_leave_out_only_when_they_know_the_pupils():
+    from test_pupil_sessions import PUPILS, STUDY
+
+    m = marks(STUDY)
+    # Y is in Year 11 (5 present, then 5 on study leave from half term 6); W is in Year 10
+    req = pd.DataFrame(
+        {"upn": ["Y", "W"], "from": pd.Timestamp("2024-05-20"), "to": pd.Timestamp("2024-06-30")}
+    )
+    cols = {"start": "from", "end": "to"}
+
+    def possible(out):
+        return out.set_index("upn")["sessions_possible"].to_dict()
+
+    with_pupils = window_counts(m, req, pupils=PUPILS, calendar=calendar(), **cols)
+    assert possible(with_pupils) == {"Y": 5, "W": 10}
+    built = PupilSessions.build(m, PUPILS, calendar())
+    assert possible(window_counts(built, req, **cols)) == {"Y": 5, "W": 10}
+    # without the pupils (or the calendar) every possible session counts, S included
+    assert possible(window_counts(m, req, **cols)) == {"Y": 10, "W": 10}
+    assert possible(window_counts(MarkIndex.build(m), req, **cols)) == {"Y": 10, "W": 10}
+    assert possible(window_counts(m, req, pupils=PUPILS, **cols)) == {"Y": 10, "W": 10}
+    assert possible(window_counts(m, req, calendar=calendar(), **cols)) == {"Y": 10, "W": 10}
+    assert with_pupils.set_index("upn").loc["W", "attendance_pct"] == 50.0
+
+
+# School days in the fixture calendar, counted by hand from HALF_TERMS: 2023/24 has 35, 37,
+# 28, 29, 30 and 35 (indices 0-34, 35-71, 72-99, 100-128, 129-158, 159-193); 2024/25 starts
+# at index 194 (Monday 2 September 2024) with 35 and 38.
+@pytest.mark.parametrize(
+    "start, baseline_start, baseline_days, earlier, history",
+    [
+        # index 0 (Mon 4 Sep 2023, the data's first day): an empty baseline, short
+        ("2023-09-04", "2023-09-04", 0, None, None),
+        # index 40 (Mon 6 Nov 2023): fewer than 60 school days before, so no earlier window
+        ("2023-11-06", "2023-09-04", 40, None, None),
+        # index 60 (Mon 4 Dec 2023): the baseline is exactly the first 60 days; no earlier
+        ("2023-12-04", "2023-09-04", 60, None, None),
+        # index 61: the earlier window is the first school day alone; no history
+        ("2023-12-05", "2023-09-05", 60, ("2023-09-04", "2023-09-04"), None),
+        # index 80 (Mon 15 Jan 2024): baseline from index 20 (Mon 2 Oct); earlier from index 0
+        ("2024-01-15", "2023-10-02", 60, ("2023-09-04", "2023-10-01"), None),
+        # index 120 (Mon 18 Mar 2024): baseline from index 60, earlier exactly indices 0-59;
+        # still no history
+        ("2024-03-18", "2023-12-04", 60, ("2023-09-04", "2023-12-03"), None),
+        # index 121: the history is the first school day alone
+        (
+            "2024-03-19",
+            "2023-12-05",
+            60,
+            ("2023-09-05", "2023-12-04"),
+            ("2023-09-04", "2023-09-04"),
+        ),
+        # index 267 (Mon 6 Jan 2025): baseline from index 207 (Thu 19 Sep 2024), earlier from
+        # index 147 (Thu 9 May 2024); the 380-day history reaches back past the data's start
+        (
+            "2025-01-06",
+            "2024-09-19",
+            60,
+            ("2024-05-09", "2024-09-18"),
+            ("2023-09-04", "2024-05-08"),
+        ),
+    ],
+)
+def test_earlier_and_history_windows_in_school_days(
+    start, baseline_start, baseline_days, earlier, history
+):
+    starts = pd.Series([pd.Timestamp(start)], index=[7])
+    w = intervention_windows(starts, calendar())
+    assert list(w.index) == [7]
+    row = w.loc[7]
+    assert row["baseline_start"] == pd.Timestamp(baseline_start)
+    assert row["baseline_end"] == pd.Timestamp(start) - D
+    # 60 school days wanted
+    assert (row["baseline_days"], row["baseline_short"]) == (baseline_days, baseline_days < 60)
+    for name, expected in (("earlier", earlier), ("history", history)):
+        got = (row[f"{name}_start"], row[f"{name}_end"])
+        if expected is None:
+            assert pd.isna(got[0]) and pd.isna(got[1]), name
+        else:
+            assert got == (pd.Timestamp(expected[0]), pd.Timestamp(expected[1])), name
+
+
+def test_a_year_to_date_baseline_counts_the_school_days_of_its_own_year():
+    # Monday 6 January 2025 is index 267; 2024/25 starts at index 194: 73 school days before it
+    w = intervention_windows(
+        pd.Series([pd.Timestamp("2025-01-06")]), calendar(), baseline="year_to_date"
+    ).iloc[0]
+    assert w["baseline_start"] == pd.Timestamp("2024-09-02")
+    assert (w["baseline_days"], w["baseline_short"]) == (73, False)
+    # fewer than 60 days into the year is not short: the year to date is all there is
+    w = intervention_windows(
+        pd.Series([pd.Timestamp("2024-09-30")]), calendar(), baseline="year_to_date"
+    ).iloc[0]
+    assert (w["baseline_days"], w["baseline_short"]) == (20, False)
+    # Tuesday 7 January 2025 with data from Tuesday 3 September: one day of 74 missing
+    w = intervention_windows(
+        pd.Series([pd.Timestamp("2025-01-07")]),
+        calendar(),
+        baseline="year_to_date",
+        first_date="2024-09-03",
+    ).iloc[0]
+    assert (w["baseline_days"], w["baseline_short"]) == (73, True)
+
+
+def test_earlier_and_history_windows_in_calendar_weeks():
+    w = intervention_windows(pd.Series([START]), calendar(), unit="calendar_weeks").iloc[0]
+    # 12 weeks = 84 days: earlier is the 84 days before the baseline, history the year before
+    assert (w["earlier_start"], w["earlier_end"]) == (START - 168 * D, START - 85 * D)
+    assert (w["history_start"], w["history_end"]) == (START - 533 * D, START - 169 * D)
+    # the baseline, 23 October 2023 to 14 January 2024, holds 45 school days (37 in the
+    # second half term, 8 in January) and all of them are in the data
+    assert (w["baseline_days"], w["baseline_short"]) == (45, False)

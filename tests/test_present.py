@@ -6,6 +6,7 @@ import base64
 import re
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -54,6 +55,9 @@ def test_publish_table_formats_the_gss_way(shown, table):
     assert "<caption>By group</caption>" in out["text/html"]
     assert "c = confidential" in out["text/html"]
     assert '<th scope="col" class="aw-num">Overall absence (%)</th>' in out["text/html"]
+    # counts and means are numbers too (right-aligned); the group is text
+    assert '<td class="aw-num">1,200</td>' in out["text/html"]
+    assert '<td class="aw-num">45.6</td>' in out["text/html"] and "<td>A</td>" in out["text/html"]
 
 
 def test_published_payload_holds_what_the_page_shows(shown, table):
@@ -156,6 +160,69 @@ def test_header_in_words_and_restricted_banner():
     assert "OFFICIAL-SENSITIVE" in present.header_html("T", {}, restricted=True)
 
 
+def test_report_header_shows_the_period_and_audience_and_starts_a_new_report(monkeypatch):
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    present._PUBLISHED["earlier"] = pd.DataFrame()
+    params = {"academic_year": "2023/24"}
+    present.report_header("Termly", params, audience="school", period="2023/24 autumn")
+    ((out, raw),) = calls
+    assert raw is True and present._PUBLISHED == {}
+    html = present.header_html("Termly", params, audience="school", period="2023/24 autumn")
+    assert out["text/html"] == html and out["text/plain"] == "Termly"
+    assert out[present.HEADER_MIME] == {
+        "title": "Termly", "period": "2023/24 autumn", "audience": "school",
+    }  # fmt: skip
+    lines = html.split("\n")
+    assert lines[0].startswith('<div class="aw-banner" role="note"><strong>OFFICIAL</strong>')
+    assert lines[1:3] == [
+        "<h1>Termly</h1>",
+        f'<p class="aw-meta">Period: 2023/24 autumn. Run on {present.run_date()}</p>',
+    ]
+    assert lines[3] == '<dl class="aw-params"><dt>Academic year</dt><dd>2023/24</dd></dl>'
+    # the retired keyword still means restricted; no period, no parameters, no banner
+    calls.clear()
+    present.report_header("T", {}, restricted=True)
+    assert calls[0][0][present.HEADER_MIME]["audience"] == "restricted"
+    assert present.header_html("T", {}, audience=None) == (
+        f'<h1>T</h1>\n<p class="aw-meta">Run on {present.run_date()}</p>'
+    )
+    assert present.header_html("T", {}, audience="school", restricted=False).startswith(
+        '<div class="aw-banner"'
+    )
+
+
+def test_a_chart_is_an_embedded_png_at_the_house_resolution_with_its_alt_text():
+    import struct
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3))
+    fig.add_subplot().bar(["a"], [1])
+    with pytest.raises(ValueError, match="^every chart needs alt text describing what it shows$"):
+        present.figure_html(fig, "   ")
+    html = present.figure_html(fig, ' PA by "band" ')
+    assert html.endswith('alt="PA by &quot;band&quot;"></figure>')
+    png = base64.b64decode(html.split("base64,")[1].split('"')[0])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # 4 x 3 inches at 110 dots per inch
+    assert struct.unpack(">II", png[16:24]) == (4 * 110, 3 * 110)
+
+
+def test_show_figure_displays_the_chart_raw_with_its_alt_text_and_closes_it(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    fig = plt.figure(figsize=(2, 2))
+    fig.add_subplot().bar(["a"], [1])
+    present.show_figure(fig, " PA by band ")
+    ((out, raw),) = calls
+    assert raw is True and out["text/plain"] == "PA by band"
+    assert out["text/html"].startswith('<figure class="aw-figure"><img src="data:image/png')
+    assert not plt.fignum_exists(fig.number)  # not shown a second time by pyplot
+
+
 def test_run_date_is_written_in_words():
     import datetime as dt
 
@@ -172,6 +239,249 @@ def test_provenance_footer(shown):
     assert payload["fingerprint"] == "aaf5d7db5f95e81e"
     assert payload["files"] == {"schools.csv": "ab" * 32}
     assert payload["library_version"]
+
+
+def test_provenance_says_how_many_input_files_and_is_displayed_raw(monkeypatch):
+    import datetime as dt
+
+    def footer(count):
+        files = {f"f{i}.csv": "ab" for i in range(count)}
+        return present.provenance_html("aaf5", files, "1.2", "5 March 2026")
+
+    tail = " &middot; run on 5 March 2026 &middot; attendance-workbench 1.2</p></footer>"
+    head = '<footer class="aw-footer"><p>Data fingerprint <code>aaf5</code>'
+    assert footer(0) == head + tail
+    assert footer(1) == head + " from 1 input file" + tail
+    assert footer(2) == head + " from 2 input files" + tail
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    present.provenance_footer(SimpleNamespace(fingerprint="aaf5"))  # a dataset without files
+    ((out, raw),) = calls
+    assert raw is True
+    assert out["text/plain"] == "Data fingerprint aaf5"
+    assert out[present.PROVENANCE_MIME]["files"] == {}
+    assert out[present.PROVENANCE_MIME]["run_date"] == dt.date.today().isoformat()
+
+
+def test_say_shows_escaped_html_and_plain_text_raw(monkeypatch):
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    present.say("Moor Lane <b>& Co</b> improved.")
+    ((out, raw),) = calls
+    assert raw is True
+    assert out == {
+        "text/html": present.say_html("Moor Lane <b>& Co</b> improved."),
+        "text/plain": "Moor Lane <b>& Co</b> improved.",
+    }
+    assert "&lt;b&gt;&amp; Co&lt;/b&gt;" in out["text/html"]
+
+
+def test_a_period_reads_the_gov_uk_way():
+    assert present.period_between("2023-09-04", "2025-03-20") == "4 September 2023 to 20 March 2025"
+
+
+def test_a_share_that_rounds_to_zero_is_published_as_low(shown):
+    # 5 of 20,000 pupils severely absent: 0.025 %, which would show as 0.0
+    frame = pd.DataFrame({"pupils": [20_000], "sa": [5], "sa_pct": [0.025], "none_pct": [0.0]})
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "sa"], denominator="pupils",
+        shares={"sa_pct": "sa", "none_pct": None},
+    )  # fmt: skip
+    assert published.loc[0, "sa_pct"] == "low" and published.loc[0, "none_pct"] == 0.0
+    assert _cells(shown[0]["text/html"]) == [["20,000", "5", "low", "0.0"]]
+
+
+def test_the_csv_values_are_the_shown_figures_as_numbers(shown):
+    frame = pd.DataFrame(
+        {
+            "school": ["Moor Lane", None],
+            "open": [True, False],
+            "pupils": [20_000.0, 30.0],
+            "sa": [6, 0],
+            "sa_pct": [0.03, 0.0],  # 6 of 20,000 at two places: 0.03, not low
+            "ratio": [1.005, 2.0],
+            "whole": [2.5, 3.5],
+        }
+    )
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "sa"], rates=["whole", "ratio"],
+        denominator="pupils", shares={"sa_pct": "sa"},
+        decimals={"ratio": 2, "whole": 0, "sa_pct": 2},
+    )  # fmt: skip
+    records = published.to_dict("records")
+    # booleans Yes/No, missing text x, counts whole, rounded half up at each column's places
+    assert records == [
+        {"school": "Moor Lane", "open": "Yes", "pupils": 20_000, "sa": 6, "sa_pct": 0.03,
+         "ratio": 1.01, "whole": 3},
+        {"school": "x", "open": "No", "pupils": 30, "sa": 0, "sa_pct": 0.0, "ratio": 2.0,
+         "whole": 4},
+    ]  # fmt: skip
+    assert [type(v) for v in records[0].values()] == [str, str, int, int, float, float, int]
+
+
+def test_a_table_is_a_labelled_focusable_region_with_its_notes():
+    from attendance_lib.present.notebook import _table_html
+
+    shown = pd.DataFrame({"school": ["A", "B"], "ratio": ["1.2", "c"]})
+    caption = 'Pupils "at risk" & more'
+    got = _table_html(shown, {"ratio": "number"}, caption, ["n1", "n2"])
+    escaped = "Pupils &quot;at risk&quot; &amp; more"
+    assert got == (
+        f'<div class="aw-table-wrap" role="region" tabindex="0" aria-label="{escaped}">'
+        f'<table class="aw-table"><caption>{escaped}</caption>'
+        '<thead><tr><th scope="col">School</th><th scope="col" class="aw-num">ratio</th></tr>'
+        '</thead><tbody><tr><td>A</td><td class="aw-num">1.2</td></tr>'
+        '<tr><td>B</td><td class="aw-num">c</td></tr></tbody></table></div>'
+        '<div class="aw-notes"><p>n1</p><p>n2</p></div>'
+    )
+    assert _table_html(shown, {}, "c", []).endswith("</table></div>")  # no notes, no box
+
+
+def test_a_school_pack_shows_its_own_rows_and_protects_the_rest(monkeypatch):
+    calls = []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: calls.append((obj, raw)))
+    frame = pd.DataFrame(
+        {
+            "urn": [100001.0, 100002.0, np.nan],  # a code with a gap: whole numbers
+            "school": ["A", "B", "All"],
+            "pupils": [3, 4, 7],
+            "pa": [1, 2, 3],
+            "pa_pct": [33.3, 50.0, 42.9],
+            "gap": [0.25, 1.5, np.nan],  # a plain number: one place, half up
+        }
+    )
+    spec = dict(counts=["pupils", "pa"], denominator="pupils", shares={"pa_pct": "pa"})
+    published = present.publish_table(
+        frame, "School_pack", caption="Pack", audience="school", own={"urn": 100001}, **spec
+    )
+    # A is the school's own row: shown; B and the LA row are other pupils: 1-4 suppressed
+    assert published.to_dict("records") == [
+        {"urn": 100001, "school": "A", "pupils": 3, "pa": 1, "pa_pct": 33.3, "gap": 0.3},
+        {"urn": 100002, "school": "B", "pupils": "c", "pa": "c", "pa_pct": "c", "gap": 1.5},
+        {"urn": "x", "school": "All", "pupils": 7, "pa": "c", "pa_pct": "c", "gap": "x"},
+    ]
+    (out, raw) = calls[-1]
+    assert raw is True and out["text/plain"] == "Pack (3 rows)"
+    assert _cells(out["text/html"])[0] == ["100001", "A", "3", "1", "33.3", "0.3"]
+    payload = out[present.TABLE_MIME]
+    assert payload["audience"] == "school" and payload["records"][2]["urn"] == "x"
+    assert payload["kinds"] == {
+        "pupils": "count", "pa": "count", "pa_pct": "rate", "urn": "integer", "gap": "number",
+    }  # fmt: skip
+    # own rows as booleans; a private count protects the rate but is not published
+    published = present.publish_table(
+        frame, "t2", caption="c", audience="school", own=[False, True, False], show=False,
+        private=["pa"], **spec,
+    )  # fmt: skip
+    assert published["pupils"].tolist() == ["c", 4, 7]
+    assert published["pa_pct"].tolist() == ["c", 50.0, "c"] and "pa" not in published
+    (out, raw) = calls[-1]
+    assert raw is True and list(out) == [present.TABLE_MIME]
+    assert out[present.TABLE_MIME]["disclosure"]["counts"] == ["pupils"]
+    assert out[present.TABLE_MIME]["disclosure"]["shares"] == {"pa_pct": None}
+    with pytest.raises(KeyError, match="own: no column 'la'"):
+        present.publish_table(frame, "t3", caption="c", audience="school", own={"la": 1})
+
+
+def test_the_table_declares_all_of_its_arithmetic_to_the_runner(shown):
+    from attendance_lib.present import disclosure
+
+    frame = pd.DataFrame(
+        {
+            "school": ["A", "B", "All"],
+            "boys": [10, 20, 30],
+            "girls": [10, 20, 30],
+            "pupils": [20, 40, 60],
+            "pa": [10, 10, 20],
+            "pa_pct": [50.0, 25.0, 33.3],
+            "prev_pupils": [20, 40, 60],
+            "prev_pa_pct": [40.0, 25.0, 30.0],
+            "change": [10.0, 0.0, 3.3],
+            "gap": [16.7, -8.3, 0.0],
+        }
+    )
+    arithmetic = dict(
+        counts=["boys", "girls", "pupils", "pa"],
+        rates=["prev_pa_pct", "change", "gap"],
+        denominator="pupils",
+        denominators={"prev_pa_pct": "prev_pupils"},
+        shares={"pa_pct": "pa"},
+        row_sums={"pupils": ["boys", "girls"]},
+        total_rows={"column": "school", "label": "All"},
+        group_totals={"part": "pa", "total": "pupils", "within": ["school"]},
+        differences={"change": ["pa_pct", "prev_pa_pct"]},
+        breaks_down={"table": "parent", "on": ["school"]},
+        follows={"gap": "pa_pct"},
+    )
+    present.publish_table(frame, "t", caption="c", suppress_below=10, **arithmetic)
+    declared = shown[-1][present.TABLE_MIME]["disclosure"]
+    assert declared == disclosure.structure(threshold=10, **arithmetic).to_json()
+
+
+def test_symbol_notes_explain_only_the_symbols_used():
+    from attendance_lib.present.notebook import symbol_notes
+
+    assert symbol_notes(pd.DataFrame({"a": ["c", "x", "1"]}), 10) == [
+        "c = confidential: a count of 1 to 9, a figure based on fewer than 10 pupils, or a "
+        "figure from which one of those could be worked out.",
+        "x = not available.",
+    ]
+    assert symbol_notes(pd.DataFrame({"a": ["1", "low", "z"]})) == [
+        "z = not applicable.",
+        "low = a positive figure that rounds to zero.",
+    ]
+    assert symbol_notes(pd.DataFrame({"a": ["1"]})) == []
+
+
+def test_whole_number_codes_are_shown_without_separators_or_places():
+    from attendance_lib.present.notebook import _format_column
+
+    cells = pd.Series([3.0, None, "c", 100001.0], dtype=object)
+    assert list(_format_column(cells, "integer")) == ["3", "x", "c", "100001"]
+
+
+def test_bars_start_at_zero_and_a_cut_line_axis_says_where_it_starts():
+    from matplotlib.figure import Figure
+
+    from attendance_lib.present.notebook import CUT_AXIS_NOTE, check_axes
+
+    def bars(horizontal: bool, low: float) -> Figure:
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.set_title("T")
+        (ax.barh if horizontal else ax.bar)(["a", "b"], [3, 4])
+        (ax.set_xlim if horizontal else ax.set_ylim)(low, 5)
+        return fig
+
+    for horizontal in (True, False):
+        assert check_axes(bars(horizontal, 0)) == []
+        with pytest.raises(ValueError, match="^bar chart 'T': bars must start at zero$"):
+            check_axes(bars(horizontal, 1))
+
+    def line(bottom: float, label: str = "Attendance (%)") -> Figure:
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.plot([1, 2], [92, 95])
+        ax.set_yticks([90, 92, 94, 96])
+        ax.set_ylim(bottom, 96)
+        ax.set_ylabel(label)
+        return fig
+
+    fig = line(91.3)  # cut: moved down to the tick at 90 and said on the axis and in words
+    assert check_axes(fig) == ["The value axis starts at 90, not zero."]
+    assert fig.axes[0].get_ylim()[0] == 90
+    assert fig.axes[0].get_ylabel() == f"Attendance (%)\n({CUT_AXIS_NOTE}: it starts at 90)"
+    assert check_axes(fig) == []  # said once
+    assert check_axes(line(92)) == ["The value axis starts at 92, not zero."]  # on a tick
+    assert check_axes(line(0)) == [] and check_axes(line(91.3, label="")) == []
+
+
+def test_text_cells_read_in_words():
+    from attendance_lib.present.notebook import _format_column
+
+    cells = pd.Series(["alternative_provision", "Moor Lane", 12, True, np.bool_(False), None])
+    shown = _format_column(cells.astype(object), "text")
+    assert list(shown) == ["Alternative provision", "Moor Lane", "12", "Yes", "No", "x"]
 
 
 def test_booleans_read_yes_no_and_an_empty_table_says_none():
@@ -237,3 +547,11 @@ def test_format_p_never_scientific():
     assert present.format_p(6.22e-307) == "< 0.001"
     assert present.format_p(0.0416) == "0.042" and present.format_p(0.0005) == "< 0.001"
     assert present.format_p(1.0) == "> 0.999" and present.format_p(float("nan")) == "not available"
+
+
+def test_format_p_at_its_edges_and_rounding_half_up():
+    # exactly 0.001 and 0.999 are shown as numbers; only beyond them does the text change
+    assert present.format_p(0.001) == "0.001" and present.format_p(0.0009) == "< 0.001"
+    assert present.format_p(0.999) == "0.999" and present.format_p(0.9991) == "> 0.999"
+    # rounded half up at three places: 0.0055 -> 0.006 (Python's format would give 0.005)
+    assert present.format_p(0.0055) == "0.006"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
@@ -74,3 +76,41 @@ def test_bootstrap_reproducible_and_sensible():
     assert 3 < (a[1] - a[0]) / 2 < 8
     const = bootstrap_ci(lambda idx: 4.0, 10, reps=50)
     assert const == (4.0, 4.0)
+
+
+def test_zero_denominators_give_nan_or_clipped_limits_without_warnings():
+    # a school with no pupils in a group must not print a RuntimeWarning into a report
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low, high = wilson_interval(np.array([0, 3]), np.array([0, 0]))
+        assert np.isnan(low).all() and np.isnan(high).all()
+        low, high = funnel_limits([0], 10.0, 0.95)
+        assert (low[0], high[0]) == (0.0, 100.0)
+
+
+def test_funnel_limits_clip_at_100_and_follow_a_low_rate():
+    # p = 98 %, n = 4: 98 + 3.0902 * sqrt(0.98 * 0.02 / 4) * 100 = 119.6, shown as 100
+    low, high = funnel_limits([4], 98.0, 0.998)
+    assert high[0] == 100.0
+    assert low[0] == pytest.approx(98 - 3.090232 * np.sqrt(0.98 * 0.02 / 4) * 100, abs=1e-4)
+    # p = 0.5 %, n = 100,000: 0.5 +/- 1.959964 * sqrt(0.005 * 0.995 / 100000) * 100
+    low, high = funnel_limits([100_000], 0.5, 0.95)
+    half = 1.959964 * np.sqrt(0.005 * 0.995 / 100_000) * 100
+    assert low[0] == pytest.approx(0.5 - half, abs=1e-5)
+    assert high[0] == pytest.approx(0.5 + half, abs=1e-5)
+    # an overall rate of 0 %: both limits are 0
+    assert funnel_limits([50], 0.0, 0.95) == (pytest.approx([0.0]), pytest.approx([0.0]))
+
+
+def test_bootstrap_percentiles_follow_the_confidence():
+    # statistic = the first resampled unit's index: uniform on 0..999, so a 90 % interval
+    # runs from about the 5th to the 95th percentile (50 to 949)
+    low, high = bootstrap_ci(lambda idx: float(idx[0]), 1000, reps=20_000, confidence=0.90)
+    assert low == pytest.approx(50, abs=6) and high == pytest.approx(949, abs=6)
+
+
+def test_bootstrap_draws_every_unit_the_first_included():
+    # unit 0 is the only non-zero value; an interval that never draws it would be (0, 0)
+    values = np.array([10.0] + [0.0] * 9)
+    low, high = bootstrap_ci(lambda idx: float(values[idx].mean()), 10, reps=1000)
+    assert low == 0.0 and high >= 2.0

@@ -152,13 +152,12 @@ class Calendar:
         starts = self.table["start_date"].to_numpy(dtype="datetime64[ns]")
         ends = self.table["end_date"].to_numpy(dtype="datetime64[ns]")
         idx = np.searchsorted(starts, d, side="right") - 1
-        ok = (idx >= 0) & (d <= ends[np.clip(idx, 0, None)])
-        idx = np.where(ok, idx, -1)
-        years = np.where(ok, self.table["academic_year"].to_numpy()[np.clip(idx, 0, None)], None)
-        hts = np.where(ok, self.table["half_term"].to_numpy()[np.clip(idx, 0, None)], 0)
-        return pd.DataFrame(
-            {"academic_year": years, "half_term": pd.array(np.where(ok, hts, 0), dtype="Int64")}
-        ).assign(half_term=lambda f: f["half_term"].mask(~ok))
+        row = np.clip(idx, 0, None)
+        ok = (idx >= 0) & (d <= ends[row])
+        years = np.where(ok, self.table["academic_year"].to_numpy()[row], None)
+        half_terms = pd.array(self.table["half_term"].to_numpy()[row], dtype="Int64")
+        half_terms[~ok] = pd.NA
+        return pd.DataFrame({"academic_year": years, "half_term": half_terms})
 
     def in_calendar(self, dates: np.ndarray) -> np.ndarray:
         """Boolean array: each date lies inside some half term (none does in an empty calendar)."""

@@ -57,39 +57,6 @@ class Bands:
         return [b.label for b in self.bands]
 
 
-def _five_pp() -> tuple[Band, ...]:
-    out = [Band("95 to 100%", 95, 100, True, True)]
-    for low in range(90, 45, -5):
-        out.append(Band(f"{low} to <{low + 5}%", low, low + 5))
-    out.append(Band("<50%", 0, 50, True, False))
-    return tuple(out)
-
-
-PRESETS: dict[str, Bands] = {
-    "cbc": Bands(
-        "cbc",
-        (
-            Band("100%", 100, 100, True, True),
-            Band("95 to <100%", 95, 100),
-            Band("90 to <95%", 90, 95),
-            Band("85 to <90%", 85, 90),
-            Band("<85%", 0, 85),
-        ),
-    ),
-    "dfe_5pp": Bands("dfe_5pp", _five_pp()),
-    "five_categories": Bands(
-        "five_categories",
-        (
-            Band("95% or more (expected)", 95, 100, True, True),
-            Band("over 90% and under 95% (at risk of PA)", 90, 95, False, False),
-            Band("80% to 90% (persistently absent)", 80, 90, True, True),
-            Band("over 50% and under 80% (at risk of severe)", 50, 80, False, False),
-            Band("50% or less (severely absent)", 0, 50, True, True),
-        ),
-    ),
-}
-
-
 def from_edges(edges: Sequence[float]) -> Bands:
     """Bands from explicit edges, e.g. ``[100, 95, 90, 85]``.
 
@@ -119,6 +86,32 @@ def from_edges(edges: Sequence[float]) -> Bands:
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+PRESETS: dict[str, Bands] = {
+    "cbc": Bands(
+        "cbc",
+        (
+            Band("100%", 100, 100, True, True),
+            Band("95 to <100%", 95, 100),
+            Band("90 to <95%", 90, 95),
+            Band("85 to <90%", 85, 90),
+            Band("<85%", 0, 85),
+        ),
+    ),
+    # five-point bands are what from_edges makes of 95, 90, ..., 50
+    "dfe_5pp": Bands("dfe_5pp", from_edges(range(95, 45, -5)).bands),
+    "five_categories": Bands(
+        "five_categories",
+        (
+            Band("95% or more (expected)", 95, 100, True, True),
+            Band("over 90% and under 95% (at risk of PA)", 90, 95, False, False),
+            Band("80% to 90% (persistently absent)", 80, 90, True, True),
+            Band("over 50% and under 80% (at risk of severe)", 50, 80, False, False),
+            Band("50% or less (severely absent)", 0, 50, True, True),
+        ),
+    ),
+}
 
 
 def resolve_bands(spec: str | Sequence[float] | Bands) -> Bands:

@@ -324,7 +324,8 @@ def linear_sums(
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, str) or value is None or value is pd.NA:
+    # a symbol (c, x, z, low) is unknown; a number written as text ("3") is still a number
+    if (isinstance(value, str) and value in SYMBOLS) or value is None or value is pd.NA:
         return np.nan
     try:
         return float(value)
