@@ -382,3 +382,35 @@ def test_a_rate_rests_on_its_own_denominator_or_the_tables():
     spec = structure(denominator="pupils", denominators={"last_pct": "last_pupils"})
     assert spec.denominator_of("last_pct") == "last_pupils"
     assert spec.denominator_of("this_pct") == "pupils"
+
+
+def test_a_share_without_its_count_is_suppressed_on_the_implied_count_and_followers_with_it():
+    # 40 pupils: 2.5 % is 1 pupil, 7.5 % is 3, 12.5 % is 5 (published), 5 % is 2
+    frame = pd.DataFrame(
+        {
+            "pupils": [40, 40, 40, 40, 40],
+            "pa_pct": [2.5, 7.5, 12.5, 0.0, 5.0],
+            "gap": [1.0, 2.0, None, 4.0, None],  # a gap to the LA, built from pa_pct
+        }
+    )
+    spec = structure(denominator="pupils", shares={"pa_pct": None}, follows={"gap": "pa_pct"})
+    out = protect(frame, spec)
+    assert out["pa_pct"].tolist() == [SUPPRESSED, SUPPRESSED, 12.5, 0.0, SUPPRESSED]
+    # the gap goes wherever its rate goes; a gap that is not there stays missing
+    assert out["gap"].tolist()[:2] == [SUPPRESSED, SUPPRESSED] and out["gap"].iloc[3] == 4.0
+    assert pd.isna(out["gap"].iloc[2]) and pd.isna(out["gap"].iloc[4])
+
+
+def test_the_complement_is_the_smallest_visible_non_zero_cell_and_errors_name_the_row():
+    # 22 = 2 + 0 + 10 + 10: the 2 is suppressed; the complement is a 10 (the first), not the 0
+    frame = pd.DataFrame({"total": [22], "a": [2], "b": [0], "c": [10], "d": [10]})
+    out = protect(
+        frame, structure(counts=["a", "b", "c", "d"], row_sums={"total": ["a", "b", "c", "d"]})
+    )
+    assert out.loc[0].tolist() == [22, SUPPRESSED, 0, SUPPRESSED, 10]
+    # the second row of a breakdown is alone under its parent's total: nothing can hide it
+    parent = pd.DataFrame({"band": ["low"], "pupils": [3]}).astype(object)
+    child = pd.DataFrame({"band": ["x", "low"], "sen": ["n", "y"], "pupils": [10, 3]})
+    spec = structure(counts=["pupils"], breaks_down={"table": "p", "on": ["band"]})
+    with pytest.raises(DisclosureError, match=r"^column 'pupils' row 2: a suppressed figure"):
+        protect(child, spec, parents={"p": parent})
