@@ -131,6 +131,31 @@ def test_each_notebook_records_its_own_peak_memory_in_a_warm_kernel(tmp_path):
 
 
 @slow
+def test_a_kernel_left_holding_much_memory_is_replaced(monkeypatch, tmp_path):
+    """A notebook that leaves its kernel above MAX_RESIDENT_MB (a heavy report's arrays) is
+    followed by a fresh kernel; small notebooks keep theirs."""
+    monkeypatch.setattr(warm_kernels, "MAX_RESIDENT_MB", 300)
+    nb = _notebook(
+        tmp_path,
+        "holder",
+        "import json, os\nblob = b'x' * (value * 2**20)",
+        'print(json.dumps({"pid": os.getpid()}))',
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    sizes = [0, 400, 0, 0]
+    jobs = [
+        ((nb, out / f"{n}.ipynb", {"value": mb}), {"root": tmp_path}) for n, mb in enumerate(sizes)
+    ]
+    results = _run_in_pool(jobs)
+    assert all(isinstance(r, float) for r in results), results
+    pids = [_probe(out / f"{n}.ipynb")["pid"] for n in range(len(sizes))]
+    assert pids[0] == pids[1]  # a small notebook keeps its kernel
+    assert pids[2] != pids[1]  # the kernel that held 400 MB was replaced
+    assert pids[3] == pids[2]
+
+
+@slow
 def test_a_failing_cell_raises_keeps_the_notebook_and_the_next_gets_a_fresh_kernel(tmp_path):
     nb = _notebook(
         tmp_path,

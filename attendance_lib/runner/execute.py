@@ -132,6 +132,16 @@ def peak_rss_mb(pid: int | None) -> float | None:
     return None
 
 
+def resident_mb(pid: int | None) -> float | None:
+    """The resident memory of process ``pid`` now, in MB (psutil), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        return psutil.Process(pid).memory_info().rss / 2**20
+    except psutil.Error:
+        return None
+
+
 def reset_peak_rss(pid: int | None) -> bool:
     """Start a new high-water mark for ``pid`` (Linux ``clear_refs`` 5); False where it cannot."""
     if pid is None:

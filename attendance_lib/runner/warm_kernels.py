@@ -16,7 +16,10 @@ with the per-cell timeout, and ``raise_for_execution_errors``, which writes the 
 notebook with papermill's error markers), but against the already started kernel. After any
 failure - a cell error, a timeout, a kernel that died - the worker's kernel is shut down and
 the next notebook gets a fresh one, so one school cannot poison the next. A kernel is also
-replaced after :data:`MAX_NOTEBOOKS_PER_KERNEL` notebooks to bound memory.
+replaced after :data:`MAX_NOTEBOOKS_PER_KERNEL` notebooks, and after any notebook that leaves
+it holding more than :data:`MAX_RESIDENT_MB` (a heavy report's arrays that Python keeps from
+the operating system would otherwise stay with the school packs that follow it, and count in
+their memory), to bound memory.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ from attendance_lib.runner import execute as executing
 
 #: Notebooks one kernel runs before it is replaced by a fresh one.
 MAX_NOTEBOOKS_PER_KERNEL = 100
+#: A kernel holding more than this (MB) after a notebook is replaced before the next one: half
+#: a worker's budget (:data:`attendance_lib.runner.workers.WORKER_MEMORY_MB`). A school pack
+#: needs under 1 GB; a warm kernel that has just run a heavy report can keep 3 GB.
+MAX_RESIDENT_MB = 1536
 #: Seconds the kernel may take to import the common modules, or to reset between notebooks.
 SETUP_TIMEOUT = 120
 #: What nbclient passes to a kernel it starts: keep IPython's history in memory.
@@ -220,6 +227,10 @@ class WarmKernel:
         except BaseException:
             self.shutdown()
             raise
+        held = executing.resident_mb(pid)
+        if held is not None and held > MAX_RESIDENT_MB:
+            logger.info("kernel holds %.0f MB after %s: starting a fresh one", held, notebook.name)
+            self.shutdown()
 
 
 def current_kernel(root: Path, cwd: Path) -> WarmKernel | None:
