@@ -72,13 +72,9 @@ EXACT_ON = ("key_stage", "fsm", "sen", "open_service")
 #: The pre-periods officers can see when they choose a child (the 60 school days before the
 #: start and the 60 before those): matched on, and the bias correction's regressors.
 SELECTION_COLUMNS = ("baseline_attendance_pct", "earlier_attendance_pct")
-#: Pre-period attendance carried with each treated and comparison pupil.
-HISTORY_COLUMNS = (
-    "baseline_attendance_pct",
-    "earlier_attendance_pct",
-    "history_attendance_pct",
-    "history_possible",
-)
+#: Pre-period attendance carried with each treated and comparison pupil: the matched periods
+#: and the history the change is measured from (:func:`before_attendance`).
+HISTORY_COLUMNS = (*SELECTION_COLUMNS, "history_attendance_pct")
 #: Sensitivity analyses: (caliper, neighbours) besides the default.
 SENSITIVITY = (
     (5.0, DEFAULT_NEIGHBOURS),
