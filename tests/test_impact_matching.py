@@ -121,11 +121,54 @@ def test_change_is_measured_from_the_history_which_matching_leaves_out():
     pairs = mm.match_comparisons(t, pool, caliper_pp=2.5, neighbours=1)
     # C1 and C2 tie on the baseline and earlier window; the history does not break the tie
     assert list(pairs["upn_comparison"]) == ["C1"]
-    # (90 - 75) - (86 - 88) = 17; the pre-periods matched exactly, so no bias correction
-    assert mm.did_contributions(pairs).estimate() == pytest.approx(17.0)
+    # (90 - 75) - (86 - 88) x f: the pre-periods matched exactly, so no bias correction; the
+    # comparison's -2 points at 12% usual absence carried to the treated child's 25% by
+    # f = sqrt(0.25 x 0.75 / (0.12 x 0.88)) = 1.3325 (level_scale): 15 + 2.665 = 17.665
+    f = np.sqrt(0.25 * 0.75 / (0.12 * 0.88))
+    assert mm.did_contributions(pairs).estimate() == pytest.approx(15 + 2 * f)
+    assert mm.did_contributions(pairs).estimate() == pytest.approx(17.665, abs=1e-3)
     # without a history the change is measured from the earlier window: (90 - 82) - (86 - 82)
     none = pairs.assign(history_attendance_pct=np.nan, history_attendance_pct_comparison=np.nan)
     assert mm.did_contributions(none).estimate() == pytest.approx(4.0)
+
+
+def _level_pairs(usual_t: float, usual_c: list[float], change_c: list[float]) -> pd.DataFrame:
+    n = len(usual_c)
+    return pd.DataFrame(
+        {
+            "intervention_id": ["T1"] * n,
+            "history_attendance_pct": [usual_t] * n,
+            "earlier_attendance_pct": [usual_t] * n,
+            "history_attendance_pct_comparison": usual_c,
+            "earlier_attendance_pct_comparison": [80.0] * n,
+            "review_attendance_pct_comparison": np.add(usual_c, change_c),
+            "weight": [1 / n] * n,
+        }
+    )
+
+
+def test_level_scale_carries_a_comparison_change_to_the_treated_childs_level():
+    # treated usual level 80% (absence 0.2); comparisons 90% and 88% (mean absence 0.11)
+    pairs = _level_pairs(80.0, [90.0, 88.0], [-3.0, -1.0])
+    f = np.sqrt(0.2 * 0.8 / (0.11 * 0.89))  # 1.2716
+    assert mm.level_scale(pairs) == pytest.approx([f, f])
+    assert list(mm.comparison_change(pairs)) == pytest.approx([-3 * f, -1 * f])
+    # at the same level the change is unchanged
+    same = _level_pairs(85.0, [85.0, 85.0], [2.0, -1.0])
+    assert list(mm.comparison_change(same)) == pytest.approx([2.0, -1.0])
+    # a child with less absence than its comparisons moves less
+    assert mm.level_scale(_level_pairs(97.0, [90.0], [1.0]))[0] == pytest.approx(
+        np.sqrt(0.03 * 0.97 / (0.1 * 0.9))
+    )
+    # a comparison with no usual level is left out of the mean level, and keeps factor ...
+    gap = _level_pairs(80.0, [90.0, np.nan], [-3.0, 0.0])
+    gap["earlier_attendance_pct_comparison"] = [80.0, np.nan]
+    assert mm.level_scale(gap)[0] == pytest.approx(np.sqrt(0.2 * 0.8 / (0.1 * 0.9)))
+    # ... and no absence at all is held at the floor, so the factor stays finite
+    floor = mm.LEVEL_FLOOR
+    none = _level_pairs(80.0, [100.0], [-1.0])
+    assert mm.level_scale(none)[0] == pytest.approx(np.sqrt(0.16 / (floor * (1 - floor))))
+    assert mm.level_scale(none.iloc[:0]).shape == (0,)
 
 
 def test_pre_trend_placebo_by_hand():
@@ -315,6 +358,13 @@ def test_describe_effect_says_how_much_would_have_happened_anyway():
     text = mm.describe_effect(eff, pairs, n_evaluable=3)
     assert "treated pupils changed by +5.5 points and their comparisons by +1.0 points" in text
     assert "about 18% of the matched pupils' rise would have happened anyway" in text
+    # carried to the treated pupils' level: T1's comparisons (usual absence 18% and 19%, mean
+    # 18.5%) by sqrt(0.18 x 0.82 / (0.185 x 0.815)) = 0.9894: (3 x 0.9894 - 1) / 2 = 0.98
+    assert "usual level of absence (a child with more absence moves further), +1.0 points" in text
+    moved = pairs.assign(earlier_attendance_pct=pairs["earlier_attendance_pct"] - 10.0)
+    # T1 at 72% (absence 0.28): factor sqrt(0.28 x 0.72 / 0.150775) = 1.1563; T3 at 62%:
+    # sqrt(0.38 x 0.62 / (0.28 x 0.72)) = 1.0826: (3 x 1.1563 - 1.0826) / 2 = 1.19
+    assert "moves further), +1.2 points" in mm.describe_effect(eff, moved, n_evaluable=3)
     fell = pairs.assign(review_attendance_pct_comparison=70.0)
     assert "none of the matched pupils' rise" in mm.describe_effect(eff, fell, n_evaluable=3)
     flat = pairs.assign(review_attendance_pct=60.0)

@@ -32,6 +32,10 @@ Stuart 2010; Austin 2009; EEF evaluation guidance):
   that selection, whether officers chose on the recorded 12 weeks or on what they know of the
   child (the synthetic LA's two ``--selection`` mechanisms; Barnett et al. 2005 on taking the
   baseline from a measurement other than the one used to select);
+- **the comparison's change at the treated child's level** (:func:`level_scale`): a trend
+  moves a child with more absence by more points, so each comparison's change is carried to
+  its treated pupil's usual level of absence on the arcsine square-root scale of the absence
+  share before it is compared;
 - **bias correction** (Abadie and Imbens 2011): each comparison's change is adjusted by the
   difference in predicted change (a linear regression on the matched comparisons of the change
   on baseline and earlier-window attendance) between the treated pupil's and the comparison's
@@ -425,6 +429,62 @@ def before_attendance(frame: pd.DataFrame, suffix: str = "") -> pd.Series:
     return hist.where(hist.notna(), frame[f"earlier_attendance_pct{suffix}"])
 
 
+#: Absence shares are held within [LEVEL_FLOOR, 1 - LEVEL_FLOOR] in :func:`level_scale`, so a
+#: usual level of no absence at all still carries a trend (the factor stays finite).
+LEVEL_FLOOR = 0.005
+
+
+def level_scale(pairs: pd.DataFrame) -> np.ndarray:
+    """Factor carrying each comparison pupil's change to its treated pupil's level of absence.
+
+    Trends between the usual level and the review window (age, the season, a year of more
+    illness) act on a child's absence, and move a child with much absence by more points than
+    a child with little: no child with 2% absence can fall by 5 points. The difference in
+    differences assumes the treated children would have changed as their comparisons did, so
+    where the treated children's usual level of absence is higher (children chosen on what
+    officers know of them are worse, in their usual level, than comparisons with the same
+    recorded baseline), each comparison's change is first carried to the treated child's
+    level. The scale on which such trends are taken as equal is the arcsine square root of
+    the absence share, the variance-stabilising scale of a proportion (Anscombe 1948), between
+    equal changes in points (which understates the treated children's trend) and equal changes
+    in log-odds (which overstates it on window rates); see docs/impact-simulation.md. A change
+    carried by that scale's local slope is multiplied by
+
+        sqrt(a_t (1 - a_t) / (a_c (1 - a_c)))
+
+    where ``a_t`` is the treated pupil's usual absence share (1 - :func:`before_attendance` /
+    100) and ``a_c`` the weighted mean usual absence share of its comparisons (a mean, not each
+    comparison's own, so one comparison with almost no absence cannot inflate the factor).
+    Shares are held within [:data:`LEVEL_FLOOR`, 1 - :data:`LEVEL_FLOOR`]. At equal levels the
+    factor is 1. It is a fixed weight per treated pupil (it uses only the usual levels, not the
+    review window), so the estimator stays linear in the comparisons' changes and the cluster
+    bootstrap applies unchanged. A pair whose comparison has no usual level gets factor 1.
+
+    Returns one factor per row of ``pairs``.
+    """
+    if pairs.empty:
+        return np.ones(0)
+    a_t = 1 - before_attendance(pairs).to_numpy(dtype=float) / 100
+    a_c = 1 - before_attendance(pairs, "_comparison").to_numpy(dtype=float) / 100
+    w = np.where(np.isfinite(a_c), pairs["weight"].to_numpy(dtype=float), 0.0)
+    ids = pairs["intervention_id"].to_numpy()
+    sums = pd.DataFrame({"wa": w * np.nan_to_num(a_c), "w": w}).groupby(ids).transform("sum")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_c = (sums["wa"] / sums["w"]).to_numpy()
+    t = np.clip(a_t, LEVEL_FLOOR, 1 - LEVEL_FLOOR)
+    c = np.clip(mean_c, LEVEL_FLOOR, 1 - LEVEL_FLOOR)
+    with np.errstate(invalid="ignore"):
+        factor = np.sqrt(t * (1 - t) / (c * (1 - c)))
+    return np.where(np.isfinite(factor), factor, 1.0)
+
+
+def comparison_change(pairs: pd.DataFrame) -> pd.Series:
+    """Each comparison pupil's change from their usual level to the review window, in points,
+    carried to its treated pupil's level of absence (:func:`level_scale`)."""
+    change = pairs["review_attendance_pct_comparison"] - before_attendance(pairs, "_comparison")
+    return change * level_scale(pairs)
+
+
 def _ols(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     if len(y) == 0:
         return np.zeros(x.shape[1])
@@ -593,15 +653,14 @@ def did_contributions(
 ) -> Contributions:
     """Contributions of the (bias-corrected) difference-in-differences.
 
-    ``outcome="change"``: review - :func:`before_attendance` (the effect), bias-corrected on the
-    baseline and earlier window; ``"placebo"``: baseline - earlier (the pre-trend placebo, no
+    ``outcome="change"``: review - :func:`before_attendance` (the effect), each comparison's
+    change carried to its treated pupil's level of absence (:func:`comparison_change`), then
+    bias-corrected on the baseline and earlier window; ``"placebo"``: baseline - earlier (the pre-trend placebo, no
     bias correction: it is a check, not an estimate).
     """
     if outcome == "change":
-        review_t = pairs["review_attendance_pct"]
-        review_c = pairs["review_attendance_pct_comparison"]
-        yt = (review_t - before_attendance(pairs)).to_numpy(dtype=float)
-        yc = (review_c - before_attendance(pairs, "_comparison")).to_numpy(dtype=float)
+        yt = (pairs["review_attendance_pct"] - before_attendance(pairs)).to_numpy(dtype=float)
+        yc = comparison_change(pairs).to_numpy(dtype=float)
     else:
         yt = (pairs["baseline_attendance_pct"] - pairs["earlier_attendance_pct"]).to_numpy(float)
         yc = (
@@ -971,9 +1030,11 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
     per = pairs.assign(
         _t=pairs["review_attendance_pct"] - before_attendance(pairs),
         _c=pairs["review_attendance_pct_comparison"] - before_attendance(pairs, "_comparison"),
+        _at_level=comparison_change(pairs),
     ).groupby("intervention_id")
     t_change = per["_t"].first().mean()
-    c_change = per["_c"].mean().mean()
+    own_change = per["_c"].mean().mean()
+    c_change = per["_at_level"].mean().mean()
     if t_change <= 0:
         anyway = "the matched pupils' attendance did not rise on average"
     elif c_change <= 0:
@@ -987,8 +1048,10 @@ def describe_effect(effect: pd.DataFrame, pairs: pd.DataFrame | None, n_evaluabl
         f"\n\nMatched comparison: {int(did.n_treated):,} of {n_evaluable:,} evaluable interventions "
         f"were matched to {int(did.n_comparison):,} comparison pupils in {int(did.n_schools):,} "
         f"schools. From their usual level before the intervention to the review window the treated "
-        f"pupils changed by {_pp(t_change)} points and their comparisons by {_pp(c_change)} "
-        f"points, so {anyway}. The difference-in-differences "
+        f"pupils changed by {_pp(t_change)} points and their comparisons by {_pp(own_change)} "
+        f"points; carried to the treated pupils' usual level of absence (a child with more "
+        f"absence moves further), {_pp(c_change)} points, so {anyway}. The "
+        f"difference-in-differences "
         f"estimate of the intervention's effect, corrected for the remaining differences in "
         f"pre-intervention attendance, is {_pp(did.estimate_pp)} points (95% interval "
         f"{_pp(did.ci_low)} to {_pp(did.ci_high)}, a cluster bootstrap over schools): about "
