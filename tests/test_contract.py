@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from builders import (
     write_folder,
 )
 
+import attendance_lib
 from attendance_lib.contract import dataset
 from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.contract.reading import MAX_ROWS_LISTED
@@ -253,6 +255,25 @@ def test_code_digest_covers_the_package_source():
     digest = dataset.code_digest()
     assert len(digest) == 12 and int(digest, 16) >= 0
     assert dataset.cache_folder("abc").name == f"abc-{digest}"
+    # the whole package, not only the layer dataset.py lives in: a changed analysis must not
+    # read what an older version of it cached
+    assert dataset.PACKAGE_FOLDER == Path(attendance_lib.__file__).resolve().parent
+    assert digest == dataset.source_digest(dataset.PACKAGE_FOLDER)
+
+
+def test_source_digest_changes_with_any_file_in_any_subfolder(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "analyses" / "strategy").mkdir(parents=True)
+    (tmp_path / "core" / "a.py").write_text("A = 1\n")
+    deep = tmp_path / "analyses" / "strategy" / "b.py"
+    deep.write_text("B = 1\n")
+    before = dataset.source_digest(tmp_path)
+    assert dataset.source_digest(tmp_path) == before
+    deep.write_text("B = 2\n")
+    assert dataset.source_digest(tmp_path) != before
+    (tmp_path / "notes.txt").write_text("not source")
+    deep.write_text("B = 1\n")
+    assert dataset.source_digest(tmp_path) == before  # only Python source counts
 
 
 def test_cache_root_follows_environment(tmp_path, monkeypatch):

@@ -70,18 +70,28 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: The workbench's package folder (``attendance_lib``), whose whole source keys the cache.
+PACKAGE_FOLDER = Path(__file__).resolve().parent.parent
+
+
 @functools.cache
 def code_digest() -> str:
-    """12 hex characters of a SHA-256 over this package's Python source.
+    """12 hex characters of a SHA-256 over the whole package's Python source
+    (:func:`source_digest` of :data:`PACKAGE_FOLDER`, every layer, not only this one).
 
     Part of every cache folder's name, so results remembered by one version of the workbench
-    (a validation verdict, a cube, a school pack's reference tables) are never reused by
-    another whose rules or definitions differ.
+    (a validation verdict, a cube, a school pack's reference tables, an analysis's cached
+    result) are never reused by another whose rules or definitions differ.
     """
-    package = Path(__file__).resolve().parent
+    return source_digest(PACKAGE_FOLDER)
+
+
+def source_digest(folder: Path) -> str:
+    """12 hex characters of a SHA-256 over every ``.py`` file under ``folder``, subfolders
+    included: each file's relative path and bytes, in sorted order."""
     digest = hashlib.sha256()
-    for file in sorted(package.rglob("*.py")):
-        digest.update(file.relative_to(package).as_posix().encode())
+    for file in sorted(folder.rglob("*.py")):
+        digest.update(file.relative_to(folder).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
