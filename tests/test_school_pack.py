@@ -33,6 +33,7 @@ from builders import (
     write_folder,
 )
 
+from attendance_lib.analyses.shared import dfe_cohort
 from attendance_lib.analyses.strategy import school_pack
 from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.core.academic_calendar import Calendar
@@ -288,6 +289,20 @@ class TestFalling:
         out = school_pack.falling_attendance(cube, 2).set_index("upn")
         assert out.loc[r1, "falling"] and out.loc[r1, "latest_attendance_pct"] == 90.0
         assert not out.loc[r2, "falling"] and out.loc[r2, "earlier_attendance_pct"] == 90.0
+
+
+def test_cohort_status_is_worked_out_once_per_dataset_and_year(pack_ds, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))  # a new cache
+    calls = []
+    real = dfe_cohort.year_status
+    monkeypatch.setattr(dfe_cohort, "year_status", lambda p, y: calls.append(y) or real(p, y))
+    first = dfe_cohort.cached_year_status(pack_ds, YEAR)
+    again = dfe_cohort.cached_year_status(pack_ds, YEAR)  # read back, not worked out
+    pd.testing.assert_frame_equal(again, first)
+    pd.testing.assert_frame_equal(first, real(pack_ds.pupils, YEAR))
+    assert calls == [YEAR]
+    assert dfe_cohort.cached_year_status(pack_ds, "2022/23").empty  # another year: its own
+    assert calls == [YEAR, "2022/23"]
 
 
 def test_every_pack_column_has_a_label(pack_ds, ref):

@@ -128,6 +128,26 @@ def cohort_status(pupils: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="year_group")
 
 
+def year_status(pupils: pd.DataFrame, academic_year: str) -> pd.DataFrame:
+    """:func:`cohort_status` of the pupils.csv rows of one academic year (the same rows as the
+    whole table's status for that year: the status is a row's own)."""
+    return cohort_status(pupils[pupils["academic_year"].astype(str).to_numpy() == academic_year])
+
+
+def cached_year_status(dataset, academic_year: str) -> pd.DataFrame:
+    """:func:`year_status` of a dataset's pupils, computed once and shared.
+
+    Kept in the dataset's cache (:meth:`~attendance_lib.contract.dataset.Dataset.cached_result`:
+    keyed by the data fingerprint, the code and the year), so the school packs of a fan-out
+    and the reports beside them do not each work out the status of every pupil of the LA.
+    Pass it as ``status`` to :func:`period_enrolments` for a period of that year.
+    """
+    year = str(academic_year)
+    return dataset.cached_result(
+        "cohort_status", {"academic_year": year}, lambda: year_status(dataset.pupils, year)
+    )
+
+
 def nearest_year_rows(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
     """pupils.csv-like rows for pupil-years that have none, from the pupil's nearest year.
 
@@ -220,17 +240,23 @@ def with_nearest_years(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame
 
     Added rows that still give no age (no date of birth and no year group) are not added.
     """
-    extra = nearest_year_rows(pupils, keys)
-    extra = extra[extra["date_of_birth"].notna() | extra["year_group"].notna()]
+    extra = nearest_year_additions(pupils, keys)
     if extra.empty:
         return pupils
     base = pupils[["upn", "academic_year", "year_group"]].copy()
     base["date_of_birth"] = pupils["date_of_birth"] if "date_of_birth" in pupils else pd.NaT
-    extra = extra.drop(columns="from_year").assign(
+    return pd.concat([base, extra], ignore_index=True)
+
+
+def nearest_year_additions(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """The rows :func:`with_nearest_years` adds: upn, academic_year, year_group, date_of_birth
+    of each pupil-year of ``keys`` without a pupils.csv row, where its nearest year gives an age."""
+    extra = nearest_year_rows(pupils, keys)
+    extra = extra[extra["date_of_birth"].notna() | extra["year_group"].notna()]
+    return extra.drop(columns="from_year").assign(
         date_of_birth=lambda f: pd.to_datetime(f["date_of_birth"]),
         year_group=lambda f: f["year_group"].astype(object),
     )
-    return pd.concat([base, extra], ignore_index=True)
 
 
 def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -245,9 +271,18 @@ def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarra
 
 
 def apply_cohort(
-    cube: pd.DataFrame, pupils: pd.DataFrame, cohort: str = "dfe"
+    cube: pd.DataFrame,
+    pupils: pd.DataFrame,
+    cohort: str = "dfe",
+    *,
+    status: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Keep the cube rows of the chosen cohort; count the enrolments left out, by reason.
+
+    ``status`` is :func:`cohort_status` of every pupils.csv row of the cube's academic years
+    (e.g. :func:`cached_year_status` for a one-year cube), worked out beforehand; without it,
+    the status of every row of ``pupils`` is worked out here. Either way the result is the
+    same.
 
     Returns
     -------
@@ -275,11 +310,17 @@ def apply_cohort(
     )
     columns = ["upn", "academic_year", "in_cohort", "drop_last_half_term"]
     merge = {"on": ["upn", "academic_year"], "how": "left", "validate": "one_to_one"}
-    merged = frame.merge(cohort_status(pupils)[columns], **merge)
+    if status is None:
+        known_status = cohort_status(pupils)[columns]
+    else:  # only the cube's pupils' rows are joined (a school's few hundred of the LA's)
+        known_status = status.loc[status["upn"].isin(frame["upn"]).to_numpy(), columns]
+    merged = frame.merge(known_status, **merge)
     unknown = merged["in_cohort"].isna().to_numpy()
     if unknown.any():  # only pupil-years with no row of their own look at other years
-        filled = with_nearest_years(pupils, frame.loc[unknown, ["upn", "academic_year"]])
-        merged = frame.merge(cohort_status(filled)[columns], **merge)
+        added = nearest_year_additions(pupils, frame.loc[unknown, ["upn", "academic_year"]])
+        if not added.empty:
+            both = pd.concat([known_status, cohort_status(added)[columns]], ignore_index=True)
+            merged = frame.merge(both, **merge)
     known = merged["in_cohort"].notna().to_numpy()[pupil_year]
     inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)[pupil_year]
@@ -313,6 +354,7 @@ def period_enrolments(
     first_ht: int = 1,
     cohort: str = "dfe",
     schools: pd.DataFrame | None = None,
+    status: pd.DataFrame | None = None,
 ) -> PeriodEnrolments:
     """Enrolment-level counts, rates and flags for half terms ``first_ht``..``last_ht`` of a year.
 
@@ -332,11 +374,14 @@ def period_enrolments(
         schools.csv (urn, phase). With the DfE cohort, enrolments at alternative provision
         and pupil referral units are moved from ``table`` to ``ap`` and counted in
         ``excluded``; without it, nothing is moved.
+    status
+        :func:`cohort_status` of ``pupils``' rows of ``academic_year``, worked out
+        beforehand (:func:`cached_year_status`); see :func:`apply_cohort`.
     """
     years = cube["academic_year"].astype(str).to_numpy()
     hts = cube["half_term"].to_numpy()
     window = cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
-    kept, excluded, dropped_only = apply_cohort(window, pupils, cohort)
+    kept, excluded, dropped_only = apply_cohort(window, pupils, cohort, status=status)
     ap_rows = (
         is_alternative_provision(kept["urn"], schools)
         if cohort == "dfe"
@@ -355,7 +400,10 @@ def period_enrolments(
     excluded["enrolments"] = excluded["enrolments"].astype("int64")
     nearest = 0
     if cohort == "dfe" and len(table):
-        have = pupils[["upn", "academic_year"]].astype(str).drop_duplicates()
+        rows = pupils  # or the status (a row per pupils row of the year), for the table's pupils
+        if status is not None:
+            rows = status[status["upn"].isin(table["upn"]).to_numpy()]
+        have = rows[["upn", "academic_year"]].astype(str).drop_duplicates()
         keys = table[ENROLMENT_KEYS].merge(have, how="left", indicator=True)
         nearest = int((keys["_merge"] == "left_only").sum())
     return PeriodEnrolments(

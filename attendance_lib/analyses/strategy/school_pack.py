@@ -31,7 +31,11 @@ from attendance_lib.analyses.shared.characteristics import (
     services_by_pupil,
     services_open,
 )
-from attendance_lib.analyses.shared.dfe_cohort import last_half_term, period_enrolments
+from attendance_lib.analyses.shared.dfe_cohort import (
+    cached_year_status,
+    last_half_term,
+    period_enrolments,
+)
 from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES, category_name
 from attendance_lib.core.academic_calendar import Calendar, previous_year
 from attendance_lib.core.codes import CODE_MEANING, Group, codes_in
@@ -710,7 +714,10 @@ def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "df
     else:
         marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
         cube = code_counts_from_marks(marks, calendar)
-    enrol = period_enrolments(cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort)
+    enrol = period_enrolments(
+        cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort,
+        status=cached_year_status(ds, academic_year) if cohort == "dfe" else None,
+    )  # fmt: skip
     opened = services_open(ds.services, start, end)
     table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
     if marks is not None:
