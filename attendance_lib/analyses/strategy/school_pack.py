@@ -611,9 +611,12 @@ def pupils_to_discuss(
         t["penalty_threshold"] = t["reached"].fillna(False).to_numpy(dtype=bool)
     listed = t[t[reasons].any(axis=1)].copy()
     listed["unauthorised_sessions"] = listed["sessions_unauthorised"].astype("int64")
-    listed["other_services"] = (
-        listed["upn"].map(services_by_pupil(open_services)).fillna("").astype(str)
-    )
+    theirs = open_services[open_services["upn"].isin(listed["upn"]).to_numpy()]
+    listed["other_services"] = listed["upn"].map(services_by_pupil(theirs)).fillna("").astype(str)
+    if interventions is not None:  # only the listed pupils' interventions
+        interventions = interventions[
+            interventions["upn"].astype(str).isin(listed["upn"]).to_numpy()
+        ]
     officers = listed["upn"].map(_open_officers(interventions, at))
     listed["attendance_team"] = officers.astype(object).fillna("")
     listed = listed.sort_values(["attendance_pct", "upn"]).reset_index(drop=True)
