@@ -275,6 +275,24 @@ class TestPenaltyThreshold:
         out = school_pack.penalty_threshold(marks_frame(rows), window_days=4)
         assert not out["reached"].iloc[0] and out["max_in_window"].iloc[0] == 8
 
+    def test_each_school_counts_its_own_school_days(self):
+        q, s = make_upn(260), make_upn(261)
+        days = _school_days()
+        closed = {str(d.date()) for d in days[20:30]}  # school B recorded no marks these days
+        at_b = [
+            m
+            for m in sessions_over_calendar(s, URN_B, _codes(both_days=[0, 1, 2, 57, 58]))
+            if m["date"] not in closed
+        ]
+        rows = [*sessions_over_calendar(q, URN_A, _codes(both_days=[0, 1, 2, 57, 58])), *at_b]
+        out = school_pack.penalty_threshold(marks_frame(rows))
+        assert out[["upn", "urn"]].values.tolist() == [[q, URN_A], [s, URN_B]]
+        by = out.set_index("upn")
+        # at A the ten sessions span 59 school days; at B, closed for 10 of them, 49
+        assert not by.loc[q, "reached"] and by.loc[q, "max_in_window"] == 6
+        assert by.loc[s, "reached"] and by.loc[s, "reached_on"] == days[58]
+        assert by.loc[s, "unauthorised_sessions"] == 10
+
 
 class TestFalling:
     def test_at_risk_and_falling(self):

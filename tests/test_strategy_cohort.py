@@ -157,11 +157,11 @@ def test_a_status_worked_out_beforehand_gives_the_same_period(schools):
 
 
 def test_pair_codes_number_distinct_pairs_in_order_of_first_appearance():
-    from attendance_lib.analyses.shared.dfe_cohort import _pair_codes
+    from attendance_lib.analyses.shared.dfe_cohort import pair_codes
 
     a = pd.Series(pd.Categorical(["x", "y", "x", "x", None, "y"]))
     b = pd.Series(["2023/24", "2023/24", "2023/24", "2024/25", "2023/24", "2023/24"])
-    codes, (left, right) = _pair_codes(a, b)
+    codes, (left, right) = pair_codes(a, b)
     assert codes.tolist() == [0, 1, 0, 2, 3, 1]
     assert list(left[:3]) == ["x", "y", "x"] and pd.isna(left[3])
     assert list(right) == ["2023/24", "2023/24", "2024/25", "2023/24"]

@@ -259,7 +259,7 @@ def nearest_year_additions(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataF
     )
 
 
-def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """A number for each distinct (a, b) pair, in order of first appearance, and the pairs'
     values (missing values are values too). Integer arithmetic on each column's codes: no
     tuple per row."""
@@ -304,7 +304,7 @@ def apply_cohort(
         return cube, none, no_keys
     # The cohort status is a pupil-year's: look each distinct pupil-year up once (a large LA's
     # cube has millions of rows, one per half term and code) and spread it over its rows.
-    pupil_year, (upns, years) = _pair_codes(cube["upn"], cube["academic_year"])
+    pupil_year, (upns, years) = pair_codes(cube["upn"], cube["academic_year"])
     frame = pd.DataFrame(
         {"upn": pd.Index(upns).astype(str), "academic_year": pd.Index(years).astype(str)}
     )
@@ -325,7 +325,7 @@ def apply_cohort(
     inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     keep = inside & ~(drop_ht & (cube["half_term"].to_numpy() == LAST_HALF_TERM))
-    enrolment, _ = _pair_codes(pd.Series(pupil_year), cube["urn"])
+    enrolment, _ = pair_codes(pd.Series(pupil_year), cube["urn"])
     excluded = pd.DataFrame(
         {
             "reason": [NO_PUPIL_RECORD, OUTSIDE_AGE],
