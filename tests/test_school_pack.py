@@ -122,6 +122,24 @@ class TestAgainstLA:
         assert any(p.name.startswith(f"tsm_reference_{school_pack.CACHE_VERSION}_2023-24_autumn_dfe") for p in
                    pack_ds.cache_dir.iterdir())  # fmt: skip
 
+    def test_a_schools_rows_give_the_same_figures(self, pack_ds, ref):
+        cube = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn").cube
+        names = {"school_name": "A", "la_name": "LA"}
+        mine = ref.for_school(URN_A, "primary")
+        for table in (mine.rates, mine.trend, mine.codes):
+            assert not (table["key"] == str(URN_B)).any()  # no other school's rows
+            assert set(table["scope"]) <= {"la", "phase", "school"}
+        for whole, part in [
+            (school_pack.school_vs_la(t, URN_A, "primary", **names) for t in (ref, mine)),
+            (school_pack.school_trend(t, URN_A, "primary", **names) for t in (ref, mine)),
+            (school_pack.groups_vs_la(t, URN_A, **names) for t in (ref, mine)),
+            (school_pack.code_attention(t, URN_A, cube) for t in (ref, mine)),
+        ]:
+            pd.testing.assert_frame_equal(part, whole)
+        assert school_pack.has_phase_peers(mine, URN_A, "primary") == (
+            school_pack.has_phase_peers(ref, URN_A, "primary")
+        )
+
     def test_groups(self, ref):
         out = school_pack.groups_vs_la(ref, URN_A, school_name="A", la_name="LA")
         out = out.set_index(["group", "area"])

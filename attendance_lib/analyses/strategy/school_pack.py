@@ -110,6 +110,24 @@ class PackReference:
     trend: pd.DataFrame
     codes: pd.DataFrame
 
+    def for_school(self, urn: int, phase: str) -> PackReference:
+        """The rows one school's pack reads: the LA's, its phase's and its own.
+
+        Every function of this module given it returns what it returns given the whole
+        reference, for that school, from a few dozen rows instead of every school's.
+        """
+
+        def rows(table: pd.DataFrame) -> pd.DataFrame:
+            scope, key = table["scope"], table["key"]
+            keep = (
+                (scope == "la")
+                | ((scope == "phase") & (key == phase))
+                | ((scope == "school") & (key == str(urn)))
+            )
+            return table[keep.to_numpy()].reset_index(drop=True)
+
+        return PackReference(rates=rows(self.rates), trend=rows(self.trend), codes=rows(self.codes))
+
 
 def _scoped(table: pd.DataFrame, by: list[str], func) -> pd.DataFrame:
     """Apply ``func(table, keys)`` for the LA, each phase and each school; stack with scope/key."""
