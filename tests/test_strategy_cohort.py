@@ -139,9 +139,18 @@ def test_nearest_year_additions_are_what_with_nearest_years_adds():
 def test_year_status_is_the_whole_tables_status_for_that_year():
     pupils = pd.concat([PUPILS, pd.DataFrame([_row("G", YEAR, "R", "2019-05-01")])])
     whole = dfe_cohort.cohort_status(pupils)
-    pd.testing.assert_frame_equal(
-        dfe_cohort.year_status(pupils, YEAR), whole[whole["academic_year"] == YEAR]
-    )
+    status = dfe_cohort.year_status(pupils, YEAR)
+    assert status.academic_year == YEAR
+    pd.testing.assert_frame_equal(status.table, whole[whole["academic_year"] == YEAR])
+
+
+def test_a_status_of_another_year_is_refused():
+    # its missing rows would be taken for pupils without a record: a silent wrong figure
+    status = dfe_cohort.year_status(PUPILS, "2022/23")
+    with pytest.raises(
+        ValueError, match="the cohort status is for 2022/23; the cube holds 2023/24"
+    ):
+        dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, status=status)
 
 
 @pytest.mark.parametrize("schools", [None, SCHOOLS])

@@ -128,13 +128,26 @@ def cohort_status(pupils: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="year_group")
 
 
-def year_status(pupils: pd.DataFrame, academic_year: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class YearStatus:
+    """:func:`cohort_status` of every pupils.csv row of one academic year (:func:`year_status`).
+
+    It answers for that year only: :func:`apply_cohort` refuses it for a cube of another
+    year, where its missing rows would be taken for pupils without a record.
+    """
+
+    academic_year: str
+    table: pd.DataFrame
+
+
+def year_status(pupils: pd.DataFrame, academic_year: str) -> YearStatus:
     """:func:`cohort_status` of the pupils.csv rows of one academic year (the same rows as the
     whole table's status for that year: the status is a row's own)."""
-    return cohort_status(pupils[pupils["academic_year"].astype(str).to_numpy() == academic_year])
+    rows = pupils[pupils["academic_year"].astype(str).to_numpy() == academic_year]
+    return YearStatus(academic_year=academic_year, table=cohort_status(rows))
 
 
-def cached_year_status(dataset, academic_year: str) -> pd.DataFrame:
+def cached_year_status(dataset, academic_year: str) -> YearStatus:
     """:func:`year_status` of a dataset's pupils, computed once and shared.
 
     Kept in the dataset's cache (:meth:`~attendance_lib.contract.dataset.Dataset.cached_result`:
@@ -275,14 +288,14 @@ def apply_cohort(
     pupils: pd.DataFrame,
     cohort: str = "dfe",
     *,
-    status: pd.DataFrame | None = None,
+    status: YearStatus | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Keep the cube rows of the chosen cohort; count the enrolments left out, by reason.
 
-    ``status`` is :func:`cohort_status` of every pupils.csv row of the cube's academic years
-    (e.g. :func:`cached_year_status` for a one-year cube), worked out beforehand; without it,
-    the status of every row of ``pupils`` is worked out here. Either way the result is the
-    same.
+    ``status`` is the cohort status of the cube's one academic year, worked out beforehand
+    (:func:`cached_year_status`); without it, the status of every row of ``pupils`` is worked
+    out here. Either way the result is the same. A status of another year than the cube's
+    raises ``ValueError``.
 
     Returns
     -------
@@ -313,7 +326,14 @@ def apply_cohort(
     if status is None:
         known_status = cohort_status(pupils)[columns]
     else:  # only the cube's pupils' rows are joined (a school's few hundred of the LA's)
-        known_status = status.loc[status["upn"].isin(frame["upn"]).to_numpy(), columns]
+        years = set(frame["academic_year"])
+        if years != {status.academic_year}:
+            raise ValueError(
+                f"the cohort status is for {status.academic_year}; the cube holds "
+                + ", ".join(sorted(years))
+            )
+        rows = status.table["upn"].isin(frame["upn"]).to_numpy()
+        known_status = status.table.loc[rows, columns]
     merged = frame.merge(known_status, **merge)
     unknown = merged["in_cohort"].isna().to_numpy()
     if unknown.any():  # only pupil-years with no row of their own look at other years
@@ -354,7 +374,7 @@ def period_enrolments(
     first_ht: int = 1,
     cohort: str = "dfe",
     schools: pd.DataFrame | None = None,
-    status: pd.DataFrame | None = None,
+    status: YearStatus | None = None,
 ) -> PeriodEnrolments:
     """Enrolment-level counts, rates and flags for half terms ``first_ht``..``last_ht`` of a year.
 
@@ -375,8 +395,8 @@ def period_enrolments(
         and pupil referral units are moved from ``table`` to ``ap`` and counted in
         ``excluded``; without it, nothing is moved.
     status
-        :func:`cohort_status` of ``pupils``' rows of ``academic_year``, worked out
-        beforehand (:func:`cached_year_status`); see :func:`apply_cohort`.
+        The cohort status of ``pupils``' rows of ``academic_year``, worked out beforehand
+        (:func:`cached_year_status`); see :func:`apply_cohort`.
     """
     years = cube["academic_year"].astype(str).to_numpy()
     hts = cube["half_term"].to_numpy()
@@ -402,7 +422,7 @@ def period_enrolments(
     if cohort == "dfe" and len(table):
         rows = pupils  # or the status (a row per pupils row of the year), for the table's pupils
         if status is not None:
-            rows = status[status["upn"].isin(table["upn"]).to_numpy()]
+            rows = status.table[status.table["upn"].isin(table["upn"]).to_numpy()]
         have = rows[["upn", "academic_year"]].astype(str).drop_duplicates()
         keys = table[ENROLMENT_KEYS].merge(have, how="left", indicator=True)
         nearest = int((keys["_merge"] == "left_only").sum())
