@@ -291,6 +291,19 @@ def test_a_share_that_rounds_to_zero_is_published_as_low(shown):
     assert _cells(shown[0]["text/html"]) == [["20,000", "5", "low", "0.0"]]
 
 
+def test_published_values_of_numbers_held_in_any_form(shown):
+    # an object column mixing Python and NumPy numbers, numeric text, symbols and gaps
+    column = [2, 2.25, np.int64(3), np.float32(0.5), "4.45", None, np.nan, "c", True, 10**20]
+    frame = pd.DataFrame({"n": pd.Series(column, dtype=object)})
+    kinds = {"n": "rate"}
+    rates = present._published_values(frame, kinds, {}, set())["n"].tolist()
+    assert rates[:5] == [2.0, 2.3, 3.0, 0.5, 4.5]  # rounded half up to one place, as shown
+    assert rates[5:8] == ["x", "x", "c"] and rates[8] == 1.0 and rates[9] == 1e20
+    counts = present._published_values(frame, {"n": "count"}, {}, set())["n"].tolist()
+    assert counts[:5] == [2, 2, 3, 1, 4] and all(type(v) is int for v in counts[:5])
+    assert counts[8:] == [1, 10**20]
+
+
 def test_the_csv_values_are_the_shown_figures_as_numbers(shown):
     frame = pd.DataFrame(
         {

@@ -156,6 +156,32 @@ def test_a_kernel_left_holding_much_memory_is_replaced(monkeypatch, tmp_path):
 
 
 @slow
+def test_the_executed_notebook_is_written_once_not_at_every_cell(
+    monkeypatch, probe_notebook, tmp_path
+):
+    import papermill.engines
+
+    writes = {"papermill": 0, "runner": 0}
+
+    def counting(who, write):
+        def counted(*args, **kwargs):
+            writes[who] += 1
+            return write(*args, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(
+        papermill.engines, "write_ipynb", counting("papermill", papermill.engines.write_ipynb)
+    )
+    monkeypatch.setattr(warm_kernels, "write_ipynb", counting("runner", warm_kernels.write_ipynb))
+    out = tmp_path / "out.ipynb"
+    (result,) = _run_in_pool([((probe_notebook, out, {"value": 1}), {"root": tmp_path})])
+    assert isinstance(result, float), result
+    assert writes == {"papermill": 0, "runner": 1}
+    assert _probe(out)["pid"] and nbformat.read(out, as_version=4).metadata.papermill.end_time
+
+
+@slow
 def test_a_failing_cell_raises_keeps_the_notebook_and_the_next_gets_a_fresh_kernel(tmp_path):
     nb = _notebook(
         tmp_path,
@@ -183,6 +209,8 @@ def test_a_failing_cell_raises_keeps_the_notebook_and_the_next_gets_a_fresh_kern
     assert not isinstance(results[3], float | PapermillExecutionError)  # the kernel died
     assert not isinstance(results[5], float | PapermillExecutionError)  # the cell timed out
     assert "timed out" in str(results[5]).lower() or "timeout" in type(results[5]).__name__.lower()
+    for n in (3, 5):  # the notebook as far as it ran is kept all the same
+        assert _probe(out / f"{n}.ipynb")["pid"]
     for n in (0, 2, 4, 6, 7, 8):
         assert isinstance(results[n], float), results[n]
     pids = [_probe(out / f"{n}.ipynb")["pid"] for n in (0, 2, 4, 6, 7, 8)]

@@ -33,6 +33,7 @@ from builders import (
     write_folder,
 )
 
+from attendance_lib.analyses.shared import dfe_cohort
 from attendance_lib.analyses.strategy import school_pack
 from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.core.academic_calendar import Calendar
@@ -120,6 +121,24 @@ class TestAgainstLA:
         pd.testing.assert_frame_equal(again.rates, ref.rates, check_dtype=False)
         assert any(p.name.startswith(f"tsm_reference_{school_pack.CACHE_VERSION}_2023-24_autumn_dfe") for p in
                    pack_ds.cache_dir.iterdir())  # fmt: skip
+
+    def test_a_schools_rows_give_the_same_figures(self, pack_ds, ref):
+        cube = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn").cube
+        names = {"school_name": "A", "la_name": "LA"}
+        mine = ref.for_school(URN_A, "primary")
+        for table in (mine.rates, mine.trend, mine.codes):
+            assert not (table["key"] == str(URN_B)).any()  # no other school's rows
+            assert set(table["scope"]) <= {"la", "phase", "school"}
+        for whole, part in [
+            (school_pack.school_vs_la(t, URN_A, "primary", **names) for t in (ref, mine)),
+            (school_pack.school_trend(t, URN_A, "primary", **names) for t in (ref, mine)),
+            (school_pack.groups_vs_la(t, URN_A, **names) for t in (ref, mine)),
+            (school_pack.code_attention(t, URN_A, cube) for t in (ref, mine)),
+        ]:
+            pd.testing.assert_frame_equal(part, whole)
+        assert school_pack.has_phase_peers(mine, URN_A, "primary") == (
+            school_pack.has_phase_peers(ref, URN_A, "primary")
+        )
 
     def test_groups(self, ref):
         out = school_pack.groups_vs_la(ref, URN_A, school_name="A", la_name="LA")
@@ -274,6 +293,24 @@ class TestPenaltyThreshold:
         out = school_pack.penalty_threshold(marks_frame(rows), window_days=4)
         assert not out["reached"].iloc[0] and out["max_in_window"].iloc[0] == 8
 
+    def test_each_school_counts_its_own_school_days(self):
+        q, s = make_upn(260), make_upn(261)
+        days = _school_days()
+        closed = {str(d.date()) for d in days[20:30]}  # school B recorded no marks these days
+        at_b = [
+            m
+            for m in sessions_over_calendar(s, URN_B, _codes(both_days=[0, 1, 2, 57, 58]))
+            if m["date"] not in closed
+        ]
+        rows = [*sessions_over_calendar(q, URN_A, _codes(both_days=[0, 1, 2, 57, 58])), *at_b]
+        out = school_pack.penalty_threshold(marks_frame(rows))
+        assert out[["upn", "urn"]].values.tolist() == [[q, URN_A], [s, URN_B]]
+        by = out.set_index("upn")
+        # at A the ten sessions span 59 school days; at B, closed for 10 of them, 49
+        assert not by.loc[q, "reached"] and by.loc[q, "max_in_window"] == 6
+        assert by.loc[s, "reached"] and by.loc[s, "reached_on"] == days[58]
+        assert by.loc[s, "unauthorised_sessions"] == 10
+
 
 class TestFalling:
     def test_at_risk_and_falling(self):
@@ -288,6 +325,20 @@ class TestFalling:
         out = school_pack.falling_attendance(cube, 2).set_index("upn")
         assert out.loc[r1, "falling"] and out.loc[r1, "latest_attendance_pct"] == 90.0
         assert not out.loc[r2, "falling"] and out.loc[r2, "earlier_attendance_pct"] == 90.0
+
+
+def test_cohort_status_is_worked_out_once_per_dataset_and_year(pack_ds, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))  # a new cache
+    calls = []
+    real = dfe_cohort.year_status
+    monkeypatch.setattr(dfe_cohort, "year_status", lambda p, y: calls.append(y) or real(p, y))
+    first = dfe_cohort.cached_year_status(pack_ds, YEAR)
+    again = dfe_cohort.cached_year_status(pack_ds, YEAR)  # read back, not worked out
+    pd.testing.assert_frame_equal(again.table, first.table)
+    pd.testing.assert_frame_equal(first.table, real(pack_ds.pupils, YEAR).table)
+    assert calls == [YEAR] and again.academic_year == YEAR
+    assert dfe_cohort.cached_year_status(pack_ds, "2022/23").table.empty  # another year: its own
+    assert calls == [YEAR, "2022/23"]
 
 
 def test_every_pack_column_has_a_label(pack_ds, ref):

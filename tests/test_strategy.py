@@ -370,6 +370,33 @@ class TestCharacteristics:
         assert set(sen.index) == {"no identified SEN", "SEN support", "EHC plan"}
         assert "Ethnicity" not in out.index.get_level_values(0)
 
+    def test_one_school_table_gets_the_same_characteristics_as_the_whole_table(self, year):
+        whole = characteristics.attach_characteristics(
+            year.table, fixture_pupils(), SCHOOLS, characteristics.services_open(None, 0, 0)
+        )
+        one = year.table[year.table["urn"] == URN_B].reset_index(drop=True)
+        alone = characteristics.attach_characteristics(
+            one, fixture_pupils(), SCHOOLS, characteristics.services_open(None, 0, 0)
+        )
+        expected = whole[whole["urn"] == URN_B].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone, expected)
+
+    def test_services_by_pupil_joins_each_pupils_sorted_words(self):
+        opened = pd.DataFrame(
+            {
+                "upn": [P[2], P[1], P[2], P[1], P[3]],
+                "service": ["cpp", "youth_justice", "cin", "early_help", "some_new_service"],
+            }
+        )
+        out = characteristics.services_by_pupil(opened)
+        assert out.index.tolist() == sorted([P[1], P[2], P[3]]) and out.index.name == "upn"
+        assert out.to_dict() == {
+            P[1]: "early help; youth justice",
+            P[2]: "child in need (CIN); child protection plan (CPP)",
+            P[3]: "some_new_service",  # a service without words keeps its name
+        }
+        assert characteristics.services_by_pupil(opened.iloc[:0]).empty
+
 
 class TestSchools:
     def test_by_school_and_funnel(self, year):

@@ -124,12 +124,53 @@ def test_unknown_age_is_counted_not_guessed(upn):
     assert period.excluded.set_index("reason").loc[dfe_cohort.NO_PUPIL_RECORD, "enrolments"] == 1
 
 
+def test_nearest_year_additions_are_what_with_nearest_years_adds():
+    keys = pd.DataFrame({"upn": ["A", "B", "C", "D", "E", "F"], "academic_year": YEAR})
+    added = dfe_cohort.nearest_year_additions(PUPILS, keys).set_index("upn")
+    # D's Year 14 cannot move up and it has no date of birth; E has no row; F has its own
+    assert sorted(added.index) == ["A", "B", "C"] and set(added["academic_year"]) == {YEAR}
+    assert added.loc["A", "year_group"] == "7" and added.loc["B", "year_group"] == "10"
+    assert added.loc["C", "date_of_birth"] == pd.Timestamp("2008-01-10")
+    filled = dfe_cohort.with_nearest_years(PUPILS, keys)
+    assert len(filled) == len(PUPILS) + 3
+    assert dfe_cohort.with_nearest_years(PUPILS, keys[keys["upn"] == "F"]) is PUPILS
+
+
+def test_year_status_is_the_whole_tables_status_for_that_year():
+    pupils = pd.concat([PUPILS, pd.DataFrame([_row("G", YEAR, "R", "2019-05-01")])])
+    whole = dfe_cohort.cohort_status(pupils)
+    status = dfe_cohort.year_status(pupils, YEAR)
+    assert status.academic_year == YEAR
+    pd.testing.assert_frame_equal(status.table, whole[whole["academic_year"] == YEAR])
+
+
+def test_a_status_of_another_year_is_refused():
+    # its missing rows would be taken for pupils without a record: a silent wrong figure
+    status = dfe_cohort.year_status(PUPILS, "2022/23")
+    with pytest.raises(
+        ValueError, match="the cohort status is for 2022/23; the cube holds 2023/24"
+    ):
+        dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, status=status)
+
+
+@pytest.mark.parametrize("schools", [None, SCHOOLS])
+def test_a_status_worked_out_beforehand_gives_the_same_period(schools):
+    # only F has a row of its own in 2023/24: A, B and C take their nearest year's, D and E
+    # stay unknown, so every path of apply_cohort is taken with and without the status
+    status = dfe_cohort.year_status(PUPILS, YEAR)
+    plain = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, schools=schools)
+    given = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, schools=schools, status=status)
+    for part in ("table", "cube", "excluded", "ap"):
+        pd.testing.assert_frame_equal(getattr(given, part), getattr(plain, part))
+    assert given.age_from_nearest_year == plain.age_from_nearest_year == 3
+
+
 def test_pair_codes_number_distinct_pairs_in_order_of_first_appearance():
-    from attendance_lib.analyses.shared.dfe_cohort import _pair_codes
+    from attendance_lib.analyses.shared.dfe_cohort import pair_codes
 
     a = pd.Series(pd.Categorical(["x", "y", "x", "x", None, "y"]))
     b = pd.Series(["2023/24", "2023/24", "2023/24", "2024/25", "2023/24", "2023/24"])
-    codes, (left, right) = _pair_codes(a, b)
+    codes, (left, right) = pair_codes(a, b)
     assert codes.tolist() == [0, 1, 0, 2, 3, 1]
     assert list(left[:3]) == ["x", "y", "x"] and pd.isna(left[3])
     assert list(right) == ["2023/24", "2023/24", "2024/25", "2023/24"]

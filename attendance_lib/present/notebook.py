@@ -217,7 +217,10 @@ def _published_values(
         def one(v, kind=kind, decimals=decimals, share=col in shares):
             if isinstance(v, str) and v in SYMBOLS:
                 return v
-            number = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+            if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+                number = v  # already a number: what pd.to_numeric would give
+            else:
+                number = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
             if pd.isna(number):
                 return NOT_AVAILABLE
             if kind in {"count", "integer"}:

@@ -22,6 +22,9 @@ points, both computed from summed sessions.
 
 from __future__ import annotations
 
+import itertools
+import operator
+
 import numpy as np
 import pandas as pd
 
@@ -74,11 +77,25 @@ def service_flags(upns: pd.Series, open_services: pd.DataFrame) -> pd.DataFrame:
 
 
 def services_by_pupil(open_services: pd.DataFrame) -> pd.Series:
-    """The services open for each upn, in words, joined with ``; `` (index: upn)."""
+    """The services open for each upn, in words, sorted and joined with ``; `` (index: upn,
+    sorted).
+
+    One sort of the whole table, then one pass joining each pupil's run of words: no pandas
+    group per pupil.
+    """
     if open_services.empty:
         return pd.Series(dtype=str)
     words = open_services["service"].map(SERVICE_LABELS).fillna(open_services["service"])
-    return words.groupby(open_services["upn"]).agg(lambda s: "; ".join(sorted(s)))
+    frame = pd.DataFrame(
+        {"upn": open_services["upn"].to_numpy(), "words": words.astype(str).to_numpy()}
+    ).sort_values(["upn", "words"], kind="stable")
+    joined = {
+        upn: "; ".join(word for _, word in run)
+        for upn, run in itertools.groupby(
+            zip(frame["upn"], frame["words"], strict=True), key=operator.itemgetter(0)
+        )
+    }
+    return pd.Series(joined, dtype=object).rename_axis("upn")
 
 
 def attach_characteristics(
@@ -96,7 +113,9 @@ def attach_characteristics(
     """
     cols = [c for c in PUPIL_COLUMNS if c in pupils]
     recorded = [c for c in RECORD_FLAGS if c in pupils and pupils[c].notna().any()]
-    chars = pupils[["upn", "academic_year", *cols, *recorded]].astype(
+    # only the table's pupils' rows are typed and joined (a school's few hundred of the LA's)
+    theirs = pupils["upn"].astype(str).isin(table["upn"].astype(str).unique()).to_numpy()
+    chars = pupils.loc[theirs, ["upn", "academic_year", *cols, *recorded]].astype(
         {"upn": str, "academic_year": str}
     )
     chars = chars.rename(columns={c: f"{c}_recorded" for c in recorded})

@@ -128,6 +128,39 @@ def cohort_status(pupils: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="year_group")
 
 
+@dataclass(frozen=True)
+class YearStatus:
+    """:func:`cohort_status` of every pupils.csv row of one academic year (:func:`year_status`).
+
+    It answers for that year only: :func:`apply_cohort` refuses it for a cube of another
+    year, where its missing rows would be taken for pupils without a record.
+    """
+
+    academic_year: str
+    table: pd.DataFrame
+
+
+def year_status(pupils: pd.DataFrame, academic_year: str) -> YearStatus:
+    """:func:`cohort_status` of the pupils.csv rows of one academic year (the same rows as the
+    whole table's status for that year: the status is a row's own)."""
+    rows = pupils[pupils["academic_year"].astype(str).to_numpy() == academic_year]
+    return YearStatus(academic_year=academic_year, table=cohort_status(rows))
+
+
+def cached_year_status(dataset, academic_year: str) -> YearStatus:
+    """:func:`year_status` of a dataset's pupils, computed once and shared.
+
+    Kept in the dataset's cache (:meth:`~attendance_lib.contract.dataset.Dataset.cached_result`:
+    keyed by the data fingerprint, the code and the year), so the school packs of a fan-out
+    and the reports beside them do not each work out the status of every pupil of the LA.
+    Pass it as ``status`` to :func:`period_enrolments` for a period of that year.
+    """
+    year = str(academic_year)
+    return dataset.cached_result(
+        "cohort_status", {"academic_year": year}, lambda: year_status(dataset.pupils, year)
+    )
+
+
 def nearest_year_rows(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
     """pupils.csv-like rows for pupil-years that have none, from the pupil's nearest year.
 
@@ -220,20 +253,26 @@ def with_nearest_years(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame
 
     Added rows that still give no age (no date of birth and no year group) are not added.
     """
-    extra = nearest_year_rows(pupils, keys)
-    extra = extra[extra["date_of_birth"].notna() | extra["year_group"].notna()]
+    extra = nearest_year_additions(pupils, keys)
     if extra.empty:
         return pupils
     base = pupils[["upn", "academic_year", "year_group"]].copy()
     base["date_of_birth"] = pupils["date_of_birth"] if "date_of_birth" in pupils else pd.NaT
-    extra = extra.drop(columns="from_year").assign(
-        date_of_birth=lambda f: pd.to_datetime(f["date_of_birth"]),
-        year_group=lambda f: f["year_group"].astype(object),
-    )
     return pd.concat([base, extra], ignore_index=True)
 
 
-def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def nearest_year_additions(pupils: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """The rows :func:`with_nearest_years` adds: upn, academic_year, year_group, date_of_birth
+    of each pupil-year of ``keys`` without a pupils.csv row, where its nearest year gives an age."""
+    extra = nearest_year_rows(pupils, keys)
+    extra = extra[extra["date_of_birth"].notna() | extra["year_group"].notna()]
+    return extra.drop(columns="from_year").assign(
+        date_of_birth=lambda f: pd.to_datetime(f["date_of_birth"]),
+        year_group=lambda f: f["year_group"].astype(object),
+    )
+
+
+def pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """A number for each distinct (a, b) pair, in order of first appearance, and the pairs'
     values (missing values are values too). Integer arithmetic on each column's codes: no
     tuple per row."""
@@ -245,9 +284,18 @@ def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, tuple[np.ndarra
 
 
 def apply_cohort(
-    cube: pd.DataFrame, pupils: pd.DataFrame, cohort: str = "dfe"
+    cube: pd.DataFrame,
+    pupils: pd.DataFrame,
+    cohort: str = "dfe",
+    *,
+    status: YearStatus | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Keep the cube rows of the chosen cohort; count the enrolments left out, by reason.
+
+    ``status`` is the cohort status of the cube's one academic year, worked out beforehand
+    (:func:`cached_year_status`); without it, the status of every row of ``pupils`` is worked
+    out here. Either way the result is the same. A status of another year than the cube's
+    raises ``ValueError``.
 
     Returns
     -------
@@ -269,22 +317,35 @@ def apply_cohort(
         return cube, none, no_keys
     # The cohort status is a pupil-year's: look each distinct pupil-year up once (a large LA's
     # cube has millions of rows, one per half term and code) and spread it over its rows.
-    pupil_year, (upns, years) = _pair_codes(cube["upn"], cube["academic_year"])
+    pupil_year, (upns, years) = pair_codes(cube["upn"], cube["academic_year"])
     frame = pd.DataFrame(
         {"upn": pd.Index(upns).astype(str), "academic_year": pd.Index(years).astype(str)}
     )
     columns = ["upn", "academic_year", "in_cohort", "drop_last_half_term"]
     merge = {"on": ["upn", "academic_year"], "how": "left", "validate": "one_to_one"}
-    merged = frame.merge(cohort_status(pupils)[columns], **merge)
+    if status is None:
+        known_status = cohort_status(pupils)[columns]
+    else:  # only the cube's pupils' rows are joined (a school's few hundred of the LA's)
+        years = set(frame["academic_year"])
+        if years != {status.academic_year}:
+            raise ValueError(
+                f"the cohort status is for {status.academic_year}; the cube holds "
+                + ", ".join(sorted(years))
+            )
+        rows = status.table["upn"].isin(frame["upn"]).to_numpy()
+        known_status = status.table.loc[rows, columns]
+    merged = frame.merge(known_status, **merge)
     unknown = merged["in_cohort"].isna().to_numpy()
     if unknown.any():  # only pupil-years with no row of their own look at other years
-        filled = with_nearest_years(pupils, frame.loc[unknown, ["upn", "academic_year"]])
-        merged = frame.merge(cohort_status(filled)[columns], **merge)
+        added = nearest_year_additions(pupils, frame.loc[unknown, ["upn", "academic_year"]])
+        if not added.empty:
+            both = pd.concat([known_status, cohort_status(added)[columns]], ignore_index=True)
+            merged = frame.merge(both, **merge)
     known = merged["in_cohort"].notna().to_numpy()[pupil_year]
     inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     keep = inside & ~(drop_ht & (cube["half_term"].to_numpy() == LAST_HALF_TERM))
-    enrolment, _ = _pair_codes(pd.Series(pupil_year), cube["urn"])
+    enrolment, _ = pair_codes(pd.Series(pupil_year), cube["urn"])
     excluded = pd.DataFrame(
         {
             "reason": [NO_PUPIL_RECORD, OUTSIDE_AGE],
@@ -313,6 +374,7 @@ def period_enrolments(
     first_ht: int = 1,
     cohort: str = "dfe",
     schools: pd.DataFrame | None = None,
+    status: YearStatus | None = None,
 ) -> PeriodEnrolments:
     """Enrolment-level counts, rates and flags for half terms ``first_ht``..``last_ht`` of a year.
 
@@ -332,11 +394,14 @@ def period_enrolments(
         schools.csv (urn, phase). With the DfE cohort, enrolments at alternative provision
         and pupil referral units are moved from ``table`` to ``ap`` and counted in
         ``excluded``; without it, nothing is moved.
+    status
+        The cohort status of ``pupils``' rows of ``academic_year``, worked out beforehand
+        (:func:`cached_year_status`); see :func:`apply_cohort`.
     """
     years = cube["academic_year"].astype(str).to_numpy()
     hts = cube["half_term"].to_numpy()
     window = cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
-    kept, excluded, dropped_only = apply_cohort(window, pupils, cohort)
+    kept, excluded, dropped_only = apply_cohort(window, pupils, cohort, status=status)
     ap_rows = (
         is_alternative_provision(kept["urn"], schools)
         if cohort == "dfe"
@@ -355,7 +420,10 @@ def period_enrolments(
     excluded["enrolments"] = excluded["enrolments"].astype("int64")
     nearest = 0
     if cohort == "dfe" and len(table):
-        have = pupils[["upn", "academic_year"]].astype(str).drop_duplicates()
+        rows = pupils  # or the status (a row per pupils row of the year), for the table's pupils
+        if status is not None:
+            rows = status.table[status.table["upn"].isin(table["upn"]).to_numpy()]
+        have = rows[["upn", "academic_year"]].astype(str).drop_duplicates()
         keys = table[ENROLMENT_KEYS].merge(have, how="left", indicator=True)
         nearest = int((keys["_merge"] == "left_only").sum())
     return PeriodEnrolments(

@@ -31,7 +31,12 @@ from attendance_lib.analyses.shared.characteristics import (
     services_by_pupil,
     services_open,
 )
-from attendance_lib.analyses.shared.dfe_cohort import last_half_term, period_enrolments
+from attendance_lib.analyses.shared.dfe_cohort import (
+    cached_year_status,
+    last_half_term,
+    pair_codes,
+    period_enrolments,
+)
 from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES, category_name
 from attendance_lib.core.academic_calendar import Calendar, previous_year
 from attendance_lib.core.codes import CODE_MEANING, Group, codes_in
@@ -104,6 +109,24 @@ class PackReference:
     rates: pd.DataFrame
     trend: pd.DataFrame
     codes: pd.DataFrame
+
+    def for_school(self, urn: int, phase: str) -> PackReference:
+        """The rows one school's pack reads: the LA's, its phase's and its own.
+
+        Every function of this module given it returns what it returns given the whole
+        reference, for that school, from a few dozen rows instead of every school's.
+        """
+
+        def rows(table: pd.DataFrame) -> pd.DataFrame:
+            scope, key = table["scope"], table["key"]
+            keep = (
+                (scope == "la")
+                | ((scope == "phase") & (key == phase))
+                | ((scope == "school") & (key == str(urn)))
+            )
+            return table[keep.to_numpy()].reset_index(drop=True)
+
+        return PackReference(rates=rows(self.rates), trend=rows(self.trend), codes=rows(self.codes))
 
 
 def _scoped(table: pd.DataFrame, by: list[str], func) -> pd.DataFrame:
@@ -494,33 +517,38 @@ def penalty_threshold(
         return None
     if marks.empty:
         return empty
+    upn = marks["upn"].astype(str)
     urn = marks["urn"].to_numpy().astype(np.int64)
-    dates = marks["date"].to_numpy().astype("datetime64[D]")
-    # school days: distinct (urn, date) pairs, numbered from 0 within each school
-    day_keys = pd.DataFrame({"urn": urn, "date": dates}).drop_duplicates()
-    day_keys = day_keys.sort_values(["urn", "date"]).reset_index(drop=True)
-    day_keys["day"] = day_keys.groupby("urn").cumcount()
-    day_of = pd.MultiIndex.from_frame(day_keys[["urn", "date"]]).get_indexer(
-        pd.MultiIndex.from_arrays([urn, dates])
+    # school days: distinct (urn, date) pairs in (urn, date) order, numbered from 0 within each
+    # school; integer keys, so no (urn, date) tuple is made per mark
+    day_number = marks["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    first_date = int(day_number.min())
+    span = int(day_number.max()) - first_date + 1
+    school_days, day_of = np.unique(urn * span + (day_number - first_date), return_inverse=True)
+    urns, school_start = np.unique(school_days // span, return_index=True)
+    day_in_school = (
+        np.arange(len(school_days)) - school_start[np.searchsorted(urns, school_days // span)]
     )
-    day = day_keys["day"].to_numpy()[day_of]
-    enrol_ids, enrol = pd.factorize(pd.MultiIndex.from_arrays([marks["upn"].astype(str), urn]))
+    day = day_in_school[day_of.reshape(-1)]
+    enrol_ids, (enrol_upns, enrol_urns) = pair_codes(upn, pd.Series(urn))
     unauth = marks["code"].astype(str).isin(codes_in(Group.UNAUTHORISED)).to_numpy()
-    n_days = int(day_keys["day"].max()) + 1
-    grid = np.zeros((len(enrol), n_days), dtype=np.int32)
+    n_enrol, n_days = len(enrol_upns), int(day_in_school.max()) + 1
+    grid = np.zeros((n_enrol, n_days), dtype=np.int32)
     np.add.at(grid, (enrol_ids[unauth], day[unauth]), 1)
-    cum = np.concatenate([np.zeros((len(enrol), 1), dtype=np.int64), grid.cumsum(axis=1)], axis=1)
+    cum = np.concatenate([np.zeros((n_enrol, 1), dtype=np.int64), grid.cumsum(axis=1)], axis=1)
     ends = np.arange(1, n_days + 1)
     starts = np.maximum(ends - window_days, 0)
     windows = cum[:, ends] - cum[:, starts]  # windows[:, d] = sessions in the days ending at d
     reached = windows.max(axis=1) >= sessions
-    first_day = np.where(reached, np.argmax(windows >= sessions, axis=1), -1)
-    enrol_frame = enrol.to_frame(index=False, name=["upn", "urn"])
-    date_of = day_keys.set_index(["urn", "day"])["date"]
+    reached_day = np.where(reached, np.argmax(windows >= sessions, axis=1), -1)
+    enrol_frame = pd.DataFrame(
+        {"upn": pd.Series(enrol_upns, dtype=upn.dtype), "urn": enrol_urns.astype(np.int64)}
+    )
     reached_on = pd.Series(pd.NaT, index=enrol_frame.index, dtype="datetime64[ns]")
     if reached.any():
-        idx = pd.MultiIndex.from_arrays([enrol_frame["urn"][reached], first_day[reached]])
-        reached_on[reached] = date_of.reindex(idx).to_numpy().astype("datetime64[ns]")
+        school = school_start[np.searchsorted(urns, enrol_urns[reached])]
+        days = first_date + school_days[school + reached_day[reached]] % span
+        reached_on[reached] = days.astype("datetime64[D]").astype("datetime64[ns]")
     out = enrol_frame.assign(
         unauthorised_sessions=cum[:, -1].astype("int64"),
         max_in_window=windows.max(axis=1).astype("int64"),
@@ -607,9 +635,12 @@ def pupils_to_discuss(
         t["penalty_threshold"] = t["reached"].fillna(False).to_numpy(dtype=bool)
     listed = t[t[reasons].any(axis=1)].copy()
     listed["unauthorised_sessions"] = listed["sessions_unauthorised"].astype("int64")
-    listed["other_services"] = (
-        listed["upn"].map(services_by_pupil(open_services)).fillna("").astype(str)
-    )
+    theirs = open_services[open_services["upn"].isin(listed["upn"]).to_numpy()]
+    listed["other_services"] = listed["upn"].map(services_by_pupil(theirs)).fillna("").astype(str)
+    if interventions is not None:  # only the listed pupils' interventions
+        interventions = interventions[
+            interventions["upn"].astype(str).isin(listed["upn"]).to_numpy()
+        ]
     officers = listed["upn"].map(_open_officers(interventions, at))
     listed["attendance_team"] = officers.astype(object).fillna("")
     listed = listed.sort_values(["attendance_pct", "upn"]).reset_index(drop=True)
@@ -710,7 +741,10 @@ def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "df
     else:
         marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
         cube = code_counts_from_marks(marks, calendar)
-    enrol = period_enrolments(cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort)
+    enrol = period_enrolments(
+        cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort,
+        status=cached_year_status(ds, academic_year) if cohort == "dfe" else None,
+    )  # fmt: skip
     opened = services_open(ds.services, start, end)
     table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
     if marks is not None:
