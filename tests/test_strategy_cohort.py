@@ -133,3 +133,81 @@ def test_pair_codes_number_distinct_pairs_in_order_of_first_appearance():
     assert codes.tolist() == [0, 1, 0, 2, 3, 1]
     assert list(left[:3]) == ["x", "y", "x"] and pd.isna(left[3])
     assert list(right) == ["2023/24", "2023/24", "2024/25", "2023/24"]
+
+
+def test_describe_cohort_says_on_the_page_which_enrolments_count() -> None:
+    assert dfe_cohort.describe_cohort("dfe") == (
+        "DfE-comparable cohort: enrolments of pupils aged 5 to 15 on 31 August before the "
+        "academic year (by date of birth where given, otherwise National Curriculum years "
+        "1 to 11), with the sixth half term left out for 15-year-olds (Year 11); "
+        "alternative provision and pupil referral units are reported on their own line, "
+        "not in the headline; an enrolment with no pupil record for its year takes the "
+        "pupil's age from their nearest year's row; enrolments with no possible session "
+        "are left out and counted."
+    )
+    assert dfe_cohort.describe_cohort("all") == (
+        "All enrolments with register marks, of any age (not comparable with DfE figures); "
+        "enrolments with no possible session are left out and counted."
+    )
+
+
+@pytest.mark.parametrize("call", [dfe_cohort.describe_cohort, dfe_cohort.check_cohort])
+def test_an_unknown_cohort_is_refused_with_the_choices(call) -> None:
+    from attendance_lib.core.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        call("everyone")
+    assert str(caught.value) == "cohort must be one of dfe, all, got 'everyone'"
+
+
+@pytest.mark.parametrize("term, last", [("autumn", 2), ("spring", 4), ("summer", 6), ("year", 6)])
+def test_last_half_term_of_the_year_to_the_end_of_each_term(term: str, last: int) -> None:
+    assert dfe_cohort.last_half_term(term) == last
+
+
+def test_an_unknown_term_is_refused_with_the_choices() -> None:
+    from attendance_lib.core.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        dfe_cohort.last_half_term("winter")
+    assert str(caught.value) == "term must be one of autumn, spring, summer, year, got 'winter'"
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_alternative_provision_is_found_by_the_schools_phase() -> None:
+    urns = pd.Series([1, 3, 3, 2])
+    assert dfe_cohort.is_alternative_provision(urns, SCHOOLS).tolist() == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    as_text = SCHOOLS.astype({"urn": str})  # urns read as text still match
+    assert dfe_cohort.is_alternative_provision(urns, as_text).tolist() == [False, True, True, False]
+    for schools in (None, SCHOOLS.drop(columns="phase")):
+        found = dfe_cohort.is_alternative_provision(urns, schools)
+        assert found.dtype == bool and found.tolist() == [False] * 4
+
+
+def test_with_ap_adds_the_ap_line_to_the_headline_for_school_tables() -> None:
+    period = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, schools=SCHOOLS)
+    both = period.with_ap
+    assert both["upn"].tolist() == ["A", "B", "C", "F"]
+    assert both.index.tolist() == [0, 1, 2, 3]
+    alone = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6)
+    assert alone.with_ap is alone.table
+
+
+def test_describe_nearest_year_counts_in_words() -> None:
+    def said(n: int) -> str:
+        empty = pd.DataFrame()
+        return dfe_cohort.describe_nearest_year(
+            dfe_cohort.PeriodEnrolments(empty, empty, empty, age_from_nearest_year=n)
+        )
+
+    assert said(0) == ""
+    assert said(1) == (
+        "1 enrolment had no pupil record for the year; the pupil's age was taken from their "
+        "nearest year's row (year group shifted)."
+    )
+    assert said(1234).startswith("1,234 enrolments had no pupil record for the year;")
