@@ -211,3 +211,31 @@ def test_describe_nearest_year_counts_in_words() -> None:
         "nearest year's row (year group shifted)."
     )
     assert said(1234).startswith("1,234 enrolments had no pupil record for the year;")
+
+
+def test_a_date_of_birth_decides_for_rows_of_their_own_and_rows_from_the_nearest_year() -> None:
+    """G (own 2023/24 row) and H (row only in 2022/23) are aged 16 on 31 August 2023 by date
+    of birth, though G is recorded in Year 11 and H's Year 10 moves up to Year 11: both are
+    outside the cohort. The date of birth must survive the nearest-year filling for both."""
+    pupils = pd.DataFrame(
+        [_row("G", YEAR, "11", "2007-06-01"), _row("H", "2022/23", "10", "2007-05-01")]
+    )
+    cube = pd.DataFrame([*_cube_rows("G", 2, 1, 10, 0), *_cube_rows("H", 2, 1, 10, 0)])
+    period = dfe_cohort.period_enrolments(cube, pupils, YEAR, 6)
+    assert period.table.empty
+    excluded = period.excluded.set_index("reason")["enrolments"]
+    assert excluded[dfe_cohort.OUTSIDE_AGE] == 2
+    assert excluded[dfe_cohort.NO_PUPIL_RECORD] == 0
+
+
+def test_nearest_year_filling_works_without_a_date_of_birth_column() -> None:
+    """J is in Year 6 in 2022/23 only (Year 7 in 2023/24: in); K is in Year 12 (out)."""
+    pupils = pd.DataFrame(
+        {"upn": ["J", "K"], "academic_year": ["2022/23", YEAR], "year_group": ["6", "12"]}
+    )
+    cube = pd.DataFrame([*_cube_rows("J", 1, 1, 8, 2), *_cube_rows("K", 2, 1, 10, 0)])
+    period = dfe_cohort.period_enrolments(cube, pupils, YEAR, 6)
+    assert period.table["upn"].tolist() == ["J"]
+    assert period.table["sessions_unauthorised"].tolist() == [2]
+    assert period.excluded.set_index("reason")["enrolments"][dfe_cohort.OUTSIDE_AGE] == 1
+    assert period.age_from_nearest_year == 1
