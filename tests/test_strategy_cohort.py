@@ -239,3 +239,68 @@ def test_nearest_year_filling_works_without_a_date_of_birth_column() -> None:
     assert period.table["sessions_unauthorised"].tolist() == [2]
     assert period.excluded.set_index("reason")["enrolments"][dfe_cohort.OUTSIDE_AGE] == 1
     assert period.age_from_nearest_year == 1
+
+
+def test_nearest_year_rows_with_nothing_missing_is_empty_with_its_columns() -> None:
+    keys = pd.DataFrame({"upn": ["F"], "academic_year": [YEAR]})
+    rows = dfe_cohort.nearest_year_rows(PUPILS, keys)
+    assert rows.empty
+    assert list(rows.columns) == [
+        "upn",
+        "academic_year",
+        "year_group",
+        "date_of_birth",
+        "from_year",
+    ]
+
+
+def test_nearest_year_rows_take_the_nearest_year_not_the_earliest_and_one_row_per_key() -> None:
+    pupils = pd.DataFrame(
+        [
+            _row("M", "2019/20", "2"),  # 4 years before 2023/24
+            _row("M", "2022/23", "5"),  # 1 year before: nearest
+            _row("N", "2020/21", "1"),  # 3 years before
+            _row("N", "2025/26", "8"),  # 2 years after: nearest
+            _row("G", "2022/23", "R"),  # a tie: one year either side, the earlier wins
+            _row("G", "2024/25", "3"),
+        ]
+    )
+    keys = pd.DataFrame({"upn": ["M", "N", "G"], "academic_year": [YEAR] * 3})
+    rows = dfe_cohort.nearest_year_rows(pupils, keys)
+    assert rows[["upn", "from_year", "year_group"]].values.tolist() == [
+        ["G", "2022/23", "1"],
+        ["M", "2022/23", "6"],
+        ["N", "2025/26", "6"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "from_year, year_group, moved",
+    [
+        ("2024/25", "N2", "N1"),  # onto the first rung
+        ("2022/23", "13", "14"),  # onto the last rung
+        ("2024/25", "N1", None),  # off the bottom
+        ("2022/23", "14", None),  # off the top
+    ],
+)
+def test_nearest_year_rows_move_along_n1_to_14_and_no_further(
+    from_year: str, year_group: str, moved: str | None
+) -> None:
+    pupils = pd.DataFrame([_row("L", from_year, year_group)])
+    keys = pd.DataFrame({"upn": ["L"], "academic_year": [YEAR]})
+    row = dfe_cohort.nearest_year_rows(pupils, keys).iloc[0]
+    assert row["year_group"] == moved if moved else pd.isna(row["year_group"])
+
+
+def test_a_nearest_year_row_takes_its_own_age_not_another_pupils_in_another_year() -> None:
+    """X has a row only in 2022/23: born 2007-09-15, aged 15 on 31 August 2023 (in the
+    cohort, sixth half term left out). P's row is for 2024/25. Filling X's 2023/24 row must
+    not mix it up with P's row (a clash of row labels would age X a year: 16, left out)."""
+    pupils = pd.DataFrame(
+        [_row("P", "2024/25", "12", "2008-01-01"), _row("X", "2022/23", "10", "2007-09-15")]
+    )
+    cube = pd.DataFrame([*_cube_rows("X", 2, 1, 10, 0), *_cube_rows("X", 2, 6, 0, 10)])
+    period = dfe_cohort.period_enrolments(cube, pupils, YEAR, 6)
+    assert period.table["upn"].tolist() == ["X"]
+    assert period.table["sessions_possible"].tolist() == [10]
+    assert period.excluded.set_index("reason")["enrolments"][dfe_cohort.OUTSIDE_AGE] == 0
