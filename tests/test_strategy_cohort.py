@@ -304,3 +304,10 @@ def test_a_nearest_year_row_takes_its_own_age_not_another_pupils_in_another_year
     assert period.table["upn"].tolist() == ["X"]
     assert period.table["sessions_possible"].tolist() == [10]
     assert period.excluded.set_index("reason")["enrolments"][dfe_cohort.OUTSIDE_AGE] == 0
+
+
+def test_a_period_with_no_marks_gives_an_empty_table_of_the_same_columns_and_types() -> None:
+    full = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6).table
+    empty = dfe_cohort.period_enrolments(CUBE, PUPILS, "2019/20", 6).table
+    assert empty.empty
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict()  # counts stay whole numbers
