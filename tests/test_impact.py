@@ -240,3 +240,56 @@ def test_workload_shows_only_the_half_terms_off_the_expectation():
         "term: 1 met it and 2 fell short; those are listed below."
     )
     assert im.describe_workload(load[load["meets_expectation"]]).endswith("every one met it.")
+
+
+def _described(**overrides) -> pd.DataFrame:
+    """Six evaluated interventions, by hand: 3 evaluable; of those, 2 cross the summer and 1
+    has a short baseline (the not-evaluable rows' flags must not count); reviews of rows 2
+    and 6 not yet complete; next year complete 2, pending 3, no sessions 1."""
+    frame = pd.DataFrame(
+        {
+            "evaluable": [True, True, True, False, False, False],
+            "not_evaluable_reason": ["", "", "", "in review", "in baseline", "in review"],
+            "crosses_summer": [True, False, True, True, True, False],
+            "baseline_short": [False, True, False, True, True, True],
+            "review_complete": [True, False, True, True, True, False],
+            "next_year_status": [
+                "complete", "pending", "no sessions", "complete", "pending", "pending",
+            ],
+        }
+    )  # fmt: skip
+    return frame.assign(**overrides)
+
+
+def test_describe_evaluation_counts_each_group_in_words():
+    assert im.describe_evaluation(_described()) == (
+        "6 interventions were selected; 3 could be evaluated. Not evaluable (no possible "
+        "session in a window; counted, not dropped): 3 (in review: 2; in baseline: 1).\n\n"
+        "The review window is the 60 school days (12 school weeks; weekdays inside a half "
+        "term, so holidays are passed over) from the start date, and the baseline the same "
+        "length before it. 2 interventions have a review window that is not yet complete in "
+        "the data: they are pending, left out of the measures and counted beside them. 2 "
+        "evaluable review windows cross the summer holiday (for Year 6 into Year 7 possibly "
+        "two schools); the first primary measure is given with and without them. 1 baselines "
+        "have fewer school days in the data than the full length (the start is early in the "
+        "data) and use what there is. Year 11's sixth half term (study leave) never counts."
+        "\n\nFollowing academic year: complete for 2, pending (not yet complete in the data) "
+        "for 3, and 1 pupils had no possible session that year (for example, they left the "
+        "LA's schools)."
+    )
+
+
+def test_describe_evaluation_window_length_in_school_or_calendar_days_and_no_reasons():
+    every = _described(evaluable=True)
+    text = im.describe_evaluation(every, weeks=6, unit="calendar_weeks")
+    assert (
+        "Not evaluable (no possible session in a window; counted, not dropped): 0 (none)." in text
+    )
+    assert "The review window is the 42 calendar days (6 weeks) from the start date" in text
+    text = im.describe_evaluation(every, weeks=4)
+    assert "the 20 school days (4 school weeks; weekdays inside a half term" in text
+    none_known = _described(next_year_status="pending")
+    assert (
+        "complete for 0, pending (not yet complete in the data) for 6, and 0 pupils"
+        in im.describe_evaluation(none_known)
+    )
