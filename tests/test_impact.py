@@ -293,3 +293,69 @@ def test_describe_evaluation_window_length_in_school_or_calendar_days_and_no_rea
         "complete for 0, pending (not yet complete in the data) for 6, and 0 pupils"
         in im.describe_evaluation(none_known)
     )
+
+
+def _measures(rows: list[tuple]) -> pd.DataFrame:
+    cols = ["measure", "n", "meeting", "pending", "meeting_pct", "ci_low", "ci_high"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["target_pct"] = 90.0
+    frame["status"] = np.where(
+        frame["n"] == 0, "pending", np.where(frame["meeting_pct"] >= 90.0, "met", "not met")
+    )
+    return frame[im.PRIMARY_COLUMNS]
+
+
+def _signs(up: int, down: int, p: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"evaluable": [up + down], "increased": [up], "decreased": [down], "no_change": [0],
+         "p_value": [p]}
+    )  # fmt: skip
+
+
+def test_describe_primary_says_each_measure_its_interval_against_the_target_and_the_sign_test():
+    from attendance_lib.core.markup import strong
+
+    measures = _measures(
+        [
+            # the interval's low end on the target: wholly above (>=); 1,234 pending
+            ("improved_after_12_weeks", 1500, 1425, 1234, 95.0, 90.0, 97.0),
+            # the high end on the target: it includes the target (not wholly below)
+            ("improved_excluding_summer", 10, 8, 0, 80.0, 49.0, 90.0),
+            ("not_pa_next_year", 10, 5, 0, 50.0, 23.66, 76.34),  # wholly below
+        ]
+    )
+    text = im.describe_primary(measures, _signs(1234, 5, 0.0001))
+    assert text.split("\n") == [
+        "- 1,425 of 1,500 (95.0%, 95% interval 90.0% to 97.0%) had higher attendance over the "
+        f"review window than the baseline; the target is 90%. Status: {strong('met')} (point "
+        "estimate against the target); the interval lies wholly above the target. 1,234 more "
+        "are pending (not yet complete in the data) and are left out.",
+        "- 8 of 10 (80.0%, 95% interval 49.0% to 90.0%) had higher attendance over the review "
+        "window than the baseline, leaving out review windows that cross the summer holiday; "
+        f"the target is 90%. Status: {strong('not met')} (point estimate against the target); "
+        "the interval includes the target.",
+        "- 5 of 10 (50.0%, 95% interval 23.7% to 76.3%) were not persistently absent in the "
+        f"following academic year; the target is 90%. Status: {strong('not met')} (point "
+        "estimate against the target); the interval lies wholly below the target.",
+        "- Sign test: attendance rose for 1,234 and fell for 5 of the evaluable interventions "
+        "with a complete review window (those unchanged are left out); two-sided exact sign "
+        "test p < 0.001.",
+    ]
+
+
+def test_describe_primary_with_nothing_to_judge_and_the_p_value_spelt_out():
+    measures = _measures([("not_pa_next_year", 0, 0, 3, np.nan, np.nan, np.nan)])
+    text = im.describe_primary(measures, _signs(3, 1, 0.625))
+    assert text.split("\n") == [
+        "- No intervention can be judged yet on whether the children were not persistently "
+        "absent in the following academic year. 3 more are pending (not yet complete in the "
+        "data) and are left out.",
+        "- Sign test: attendance rose for 3 and fell for 1 of the evaluable interventions with "
+        "a complete review window (those unchanged are left out); two-sided exact sign test "
+        "p = 0.625.",
+    ]
+    nothing = _measures([("not_pa_next_year", 0, 0, 0, np.nan, np.nan, np.nan)])
+    text = im.describe_primary(nothing, _signs(0, 0, np.nan))
+    assert text.split("\n")[0].endswith("in the following academic year.")
+    assert text.endswith("two-sided exact sign test not computable.")
+    assert im.describe_primary(nothing, _signs(9, 0, 0.9995)).endswith("test p > 0.999.")
