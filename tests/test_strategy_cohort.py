@@ -311,3 +311,33 @@ def test_a_period_with_no_marks_gives_an_empty_table_of_the_same_columns_and_typ
     empty = dfe_cohort.period_enrolments(CUBE, PUPILS, "2019/20", 6).table
     assert empty.empty
     assert empty.dtypes.to_dict() == full.dtypes.to_dict()  # counts stay whole numbers
+
+
+def test_a_cube_with_categorical_keys_gives_the_same_table_with_text_keys() -> None:
+    plain = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, schools=SCHOOLS)
+    assert plain.table["academic_year"].tolist() == [YEAR] * 3
+    categorical = CUBE.astype({"upn": "category", "academic_year": "category"})
+    period = dfe_cohort.period_enrolments(categorical, PUPILS, YEAR, 6, schools=SCHOOLS)
+    pd.testing.assert_frame_equal(period.table, plain.table)
+    pd.testing.assert_frame_equal(period.ap, plain.ap)
+
+
+def test_pair_codes_keep_a_missing_value_in_the_second_column_as_a_value() -> None:
+    from attendance_lib.analyses.shared.dfe_cohort import _pair_codes
+
+    a = pd.Series(["x", "x", "y", "x"])
+    b = pd.Series(["2023/24", None, "2023/24", None])
+    codes, (left, right) = _pair_codes(a, b)
+    assert codes.tolist() == [0, 1, 2, 1]
+    assert list(left) == ["x", "x", "y"]
+    assert right[0] == "2023/24" and pd.isna(right[1]) and right[2] == "2023/24"
+
+
+def test_alternative_provision_is_found_for_urns_given_as_text() -> None:
+    urns = pd.Series(["1", "3", "3", "2"])
+    assert dfe_cohort.is_alternative_provision(urns, SCHOOLS).tolist() == [
+        False,
+        True,
+        True,
+        False,
+    ]
