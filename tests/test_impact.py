@@ -359,3 +359,72 @@ def test_describe_primary_with_nothing_to_judge_and_the_p_value_spelt_out():
     assert text.split("\n")[0].endswith("in the following academic year.")
     assert text.endswith("two-sided exact sign test not computable.")
     assert im.describe_primary(nothing, _signs(9, 0, 0.9995)).endswith("test p > 0.999.")
+
+
+def test_select_interventions_includes_both_ends_and_empty_filters_select_everything():
+    ev = pd.DataFrame(
+        {
+            "intervention_id": ["I1", "I2", "I3", "I4"],
+            "start_date": pd.to_datetime(["2024-01-14", "2024-01-15", "2024-01-16", "2024-01-17"]),
+            "officer": ["Ann", "Bob", "Ann", "Bob"],
+            "locality": ["East", "East", "West", "West"],
+        }
+    )
+
+    def ids(**kw) -> list[str]:
+        out = im.select_interventions(ev, **kw)
+        assert out.index.tolist() == list(range(len(out)))
+        return out["intervention_id"].tolist()
+
+    assert ids(started_from="2024-01-15", started_to="2024-01-16") == ["I2", "I3"]
+    assert ids(started_from="", started_to=None, officer="", locality=None) == [
+        "I1",
+        "I2",
+        "I3",
+        "I4",
+    ]
+    assert ids(officer="Ann", locality="West") == ["I3"]
+    assert ids(started_to="2024-01-14") == ["I1"]
+
+
+def test_workload_before_the_calendar_on_a_half_terms_first_day_and_without_an_officer():
+    ivs = pd.DataFrame(
+        {
+            "officer": [None, None, "Cy", "Cy"],
+            # before the calendar's first day; HT1's first day (it counts in HT1);
+            # 2024/25 HT1's first day and the day after
+            "start_date": ["2023-09-01", "2023-09-04", "2024-09-02", "2024-09-03"],
+        }
+    )
+    out = im.workload(ivs, calendar(), expected=1)
+    assert list(out.columns) == [
+        "officer",
+        "academic_year",
+        "half_term",
+        "assessments",
+        "expected",
+        "difference",
+        "meets_expectation",
+    ]
+    rows = [tuple(r) for r in out.itertuples(index=False)]
+    nobody = "not recorded"
+    assert rows == [
+        ("Cy", "2024/25", 1, 2, 1, 1, True),
+        (nobody, "before calendar", 0, 1, 1, 0, True),
+        (nobody, "2023/24", 1, 1, 1, 0, True),
+        *[(nobody, "2023/24", ht, 0, 1, -1, False) for ht in range(2, 7)],
+        (nobody, "2024/25", 1, 0, 1, -1, False),
+    ]
+    assert out["assessments"].dtype == "int64"
+
+
+def test_workload_of_no_interventions_is_empty_and_said_so():
+    empty = im.workload(pd.DataFrame({"officer": [], "start_date": []}), calendar())
+    assert empty.empty and list(empty.columns)[:3] == ["officer", "academic_year", "half_term"]
+    assert len(empty.columns) == 7
+    assert im.describe_workload(empty) == "No assessments were started in the selection."
+    one = im.workload(pd.DataFrame({"officer": ["Ann"], "start_date": ["2023-09-04"]}), calendar())
+    assert im.describe_workload(one) == (
+        "1 officer, 1 officer half terms, against the expectation of 40 assessments a half "
+        "term: 0 met it and 1 fell short; those are listed below."
+    )
