@@ -267,6 +267,14 @@ def test_nearest_year_rows_take_the_nearest_year_not_the_earliest_and_one_row_pe
     )
     keys = pd.DataFrame({"upn": ["M", "N", "G"], "academic_year": [YEAR] * 3})
     rows = dfe_cohort.nearest_year_rows(pupils, keys)
+    assert list(rows.columns) == [
+        "upn",
+        "academic_year",
+        "year_group",
+        "date_of_birth",
+        "from_year",
+    ]
+    assert rows.index.tolist() == [0, 1, 2]
     assert rows[["upn", "from_year", "year_group"]].values.tolist() == [
         ["G", "2022/23", "1"],
         ["M", "2022/23", "6"],
@@ -313,10 +321,16 @@ def test_a_period_with_no_marks_gives_an_empty_table_of_the_same_columns_and_typ
     assert empty.dtypes.to_dict() == full.dtypes.to_dict()  # counts stay whole numbers
 
 
-def test_a_cube_with_categorical_keys_gives_the_same_table_with_text_keys() -> None:
+def test_a_cube_with_categorical_keys_and_int32_urns_gives_the_same_table() -> None:
     plain = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, schools=SCHOOLS)
     assert plain.table["academic_year"].tolist() == [YEAR] * 3
-    categorical = CUBE.astype({"upn": "category", "academic_year": "category"})
+    assert list(plain.table.columns) == [
+        "upn", "urn", "academic_year", "sessions_possible", "sessions_present", "sessions_aea",
+        "sessions_authorised", "sessions_unauthorised", "attendance_pct", "absence_pct",
+        "authorised_pct", "unauthorised_pct", "persistent_absent", "severe_absent",
+    ]  # fmt: skip
+    assert plain.table.index.tolist() == [0, 1, 2]
+    categorical = CUBE.astype({"upn": "category", "academic_year": "category", "urn": "int32"})
     period = dfe_cohort.period_enrolments(categorical, PUPILS, YEAR, 6, schools=SCHOOLS)
     pd.testing.assert_frame_equal(period.table, plain.table)
     pd.testing.assert_frame_equal(period.ap, plain.ap)
