@@ -355,3 +355,22 @@ def test_alternative_provision_is_found_for_urns_given_as_text() -> None:
         True,
         False,
     ]
+
+
+def test_apply_cohort_is_the_dfe_cohort_by_default_and_every_path_gives_the_same_excluded_form():
+    kept, excluded, dropped_only = dfe_cohort.apply_cohort(CUBE, PUPILS)
+    # the DfE cohort: A, B, C and F (D and E have no age); C's sixth half term left out
+    assert sorted(set(kept["upn"])) == ["A", "B", "C", "F"]
+    assert len(kept[kept["upn"] == "C"]) == 2 and set(
+        kept.loc[kept["upn"] == "C", "half_term"]
+    ) == {1}
+    assert excluded["enrolments"].tolist() == [2, 0]
+    assert dropped_only.empty
+    for cube, cohort in ((CUBE, "all"), (CUBE.iloc[0:0], "dfe")):
+        same, none, no_keys = dfe_cohort.apply_cohort(cube, PUPILS, cohort)
+        assert same is cube
+        pd.testing.assert_frame_equal(none, excluded.iloc[0:0])
+        assert list(no_keys.columns) == ["upn", "urn", "academic_year"] and no_keys.empty
+    every = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, cohort="all")
+    assert list(every.excluded.columns) == ["reason", "enrolments"]
+    assert every.excluded.values.tolist() == [[dfe_cohort.ZERO_POSSIBLE, 0]]
