@@ -466,3 +466,20 @@ def test_impact_breakdown_by_officer_counts_only_complete_evaluable_reviews():
     # nothing to rate: no rate, not 0%
     assert pd.isna(t.loc["Cy", "improved_pct"]) and pd.isna(t.loc["Cy", "not_pa_next_year_pct"])
     assert pd.isna(t.loc["Cy", "mean_change_pp"])
+
+
+def test_improvement_counts_approved_educational_activity_as_attended():
+    # baseline 9 of 10 attended = 90%; review 18 present + 1 approved educational activity
+    # of 20 = 95%: +5 points exactly, compared in whole numbers
+    base = pd.DataFrame({"sessions_present": [9], "sessions_aea": [0], "sessions_possible": [10]})
+    review = pd.DataFrame(
+        {"sessions_present": [18], "sessions_aea": [1], "sessions_possible": [20]}
+    )
+    assert im._exceeds(base, review, 4.99).tolist() == [True]
+    assert im._exceeds(base, review, 5).tolist() == [False]
+    assert im._exceeds(review, base, 0.0).tolist() == [False]  # not worse
+    assert im._exceeds(review, base, -5.01).tolist() == [True]  # -5 > -5.01
+    # the baseline's AEA counts too: 8 + 1 of 10 = 90%, the same +5
+    base_aea = base.assign(sessions_present=[8], sessions_aea=[1])
+    assert im._exceeds(base_aea, review, 4.99).tolist() == [True]
+    assert im._exceeds(base_aea, review, 5).tolist() == [False]
