@@ -483,3 +483,24 @@ def test_improvement_counts_approved_educational_activity_as_attended():
     base_aea = base.assign(sessions_present=[8], sessions_aea=[1])
     assert im._exceeds(base_aea, review, 4.99).tolist() == [True]
     assert im._exceeds(base_aea, review, 5).tolist() == [False]
+
+
+def test_pupil_context_is_the_start_years_record_and_not_recorded_without_one():
+    pup = pupils(
+        [
+            ("P1", "2023/24", 2, "6", True, "K"),
+            ("P1", "2024/25", 1, "7", False, "N"),  # another year: not used
+        ]
+    )
+    sch = schools(
+        [(1, "Ash Primary", "primary", "East", "Ann"), (2, "Elm Primary", "primary", "West", "Bob")]
+    )
+    upns = pd.Series(["P1", "P9"], index=[10, 11])
+    out = im.pupil_context(upns, pd.Series(["2023/24", "2023/24"], index=[10, 11]), pup, sch)
+    assert out.index.tolist() == [10, 11]
+    assert list(out.columns) == ["urn", "year_group", "fsm", "sen", "locality", "phase"]
+    assert out.loc[10, ["urn", "year_group", "fsm", "sen", "locality", "phase"]].tolist() == [
+        2, "6", True, "K", "West", "primary",
+    ]  # fmt: skip
+    assert out.loc[11, "locality"] == "not recorded"
+    assert out.loc[11, ["urn", "year_group", "fsm", "sen", "phase"]].isna().all()
