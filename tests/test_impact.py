@@ -504,3 +504,29 @@ def test_pupil_context_is_the_start_years_record_and_not_recorded_without_one():
     ]  # fmt: skip
     assert out.loc[11, "locality"] == "not recorded"
     assert out.loc[11, ["urn", "year_group", "fsm", "sen", "phase"]].isna().all()
+
+
+@pytest.mark.parametrize(
+    "last_date, reason, status",
+    [
+        # the data stop before the review window's last day: pending, not "no session"
+        ("2024-01-12", "review window not yet in the data (pending)", "pending"),
+        ("2025-07-18", "no possible session in the review window", "complete"),
+    ],
+)
+def test_marks_only_before_the_start_leave_the_review_empty_pending_or_complete(
+    last_date, reason, status
+):
+    ivs, m, pup, sch = _data()
+    before = m[m["date"] < START]
+    ev = im.evaluate_interventions(ivs, before, pup, sch, calendar(), last_date=last_date)
+    ev = ev.set_index("intervention_id")
+    assert ev["baseline_possible"].tolist() == [10, 0, 0, 10]
+    assert ev["review_possible"].tolist() == [0, 0, 0, 0]
+    assert not ev["evaluable"].any()
+    assert ev.loc["I1", "not_evaluable_reason"] == reason
+    assert ev.loc["I4", "not_evaluable_reason"] == reason
+    assert ev.loc["I2", "not_evaluable_reason"] == "no possible session in either window"
+    assert ev["review_status"].tolist() == [status] * 4
+    assert ev["improved"].isna().all() and ev["worsened"].isna().all()
+    assert ev.loc["I1", "baseline_attendance_pct"] == 90.0
