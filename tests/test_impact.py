@@ -530,3 +530,34 @@ def test_marks_only_before_the_start_leave_the_review_empty_pending_or_complete(
     assert ev["review_status"].tolist() == [status] * 4
     assert ev["improved"].isna().all() and ev["worsened"].isna().all()
     assert ev.loc["I1", "baseline_attendance_pct"] == 90.0
+
+
+def test_primary_measures_count_pending_per_measure_against_the_targets_given():
+    ev = pd.DataFrame(
+        {
+            "evaluable": [True, True, True, True, False, False],
+            "review_complete": [True, True, False, False, True, False],
+            "crosses_summer": [False, True, False, True, False, False],
+            "improved": pd.array([True, False, True, False, pd.NA, pd.NA], dtype="boolean"),
+            "pa_next_year": pd.array([False, True, pd.NA, pd.NA, pd.NA, pd.NA], dtype="boolean"),
+            "next_year_status": [
+                "complete", "complete", "pending", "pending", "no sessions", "pending",
+            ],
+        }
+    )  # fmt: skip
+    pm = im.primary_measures(ev, target_improved=0.5, target_not_pa_next_year=0.6)
+    assert list(pm.columns) == im.PRIMARY_COLUMNS
+    rows = pm[["measure", "n", "meeting", "pending", "meeting_pct", "target_pct", "status"]]
+    assert rows.values.tolist() == [
+        # complete evaluable reviews: rows 1-2; pending: every review not complete (3, 4, 6)
+        ["improved_after_12_weeks", 2, 1, 3, 50.0, 50.0, "met"],
+        # without the summer: row 1; pending without the summer: rows 3 and 6
+        ["improved_excluding_summer", 1, 1, 2, 100.0, 50.0, "met"],
+        # next year known for rows 1-2, row 1 not persistently absent; pending 3, 4, 6
+        ["not_pa_next_year", 2, 1, 3, 50.0, 60.0, "not met"],
+    ]
+    waiting = im.primary_measures(ev.assign(review_complete=False, pa_next_year=pd.NA))
+    assert waiting["n"].tolist() == [0, 0, 0]
+    assert waiting["status"].tolist() == ["pending"] * 3
+    assert waiting["meeting_pct"].isna().all()
+    assert waiting["target_pct"].tolist() == [90.0, 90.0, 75.0]
