@@ -374,3 +374,29 @@ def test_apply_cohort_is_the_dfe_cohort_by_default_and_every_path_gives_the_same
     every = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, cohort="all")
     assert list(every.excluded.columns) == ["reason", "enrolments"]
     assert every.excluded.values.tolist() == [[dfe_cohort.ZERO_POSSIBLE, 0]]
+
+
+def test_an_enrolment_with_marks_only_in_a_15_year_olds_sixth_half_term_has_no_possible_session():
+    """C (15) also has marks at the primary school (urn 1) in half term 6 only, and Q (15,
+    at the PRU) only in half term 6: with that half term left out, C's urn-1 enrolment has no
+    possible session (counted as such) and Q's is counted on the AP line with F."""
+    pupils = pd.concat([PUPILS, pd.DataFrame([_row("Q", YEAR, "11", "2008-02-01")])])
+    cube = pd.concat(
+        [CUBE, pd.DataFrame([*_cube_rows("C", 1, 6, 0, 10), *_cube_rows("Q", 3, 6, 5, 5)])],
+        ignore_index=True,
+    )
+    _, _, dropped_only = dfe_cohort.apply_cohort(
+        cube.astype({"upn": "category", "academic_year": "category"}), pupils
+    )
+    pd.testing.assert_frame_equal(
+        dropped_only,
+        pd.DataFrame({"upn": ["C", "Q"], "urn": [1, 3], "academic_year": [YEAR, YEAR]}).astype(
+            {"upn": str, "academic_year": str}
+        ),
+    )
+    period = dfe_cohort.period_enrolments(cube, pupils, YEAR, 6, schools=SCHOOLS)
+    assert period.table[["upn", "urn"]].values.tolist() == [["A", 1], ["B", 2], ["C", 2]]
+    excluded = period.excluded.set_index("reason")["enrolments"]
+    assert excluded[dfe_cohort.ZERO_POSSIBLE] == 1
+    assert excluded[dfe_cohort.ALTERNATIVE_PROVISION] == 2
+    assert period.zero_possible == 1
