@@ -366,6 +366,8 @@ def test_apply_cohort_is_the_dfe_cohort_by_default_and_every_path_gives_the_same
     ) == {1}
     assert excluded["enrolments"].tolist() == [2, 0]
     assert dropped_only.empty
+    assert list(kept.columns) == list(CUBE.columns)
+    assert kept.index.tolist() == list(range(len(kept)))
     for cube, cohort in ((CUBE, "all"), (CUBE.iloc[0:0], "dfe")):
         same, none, no_keys = dfe_cohort.apply_cohort(cube, PUPILS, cohort)
         assert same is cube
