@@ -398,7 +398,11 @@ def test_an_enrolment_with_marks_only_in_a_15_year_olds_sixth_half_term_has_no_p
     )
     period = dfe_cohort.period_enrolments(cube, pupils, YEAR, 6, schools=SCHOOLS)
     assert period.table[["upn", "urn"]].values.tolist() == [["A", 1], ["B", 2], ["C", 2]]
-    excluded = period.excluded.set_index("reason")["enrolments"]
-    assert excluded[dfe_cohort.ZERO_POSSIBLE] == 1
-    assert excluded[dfe_cohort.ALTERNATIVE_PROVISION] == 2
+    assert period.excluded.index.tolist() == [0, 1, 2, 3]
+    assert period.excluded.values.tolist() == [
+        [dfe_cohort.NO_PUPIL_RECORD, 2],  # D and E
+        [dfe_cohort.OUTSIDE_AGE, 0],
+        [dfe_cohort.ZERO_POSSIBLE, 1],
+        [dfe_cohort.ALTERNATIVE_PROVISION, 2],
+    ]
     assert period.zero_possible == 1
