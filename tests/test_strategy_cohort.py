@@ -406,3 +406,20 @@ def test_an_enrolment_with_marks_only_in_a_15_year_olds_sixth_half_term_has_no_p
         [dfe_cohort.ALTERNATIVE_PROVISION, 2],
     ]
     assert period.zero_possible == 1
+
+
+def test_ages_from_the_nearest_year_are_counted_only_for_the_dfe_cohort_and_kept_enrolments():
+    every = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, cohort="all")
+    assert len(every.table) == 6 and every.age_from_nearest_year == 0  # no age is looked at
+    unknown = dfe_cohort.period_enrolments(CUBE[CUBE["upn"] == "E"], PUPILS, YEAR, 6)
+    assert unknown.table.empty and unknown.age_from_nearest_year == 0
+    assert dfe_cohort.describe_nearest_year(unknown) == ""
+
+
+def test_the_period_cube_is_the_headline_rows_with_the_cubes_columns():
+    period = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, schools=SCHOOLS)
+    assert list(period.cube.columns) == list(CUBE.columns)
+    assert period.cube.index.tolist() == list(range(len(period.cube)))
+    # A (2 rows), B (4: half terms 1 and 6), C (2: half term 6 left out); not F (AP)
+    assert period.cube["upn"].value_counts().sort_index().to_dict() == {"A": 2, "B": 4, "C": 2}
+    assert period.cube["sessions"].sum() == 40
