@@ -423,3 +423,11 @@ def test_the_period_cube_is_the_headline_rows_with_the_cubes_columns():
     # A (2 rows), B (4: half terms 1 and 6), C (2: half term 6 left out); not F (AP)
     assert period.cube["upn"].value_counts().sort_index().to_dict() == {"A": 2, "B": 4, "C": 2}
     assert period.cube["sessions"].sum() == 40
+
+
+def test_cohort_status_ages_are_whole_numbers_missing_without_a_date_of_birth():
+    status = dfe_cohort.cohort_status(PUPILS)
+    assert status["age"].dtype == "Int64"
+    assert status["age"].tolist()[2] == 14  # C, born 2008-01-10, on 31 August 2022
+    assert status["age"].isna().tolist() == [True, True, False, True, True]
+    assert status["basis"].tolist() == ["NC year"] * 2 + ["date of birth"] + ["NC year"] * 2
