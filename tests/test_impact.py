@@ -182,7 +182,10 @@ def test_sign_test_table_leaves_ties_out():
             "change_pp": [3, 2, 1, -1, 0, 0, 5, np.nan],  # the pending +5 is left out
         }
     )
-    st = im.sign_test_table(ev).iloc[0]
+    table = im.sign_test_table(ev)
+    assert list(table.columns) == ["evaluable", "increased", "decreased", "no_change", "p_value"]
+    st = table.iloc[0]
+    assert st["evaluable"] == 6
     assert (st["increased"], st["decreased"], st["no_change"]) == (3, 1, 2)
     assert st["p_value"] == pytest.approx(0.625)  # 2 * P(X >= 3 | n=4, p=0.5) = 2 * 5/16
 
@@ -234,7 +237,10 @@ def test_workload_shows_only_the_half_terms_off_the_expectation():
         ("Ann", 2, 1),
         ("Bob", 2, 1),
     ]
-    assert "meets_expectation" not in short.columns
+    assert list(short.columns) == [
+        "officer", "academic_year", "half_term", "assessments", "expected", "difference",
+    ]  # fmt: skip
+    assert short.index.tolist() == [0, 1]
     assert im.describe_workload(load) == (
         "2 officers, 3 officer half terms, against the expectation of 2 assessments a half "
         "term: 1 met it and 2 fell short; those are listed below."
@@ -288,6 +294,11 @@ def test_describe_evaluation_window_length_in_school_or_calendar_days_and_no_rea
     assert "The review window is the 42 calendar days (6 weeks) from the start date" in text
     text = im.describe_evaluation(every, weeks=4)
     assert "the 20 school days (4 school weeks; weekdays inside a half term" in text
+    all_known = _described(next_year_status="complete")
+    assert (
+        "complete for 6, pending (not yet complete in the data) for 0, and 0 pupils"
+        in im.describe_evaluation(all_known)
+    )
     none_known = _described(next_year_status="pending")
     assert (
         "complete for 0, pending (not yet complete in the data) for 6, and 0 pupils"
@@ -385,6 +396,8 @@ def test_select_interventions_includes_both_ends_and_empty_filters_select_everyt
     ]
     assert ids(officer="Ann", locality="West") == ["I3"]
     assert ids(started_to="2024-01-14") == ["I1"]
+    assert ids(started_from="2024-01-15", officer="Ann") == ["I3"]  # both filters apply
+    assert list(im.select_interventions(ev, officer="Bob").columns) == list(ev.columns)
 
 
 def test_workload_before_the_calendar_on_a_half_terms_first_day_and_without_an_officer():
@@ -561,3 +574,42 @@ def test_primary_measures_count_pending_per_measure_against_the_targets_given():
     assert waiting["status"].tolist() == ["pending"] * 3
     assert waiting["meeting_pct"].isna().all()
     assert waiting["target_pct"].tolist() == [90.0, 90.0, 75.0]
+
+
+def test_impact_pupils_and_not_evaluable_tables_list_their_columns_in_order():
+    ev = _evaluate().reset_index()
+    late = ev.assign(start_date=ev["start_date"] - pd.to_timedelta([0, 0, 1, 0], unit="D"))
+    pupils_table = im.impact_pupils(late.iloc[::-1])
+    assert list(pupils_table.columns) == im.IMPACT_PUPIL_COLUMNS
+    # by start date, then intervention id: I3 started a day earlier
+    assert pupils_table["intervention_id"].tolist() == ["I3", "I1", "I2", "I4"]
+    rows = im.not_evaluable(ev)
+    assert list(rows.columns) == [
+        "intervention_id", "upn", "officer", "start_date", "not_evaluable_reason",
+    ]  # fmt: skip
+    assert rows[["intervention_id", "not_evaluable_reason"]].values.tolist() == [
+        ["I2", "no possible session in the baseline window"],
+        ["I3", "no possible session in either window"],
+    ]
+
+
+def test_describe_primary_goes_on_after_a_measure_with_nothing_to_judge():
+    measures = _measures(
+        [
+            ("improved_after_12_weeks", 0, 0, 2, np.nan, np.nan, np.nan),
+            ("not_pa_next_year", 10, 5, 0, 50.0, 23.66, 76.34),
+        ]
+    )
+    lines = im.describe_primary(measures, _signs(3, 1, 0.625)).split("\n")
+    assert len(lines) == 3
+    assert lines[0].startswith("- No intervention can be judged yet")
+    assert lines[1].startswith("- 5 of 10 (50.0%, 95% interval 23.7% to 76.3%) were not")
+    assert lines[2].startswith("- Sign test:")
+
+
+def test_breakdown_by_source_keeps_a_source_it_has_no_label_for():
+    ev = _evaluate().reset_index()
+    ev["source"] = ["data", "panel", "referral", None]
+    out = im.impact_breakdown(ev, "source")
+    assert out["group"].tolist() == ["data-led", "not recorded", "panel", "referral"]
+    assert out["interventions"].tolist() == [1, 1, 1, 1]
