@@ -446,12 +446,14 @@ def test_workload_of_no_interventions_is_empty_and_said_so():
 def test_impact_breakdown_by_officer_counts_only_complete_evaluable_reviews():
     ev = pd.DataFrame(
         {
-            "officer": ["Ann", "Ann", "Ann", "Bob", None, "Cy"],
-            "evaluable": [True, True, False, True, True, False],
-            "review_complete": [True, False, True, True, True, False],
-            "improved": pd.array([True, True, pd.NA, False, True, pd.NA], dtype="boolean"),
-            "change_pp": [4.0, 10.0, np.nan, -2.0, 1.0, np.nan],
-            "pa_next_year": pd.array([False, pd.NA, True, True, False, pd.NA], dtype="boolean"),
+            "officer": ["Ann", "Ann", "Ann", "Bob", None, "Cy", "Ann"],
+            "evaluable": [True, True, False, True, True, False, True],
+            "review_complete": [True, False, True, True, True, False, True],
+            "improved": pd.array([True, True, pd.NA, False, True, pd.NA, False], dtype="boolean"),
+            "change_pp": [4.0, 10.0, np.nan, -2.0, 1.0, np.nan, -2.0],
+            "pa_next_year": pd.array(
+                [False, pd.NA, True, True, False, pd.NA, pd.NA], dtype="boolean"
+            ),
         }
     )
     out = im.impact_breakdown(ev, "officer")
@@ -463,12 +465,14 @@ def test_impact_breakdown_by_officer_counts_only_complete_evaluable_reviews():
     assert set(out["breakdown"]) == {"officer"}
     assert out["group"].tolist() == ["Ann", "Bob", "Cy", "not recorded"]
     counts = ["interventions", "evaluable", "improved", "next_year_known", "not_pa_next_year"]
-    assert out[counts].values.tolist() == [[3, 1, 1, 2, 1], [1, 1, 0, 1, 0], [1, 0, 0, 0, 0],
+    assert out[counts].values.tolist() == [[4, 2, 1, 2, 1], [1, 1, 0, 1, 0], [1, 0, 0, 0, 0],
                                            [1, 1, 1, 1, 1]]  # fmt: skip
     assert all(out[c].dtype == "int64" for c in counts)
     t = out.set_index("group")
-    # Ann's pending review (+10) is left out of the mean and the rate
-    assert t.loc["Ann", "mean_change_pp"] == 4.0 and t.loc["Ann", "improved_pct"] == 100.0
+    # Ann's pending review (+10) is left out of the mean and the rate: 1 of 2, (4 - 2) / 2
+    assert t.loc["Ann", "mean_change_pp"] == 1.0 and t.loc["Ann", "improved_pct"] == 50.0
+    assert t.loc["Ann", "ci_low"] == pytest.approx(9.45, abs=0.01)
+    assert t.loc["Ann", "ci_high"] == pytest.approx(90.55, abs=0.01)
     assert t.loc["Ann", "not_pa_next_year_pct"] == 50.0
     assert t.loc["Bob", "improved_pct"] == 0.0 and t.loc["Bob", "not_pa_next_year_pct"] == 0.0
     # 0 of 1: Wilson 95% interval 0 to 79.35 (z = 1.96)
