@@ -621,3 +621,65 @@ def test_breakdown_by_source_keeps_a_source_it_has_no_label_for():
     out = im.impact_breakdown(ev, "source")
     assert out["group"].tolist() == ["data-led", "not recorded", "panel", "referral"]
     assert out["interventions"].tolist() == [1, 1, 1, 1]
+
+
+def test_the_default_windows_are_12_school_weeks_each_side_of_the_start():
+    ev = _evaluate()
+    # 60 school days each side (see START): baseline 2023-10-02..2024-01-14, review
+    # 2024-01-15..2024-04-29
+    assert (ev["baseline_start"] == pd.Timestamp("2023-10-02")).all()
+    assert (ev["baseline_end"] == pd.Timestamp("2024-01-14")).all()
+    assert (ev["review_start"] == START).all()
+    assert (ev["review_end"] == pd.Timestamp("2024-04-29")).all()
+
+
+def test_any_rise_counts_as_improved_by_default_and_the_interventions_index_is_not_kept():
+    # baseline 39 of 40 sessions = 97.5%; review 59 of 60 = 98.33%: +0.83 points
+    rows = (
+        days("2023-11-01", 20, "/", "P1")
+        + days("2023-11-01", 19, "/", "P1", session="PM")
+        + [("P1", 1, "2023-11-20", "N", "PM")]
+        + days("2024-01-15", 59, "/", "P1")
+        + [("P1", 1, "2024-03-14", "N")]
+    )
+    ivs = pd.DataFrame(
+        {"intervention_id": ["I1"], "upn": ["P1"], "officer": ["Ann"], "start_date": [START]},
+        index=[7],
+    )
+    pup = pupils([("P1", "2023/24", 1, "6", False, "N")])
+    sch = schools([(1, "Ash Primary", "primary", "East", "Ann")])
+    ev = im.evaluate_interventions(ivs, marks(rows), pup, sch, calendar(), last_date="2025-07-18")
+    assert ev.index.tolist() == [0]
+    assert list(ev.columns[:4]) == ["intervention_id", "upn", "officer", "start_date"]
+    assert ev.loc[0, "baseline_attendance_pct"] == 97.5
+    assert ev.loc[0, "change_pp"] == pytest.approx(98 + 1 / 3 - 97.5)
+    assert bool(ev.loc[0, "improved"]) and not bool(ev.loc[0, "worsened"])
+
+
+def test_year_11_study_leave_never_counts_in_a_window_and_prebuilt_sessions_give_the_same():
+    """P1 is in Year 11 in 2023/24; start 13 May 2024. Baseline: 10 days present in the spring
+    (100%). Review: 5 days present in half term 5, then 5 days absent in half term 6, which
+    is study leave and does not count: 5 of 5 = 100%, no change (50% if it counted)."""
+    from attendance_lib.analyses.shared.pupil_sessions import PupilSessions
+
+    start = pd.Timestamp("2024-05-13")
+    rows = (
+        days("2024-04-15", 10, "/", "P1")
+        + days("2024-05-13", 5, "/", "P1")
+        + days("2024-06-03", 5, "O", "P1")
+    )
+    ivs = pd.DataFrame(
+        {"intervention_id": ["I1"], "upn": ["P1"], "officer": ["Ann"], "start_date": [start]}
+    )
+    pup = pupils([("P1", "2023/24", 1, "11", False, "N")])
+    sch = schools([(1, "Ash Primary", "primary", "East", "Ann")])
+    m, cal = marks(rows), calendar()
+    ev = im.evaluate_interventions(ivs, m, pup, sch, cal, last_date="2025-07-18")
+    assert ev.loc[0, "baseline_attendance_pct"] == 100.0
+    assert ev.loc[0, "review_possible"] == 5
+    assert ev.loc[0, "review_attendance_pct"] == 100.0
+    assert ev.loc[0, "change_pp"] == 0.0
+    assert not bool(ev.loc[0, "improved"]) and not bool(ev.loc[0, "worsened"])
+    sessions = PupilSessions.build(m, pup, cal)
+    again = im.evaluate_interventions(ivs, sessions, pup, sch, cal, last_date="2025-07-18")
+    pd.testing.assert_frame_equal(again, ev)
