@@ -633,7 +633,7 @@ def test_the_default_windows_are_12_school_weeks_each_side_of_the_start():
     assert (ev["review_end"] == pd.Timestamp("2024-04-29")).all()
 
 
-def test_any_rise_counts_as_improved_by_default_and_the_interventions_index_is_not_kept():
+def test_any_rise_counts_as_improved_by_default_with_a_text_start_date_and_a_fresh_index():
     # baseline 39 of 40 sessions = 97.5%; review 59 of 60 = 98.33%: +0.83 points
     rows = (
         days("2023-11-01", 20, "/", "P1")
@@ -643,14 +643,20 @@ def test_any_rise_counts_as_improved_by_default_and_the_interventions_index_is_n
         + [("P1", 1, "2024-03-14", "N")]
     )
     ivs = pd.DataFrame(
-        {"intervention_id": ["I1"], "upn": ["P1"], "officer": ["Ann"], "start_date": [START]},
+        {
+            "intervention_id": ["I1"],
+            "upn": ["P1"],
+            "officer": ["Ann"],
+            "start_date": ["2024-01-15"],
+        },
         index=[7],
-    )
+    )  # the start date as read from a CSV: text
     pup = pupils([("P1", "2023/24", 1, "6", False, "N")])
     sch = schools([(1, "Ash Primary", "primary", "East", "Ann")])
     ev = im.evaluate_interventions(ivs, marks(rows), pup, sch, calendar(), last_date="2025-07-18")
     assert ev.index.tolist() == [0]
     assert list(ev.columns[:4]) == ["intervention_id", "upn", "officer", "start_date"]
+    assert ev.loc[0, "start_date"] == START
     assert ev.loc[0, "baseline_attendance_pct"] == 97.5
     assert ev.loc[0, "change_pp"] == pytest.approx(98 + 1 / 3 - 97.5)
     assert bool(ev.loc[0, "improved"]) and not bool(ev.loc[0, "worsened"])
