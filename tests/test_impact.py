@@ -689,3 +689,16 @@ def test_year_11_study_leave_never_counts_in_a_window_and_prebuilt_sessions_give
     sessions = PupilSessions.build(m, pup, cal)
     again = im.evaluate_interventions(ivs, sessions, pup, sch, cal, last_date="2025-07-18")
     pd.testing.assert_frame_equal(again, ev)
+
+
+def test_a_baseline_reaching_before_the_first_mark_is_short_and_counts_only_days_in_the_data():
+    # The fixture's marks start on Wednesday 1 November 2023; the baseline of 60 school days
+    # starts on 2 October. In the data: 1-3 Nov (3), 6 Nov-15 Dec (30), 18-19 Dec (2),
+    # 3-5 Jan (3), 8-12 Jan (5) = 43 school days, fewer than 60.
+    ev = _evaluate()
+    assert ev["baseline_short"].all()
+    assert (ev["baseline_days"] == 43).all()
+    # (the sentence counts the evaluable interventions: I1 and I4)
+    assert "2 baselines have fewer school days in the data" in im.describe_evaluation(
+        ev.reset_index()
+    )
