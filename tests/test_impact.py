@@ -702,3 +702,40 @@ def test_a_baseline_reaching_before_the_first_mark_is_short_and_counts_only_days
     assert "2 baselines have fewer school days in the data" in im.describe_evaluation(
         ev.reset_index()
     )
+
+
+def test_open_service_source_and_the_default_last_date_come_through():
+    ivs, m, pup, sch = _data()
+    services = pd.DataFrame(
+        {
+            "upn": ["P1", "P4", "P2"],
+            "start_date": pd.to_datetime(["2024-01-01", "2023-12-01", "2024-01-16"]),
+            "end_date": pd.to_datetime([None, "2024-01-10", None]),
+        }
+    )
+    ev = im.evaluate_interventions(
+        ivs.drop(columns="source"), m, pup, sch, calendar(), services=services
+    )
+    # open on 15 January: P1 (open-ended); not P4 (ended on the 10th) nor P2 (from the 16th)
+    assert ev["open_service"].tolist() == [True, False, False, False]
+    assert ev["source"].isna().all()
+    # the data end with the latest mark, 1 October 2024: reviews complete, next year pending
+    assert ev["review_status"].tolist() == ["complete"] * 4
+    assert ev["next_year_status"].tolist() == ["pending"] * 4
+
+
+def test_a_review_running_past_the_calendar_counts_what_the_data_hold_and_is_pending():
+    start = pd.Timestamp("2025-06-16")  # 60 school days would run past 18 July 2025
+    rows = days("2025-05-01", 10, "/", "P1") + days("2025-06-16", 4, "/", "P1")
+    rows += [("P1", 1, "2025-06-20", "N")]
+    ivs = pd.DataFrame(
+        {"intervention_id": ["I9"], "upn": ["P1"], "officer": ["Ann"], "start_date": [start]}
+    )
+    pup = pupils([("P1", "2024/25", 1, "6", False, "N")])
+    sch = schools([(1, "Ash Primary", "primary", "East", "Ann")])
+    ev = im.evaluate_interventions(ivs, marks(rows), pup, sch, calendar(), last_date="2025-07-18")
+    row = ev.iloc[0]
+    assert pd.isna(row["review_end"])
+    assert row["review_possible"] == 5 and row["review_attendance_pct"] == 80.0
+    assert row["evaluable"] and row["not_evaluable_reason"] == ""
+    assert row["review_status"] == "pending" and not row["review_complete"]
