@@ -739,3 +739,50 @@ def test_a_review_running_past_the_calendar_counts_what_the_data_hold_and_is_pen
     assert row["review_possible"] == 5 and row["review_attendance_pct"] == 80.0
     assert row["evaluable"] and row["not_evaluable_reason"] == ""
     assert row["review_status"] == "pending" and not row["review_complete"]
+
+
+def test_improved_and_worsened_are_nullable_flags_missing_where_not_evaluable():
+    ev = _evaluate()
+    assert ev["improved"].dtype == "boolean" and ev["worsened"].dtype == "boolean"
+    assert ev["improved"].tolist() == [True, pd.NA, pd.NA, False]
+    assert ev["worsened"].tolist() == [False, pd.NA, pd.NA, True]
+    assert ev.loc["I1", "not_evaluable_reason"] == "" and ev.loc["I4", "not_evaluable_reason"] == ""
+
+
+def _one_pupil(rows, start=START, last_date="2025-07-18") -> pd.Series:
+    ivs = pd.DataFrame(
+        {"intervention_id": ["I1"], "upn": ["P1"], "officer": ["Ann"], "start_date": [start]}
+    )
+    pup = pupils([("P1", "2023/24", 1, "6", False, "N")])
+    sch = schools([(1, "Ash Primary", "primary", "East", "Ann")])
+    ev = im.evaluate_interventions(ivs, marks(rows), pup, sch, calendar(), last_date=last_date)
+    return ev.iloc[0]
+
+
+def test_one_possible_session_in_each_window_is_enough_to_evaluate():
+    row = _one_pupil([("P1", 1, "2023-11-01", "/"), ("P1", 1, "2024-02-01", "N")])
+    assert (row["baseline_possible"], row["review_possible"]) == (1, 1)
+    assert row["evaluable"] and row["change_pp"] == -100.0 and row["worsened"]
+    # one baseline session and the data stopping before the review: pending, not "no session"
+    early = _one_pupil([("P1", 1, "2023-11-01", "/")], last_date="2024-01-20")
+    assert early["not_evaluable_reason"] == "review window not yet in the data (pending)"
+
+
+def test_a_review_ending_on_the_last_date_of_the_data_is_complete():
+    rows = [("P1", 1, "2023-11-01", "/"), ("P1", 1, "2024-02-01", "/")]
+    assert _one_pupil(rows, last_date="2024-04-29")["review_complete"]  # the review's last day
+    assert not _one_pupil(rows, last_date="2024-04-28")["review_complete"]
+
+
+def test_any_fall_counts_as_worsened():
+    # baseline 59 of 60 = 98.33%; review 39 of 40 = 97.5%: -0.83 points
+    rows = (
+        days("2023-10-02", 59, "/", "P1")
+        + [("P1", 1, "2023-12-01", "N", "PM")]
+        + days("2024-01-15", 20, "/", "P1")
+        + days("2024-01-15", 19, "/", "P1", session="PM")
+        + [("P1", 1, "2024-02-05", "N", "PM")]
+    )
+    row = _one_pupil(rows)
+    assert (row["baseline_possible"], row["review_possible"]) == (60, 40)
+    assert row["worsened"] and not row["improved"]
