@@ -786,3 +786,26 @@ def test_any_fall_counts_as_worsened():
     row = _one_pupil(rows)
     assert (row["baseline_possible"], row["review_possible"]) == (60, 40)
     assert row["worsened"] and not row["improved"]
+
+
+def test_earlier_and_history_windows_count_their_possible_sessions():
+    # start 15 Jan 2024: the earlier window is 4 Sep-1 Oct 2023 (the calendar's first 20
+    # school days before the baseline); 5 days present, 5 absent: 10 possible, 50%
+    rows = days("2023-09-04", 5, "/", "P1") + days("2023-09-11", 5, "N", "P1")
+    rows += [("P1", 1, "2023-11-01", "/"), ("P1", 1, "2024-02-01", "/")]
+    row = _one_pupil(rows)
+    assert (row["earlier_start"], row["earlier_end"]) == (
+        pd.Timestamp("2023-09-04"),
+        pd.Timestamp("2023-10-01"),
+    )
+    assert row["earlier_possible"] == 10 and row["earlier_attendance_pct"] == 50.0
+    assert row["history_possible"] == 0 and np.isnan(row["history_attendance_pct"])
+    # start 3 Mar 2025: the history is 4 Sep 2023-3 Jul 2024; 5 days present in November
+    later = [("P1", 1, "2025-02-03", "/"), ("P1", 1, "2025-03-10", "/")]
+    row = _one_pupil(days("2023-11-06", 5, "/", "P1") + later, start=pd.Timestamp("2025-03-03"))
+    assert (row["history_start"], row["history_end"]) == (
+        pd.Timestamp("2023-09-04"),
+        pd.Timestamp("2024-07-03"),
+    )
+    assert row["history_possible"] == 5 and row["history_attendance_pct"] == 100.0
+    assert row["earlier_possible"] == 0
