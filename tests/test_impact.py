@@ -807,3 +807,11 @@ def test_earlier_and_history_windows_count_their_possible_sessions():
     assert row["history_start"] <= pd.Timestamp("2023-11-06") < row["history_end"]
     assert row["history_possible"] == 5 and row["history_attendance_pct"] == 100.0
     assert row["earlier_possible"] == 0
+
+
+def test_one_possible_session_in_the_following_year_is_enough_to_judge_it():
+    rows = [("P1", 1, "2023-11-01", "/"), ("P1", 1, "2024-02-01", "/")]
+    row = _one_pupil(rows + [("P1", 1, "2024-09-10", "N")])
+    assert row["next_year_status"] == "complete" and row["pa_next_year"]  # 1 of 1 absent
+    none = _one_pupil(rows + [("P1", 1, "2024-09-10", "X")])  # not a possible session
+    assert none["next_year_status"] == "no sessions" and pd.isna(none["pa_next_year"])
