@@ -815,3 +815,21 @@ def test_one_possible_session_in_the_following_year_is_enough_to_judge_it():
     assert row["next_year_status"] == "complete" and row["pa_next_year"]  # 1 of 1 absent
     none = _one_pupil(rows + [("P1", 1, "2024-09-10", "X")])  # not a possible session
     assert none["next_year_status"] == "no sessions" and pd.isna(none["pa_next_year"])
+
+
+@pytest.mark.parametrize(
+    "kw, baseline_start, review_end",
+    [
+        # 30 school days from 15 Jan: 15 Jan-9 Feb (20), 19 Feb-1 Mar (10); and before it
+        ({"weeks": 6}, "2023-11-20", "2024-03-01"),
+        # 12 calendar weeks: 84 days from 15 Jan 2024 is 7 Apr; the baseline 84 days before
+        ({"unit": "calendar_weeks"}, "2023-10-23", "2024-04-07"),
+        # the baseline from the first day of the academic year
+        ({"baseline": "year_to_date"}, "2023-09-04", "2024-04-29"),
+    ],
+)
+def test_window_options_reach_the_windows(kw, baseline_start, review_end):
+    ev = _evaluate(**kw)
+    assert (ev["baseline_start"] == pd.Timestamp(baseline_start)).all()
+    assert (ev["baseline_end"] == pd.Timestamp("2024-01-14")).all()
+    assert (ev["review_end"] == pd.Timestamp(review_end)).all()
