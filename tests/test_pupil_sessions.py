@@ -124,6 +124,13 @@ def test_pupil_summary_by_enrolment_open_ended_and_clipped_at_its_end():
     to_5_june = pupil_summary(m, "2024-05-01", "2024-06-05", PUPILS, calendar()).table
     got = to_5_june.set_index("upn")[["sessions_possible", "sessions_present"]]
     assert got.loc["Y"].tolist() == [5, 5] and got.loc["W"].tolist() == [8, 5]
+    assert "index" not in t.columns and t.index.tolist() == [0, 1]
+    assert list(every.zero_possible.columns) == ["upn", "urn"]
+    assert every.zero_possible.index.tolist() == [0]
+    # from 5 June, inside the study leave: Y's 3 marks there do not count; W 3 absent
+    from_5_june = pupil_summary(m, "2024-06-05", None, PUPILS, calendar())
+    assert from_5_june.zero_possible["upn"].tolist() == ["Y"]
+    assert from_5_june.table[["upn", "sessions_possible"]].values.tolist() == [["W", 3]]
     # a window of one study-leave day: nothing counts for Y
     one_day = pupil_summary(m, "2024-06-03", "2024-06-03", PUPILS, calendar())
     assert one_day.zero_possible["upn"].tolist() == ["Y"]
