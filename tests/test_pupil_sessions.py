@@ -149,3 +149,13 @@ def test_pupil_summary_takes_each_years_study_leave_out():
     for start in (None, "2025-01-01"):  # with and without 2023/24's leave in the window
         t = pupil_summary(m, start, "2025-07-18", pupils, calendar()).table.set_index("upn")
         assert t.loc["Z", "sessions_possible"] == 5
+
+
+def test_year_11_goes_by_date_of_birth_against_the_year_group_and_empty_pupils_give_none():
+    # A: aged 15 on 31 August 2023 but recorded in Year 10; B: aged 14 but recorded in Year 11
+    p = _pupils([("A", "2023/24", 1, "10", "2008-05-01"), ("B", "2023/24", 1, "11", "2009-05-01")])
+    got = year_11_years(p)
+    assert list(got.columns) == ["upn", "academic_year"]
+    assert got.values.tolist() == [["A", "2023/24"]] and got.index.tolist() == [0]
+    none = year_11_years(p.iloc[0:0])
+    assert none.empty and list(none.columns) == ["upn", "academic_year"]
