@@ -99,3 +99,63 @@ def test_year_6_into_year_7_sums_both_schools_and_can_stay_in_the_year():
         ["S6"], pd.Timestamp("2024-07-15"), pd.Timestamp("2024-09-06"), academic_years=["2024/25"]
     )
     assert next_year.tolist() == [[0, 0, 0, 5]]
+
+
+def test_pupil_summary_by_enrolment_open_ended_and_clipped_at_its_end():
+    """Y (Year 11 in 2023/24): 5 days present at school 1 in half term 5, then 5 days
+    present at school 2 in half term 6 (study leave). W (Year 10): 5 present, then 5 absent
+    (O) in half term 6 at school 1."""
+    rows = (
+        days("2024-05-20", 5, "/", "Y", urn=1)
+        + days("2024-06-03", 5, "/", "Y", urn=2)
+        + days("2024-05-20", 5, "/", "W", urn=1)
+        + days("2024-06-03", 5, "O", "W", urn=1)
+    )
+    m = marks(rows)
+    every = pupil_summary(m, None, None, PUPILS, calendar(), by="enrolment")
+    t = every.table
+    assert t[["upn", "urn", "sessions_possible", "sessions_present"]].values.tolist() == [
+        ["W", 1, 10, 5],
+        ["Y", 1, 5, 5],
+    ]
+    # Y's school-2 enrolment is all study leave: no possible session
+    assert every.zero_possible[["upn", "urn"]].values.tolist() == [["Y", 2]]
+    # to 5 June: Y has 5 + 3 marks, the 3 in study leave do not count; W 5 present, 3 absent
+    to_5_june = pupil_summary(m, "2024-05-01", "2024-06-05", PUPILS, calendar()).table
+    got = to_5_june.set_index("upn")[["sessions_possible", "sessions_present"]]
+    assert got.loc["Y"].tolist() == [5, 5] and got.loc["W"].tolist() == [8, 5]
+    assert "index" not in t.columns and t.index.tolist() == [0, 1]
+    assert list(every.zero_possible.columns) == ["upn", "urn"]
+    assert every.zero_possible.index.tolist() == [0]
+    # from 5 June, inside the study leave: Y's 3 marks there do not count; W 3 absent
+    from_5_june = pupil_summary(m, "2024-06-05", None, PUPILS, calendar())
+    assert from_5_june.zero_possible["upn"].tolist() == ["Y"]
+    assert from_5_june.table[["upn", "sessions_possible"]].values.tolist() == [["W", 3]]
+    # a window of one study-leave day: nothing counts for Y
+    one_day = pupil_summary(m, "2024-06-03", "2024-06-03", PUPILS, calendar())
+    assert one_day.zero_possible["upn"].tolist() == ["Y"]
+    assert one_day.table[["upn", "sessions_possible"]].values.tolist() == [["W", 1]]
+
+
+def test_pupil_summary_takes_each_years_study_leave_out():
+    """Z is in Year 11 in 2024/25 (15 on 31 August 2024); Y in 2023/24 but has no marks in
+    its study leave. Z: 5 days present in half term 5 and 5 in half term 6 of 2024/25."""
+    pupils = pd.concat(
+        [PUPILS, _pupils([("Z", "2024/25", 1, "11", "2009-05-01")])], ignore_index=True
+    )
+    rows = days("2024-05-20", 5, "/", "Y") + days("2025-05-19", 5, "/", "Z")
+    rows += days("2025-06-02", 5, "/", "Z")
+    m = marks(rows)
+    for start in (None, "2025-01-01"):  # with and without 2023/24's leave in the window
+        t = pupil_summary(m, start, "2025-07-18", pupils, calendar()).table.set_index("upn")
+        assert t.loc["Z", "sessions_possible"] == 5
+
+
+def test_year_11_goes_by_date_of_birth_against_the_year_group_and_empty_pupils_give_none():
+    # A: aged 15 on 31 August 2023 but recorded in Year 10; B: aged 14 but recorded in Year 11
+    p = _pupils([("A", "2023/24", 1, "10", "2008-05-01"), ("B", "2023/24", 1, "11", "2009-05-01")])
+    got = year_11_years(p)
+    assert list(got.columns) == ["upn", "academic_year"]
+    assert got.values.tolist() == [["A", "2023/24"]] and got.index.tolist() == [0]
+    none = year_11_years(p.iloc[0:0])
+    assert none.empty and list(none.columns) == ["upn", "academic_year"]

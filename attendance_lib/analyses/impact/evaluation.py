@@ -163,7 +163,10 @@ def evaluate_interventions(
     if last_date is None:
         last_date = index.last_date
     last_date = pd.Timestamp(last_date)
-    first_date = pd.Timestamp(index.days[0]) if len(index.days) else None
+    # The first date the data cover, for baseline_short. index.days are int64 day numbers
+    # (days since 1970-01-01), not datetimes; weekly data cover from their first Monday.
+    first_days = index.period_first if index.whole_weeks else index.days
+    first_date = pd.Timestamp(int(first_days[0]), unit="D") if len(first_days) else None
     win = intervention_windows(
         iv["start_date"], calendar, weeks=weeks, baseline=baseline, unit=unit, first_date=first_date
     )
