@@ -378,11 +378,11 @@ def test_a_cube_with_categorical_keys_and_int32_urns_gives_the_same_table() -> N
 
 
 def test_pair_codes_keep_a_missing_value_in_the_second_column_as_a_value() -> None:
-    from attendance_lib.analyses.shared.dfe_cohort import _pair_codes
+    from attendance_lib.analyses.shared.dfe_cohort import pair_codes
 
     a = pd.Series(["x", "x", "y", "x"])
     b = pd.Series(["2023/24", None, "2023/24", None])
-    codes, (left, right) = _pair_codes(a, b)
+    codes, (left, right) = pair_codes(a, b)
     assert codes.tolist() == [0, 1, 2, 1]
     assert list(left) == ["x", "x", "y"]
     assert right[0] == "2023/24" and pd.isna(right[1]) and right[2] == "2023/24"
