@@ -282,17 +282,15 @@ def test_nearest_year_filling_works_without_a_date_of_birth_column() -> None:
     assert period.age_from_nearest_year == 1
 
 
+#: nearest_year_rows' columns, written out (not imported) so a changed column list fails.
+NEAREST_YEAR_COLUMNS = ["upn", "academic_year", "year_group", "date_of_birth", "from_year"]
+
+
 def test_nearest_year_rows_with_nothing_missing_is_empty_with_its_columns() -> None:
     keys = pd.DataFrame({"upn": ["F"], "academic_year": [YEAR]})
     rows = dfe_cohort.nearest_year_rows(PUPILS, keys)
     assert rows.empty
-    assert list(rows.columns) == [
-        "upn",
-        "academic_year",
-        "year_group",
-        "date_of_birth",
-        "from_year",
-    ]
+    assert list(rows.columns) == NEAREST_YEAR_COLUMNS
 
 
 def test_nearest_year_rows_take_the_nearest_year_not_the_earliest_and_one_row_per_key() -> None:
@@ -308,13 +306,7 @@ def test_nearest_year_rows_take_the_nearest_year_not_the_earliest_and_one_row_pe
     )
     keys = pd.DataFrame({"upn": ["M", "N", "G"], "academic_year": [YEAR] * 3})
     rows = dfe_cohort.nearest_year_rows(pupils, keys)
-    assert list(rows.columns) == [
-        "upn",
-        "academic_year",
-        "year_group",
-        "date_of_birth",
-        "from_year",
-    ]
+    assert list(rows.columns) == NEAREST_YEAR_COLUMNS
     assert rows.index.tolist() == [0, 1, 2]
     assert rows[["upn", "from_year", "year_group"]].values.tolist() == [
         ["G", "2022/23", "1"],
