@@ -176,9 +176,9 @@ class TestAgainstLA:
 
     def test_pupils_to_discuss(self, pack_ds):
         period = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
-        assert set(period.marks["urn"]) == {URN_A}
+        assert set(period.penalty["urn"]) == {URN_A}
         falling = school_pack.falling_attendance(period.cube, 2)
-        penalty = school_pack.penalty_threshold(period.marks)
+        penalty = period.penalty
         listed = school_pack.pupils_to_discuss(
             period.table, falling, penalty, period.open_services, pack_ds.interventions,
             at=period.end,
@@ -347,7 +347,7 @@ def test_every_pack_column_has_a_label(pack_ds, ref):
     period = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
     names = {"school_name": "A", "la_name": "LA"}
     falling = school_pack.falling_attendance(period.cube, 2)
-    penalty = school_pack.penalty_threshold(period.marks)
+    penalty = period.penalty
     pupils = school_pack.pupils_to_discuss(
         period.table, falling, penalty, period.open_services, pack_ds.interventions, at=period.end
     )
@@ -361,3 +361,31 @@ def test_every_pack_column_has_a_label(pack_ds, ref):
     ]
     missing = {c for t in tables for c in t.columns if not has_label(c)}
     assert sorted(missing) == []
+
+
+def test_school_period_is_computed_once_per_school_and_shared(pack_ds, tmp_path, monkeypatch):
+    """The school's public and restricted packs compute its tables once between them."""
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))  # a new cache
+    calls = []
+    real = school_pack.compute_school_period
+
+    def counted(ds, urn, *args):
+        calls.append((urn, *args))
+        return real(ds, urn, *args)
+
+    monkeypatch.setattr(school_pack, "compute_school_period", counted)
+    first = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
+    again = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")  # read back
+    assert calls == [(URN_A, YEAR, "autumn", "dfe")]
+    direct = real(pack_ds, URN_A, YEAR, "autumn")
+    for part in ("table", "cube", "penalty", "open_services", "excluded"):
+        pd.testing.assert_frame_equal(getattr(again, part), getattr(direct, part))
+        pd.testing.assert_frame_equal(getattr(first, part), getattr(direct, part))
+    assert (again.start, again.end) == (direct.start, direct.end)
+    # another school, term or cohort is its own result
+    other = school_pack.school_period(pack_ds, URN_B, YEAR, "autumn")
+    school_pack.school_period(pack_ds, URN_A, YEAR, "autumn", cohort="all")
+    assert calls[1:] == [(URN_B, YEAR, "autumn", "dfe"), (URN_A, YEAR, "autumn", "all")]
+    assert set(other.table["urn"]) == {URN_B} and set(other.penalty["urn"]) == {URN_B}
+    # only the school's pupils' services are kept
+    assert set(other.open_services["upn"]) <= set(other.table["upn"])

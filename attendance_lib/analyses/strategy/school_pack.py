@@ -16,7 +16,9 @@ persistently or severely absent or at risk of becoming so. A pack shows one scho
 
 Speed: the LA-wide figures every pack compares against are computed once per dataset, year,
 term and cohort from the cached code cube and cached themselves (:func:`pack_reference`);
-each pack then reads only its own school's marks (``Dataset.marks_for``).
+each pack then reads only its own school's marks (``Dataset.marks_for``), and its tables
+(:func:`school_period`) are cached too, so the school's public and restricted packs compute
+them once between them.
 """
 
 from __future__ import annotations
@@ -715,11 +717,16 @@ def discussion_summary(pupils: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class SchoolPeriod:
-    """One school's enrolments, cube and marks for the year to the end of the term."""
+    """One school's enrolments and cube for the year to the end of the term.
+
+    ``penalty`` is :func:`penalty_threshold` of the school's marks for the cohort's pupils
+    (None from weekly counts, which show no school days); ``open_services`` holds the services
+    open in the period of the school's pupils only.
+    """
 
     table: pd.DataFrame  # enrolment table with characteristics
     cube: pd.DataFrame  # the cohort's cube rows (``grp`` in place of ``code`` from weekly counts)
-    marks: pd.DataFrame | None  # the school's marks in the period, cohort pupils (None: weekly)
+    penalty: pd.DataFrame | None
     open_services: pd.DataFrame
     excluded: pd.DataFrame
     start: pd.Timestamp
@@ -727,10 +734,29 @@ class SchoolPeriod:
 
 
 def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "dfe") -> SchoolPeriod:
+    """One school's tables for the period, computed once per dataset and shared.
+
+    Kept in the dataset's cache (:meth:`~attendance_lib.contract.dataset.Dataset.cached_result`:
+    keyed by the data fingerprint, the code, the school, the year, the term and the cohort), so
+    the school's public and restricted packs compute it once between them. Computed by
+    :func:`compute_school_period`.
+    """
+    key = {"urn": int(urn), "academic_year": str(academic_year), "term": term, "cohort": cohort}
+    return ds.cached_result(
+        "school_period",
+        key,
+        lambda: compute_school_period(ds, int(urn), str(academic_year), term, cohort),
+    )
+
+
+def compute_school_period(
+    ds, urn: int, academic_year: str, term: str, cohort: str = "dfe"
+) -> SchoolPeriod:
     """Read one school's marks for the period (``ds.marks_for``) and build its tables.
 
     A dataset with weekly counts instead of marks (the DfE weekly download) takes the
-    school's rows of the LA's cached weekly cube (:func:`code_counts`), and ``marks`` is None.
+    school's rows of the LA's cached weekly cube (:func:`code_counts`), and ``penalty`` is
+    None.
     """
     calendar = Calendar(ds.calendar)
     start, end = calendar.to_end_of(academic_year, term)
@@ -746,15 +772,17 @@ def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "df
         status=cached_year_status(ds, academic_year) if cohort == "dfe" else None,
     )  # fmt: skip
     opened = services_open(ds.services, start, end)
+    opened = opened[opened["upn"].isin(enrol.table["upn"].astype(str)).to_numpy()]
     table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
+    penalty = None
     if marks is not None:
         in_cohort = marks["upn"].astype(str).isin(set(table["upn"])).to_numpy()
-        marks = marks[in_cohort].reset_index(drop=True)
+        penalty = penalty_threshold(marks[in_cohort].reset_index(drop=True))
     return SchoolPeriod(
         table=table,
         cube=enrol.cube,
-        marks=marks,
-        open_services=opened,
+        penalty=penalty,
+        open_services=opened.reset_index(drop=True),
         excluded=enrol.excluded,
         start=start,
         end=end,
