@@ -111,3 +111,27 @@ def test_a_cached_result_is_keyed_private_and_computed_once(own_cache, tiny_la):
     assert calls == [1, 2]
     for path in ds.cache_dir.iterdir():
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_a_cached_table_asked_for_twice_at_once_is_computed_once(own_cache, tiny_la):
+    """Two reports wanting the same table (run-all's two workers, the code cube) at once."""
+    import threading
+
+    ds = load_dataset(tiny_la)
+    calls = []
+
+    def compute():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for the other thread to ask meanwhile
+        return pd.DataFrame({"x": [1, 2]})
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(ds.cached("t", compute))) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1  # the second waited for the first, then read its table
+    assert [frame["x"].tolist() for frame in got] == [[1, 2], [1, 2]]
+    for path in ds.cache_dir.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600, path

@@ -340,16 +340,21 @@ class Dataset:
 
         Keyed by the data fingerprint and the code (:func:`code_digest`), so neither a changed
         extract nor a changed workbench reuses stale results.
-        Written atomically, so parallel report runs never read a half-written file.
+        Written atomically, so parallel report runs never read a half-written file. Computed
+        once: a lock file beside it is held while computing, so a second report asking for the
+        same table at the same time (``run-all``'s other worker, say, both wanting the code
+        cube) waits and reads it instead of computing it again beside the first.
         """
         path = self.cache_dir / f"{name}.parquet"
-        if path.is_file():
-            frame = pd.read_parquet(path)
-            os.utime(path)  # last used now: ``cache --older-than`` keeps what is in use
-            return frame
-        frame = compute()
-        private_cache_folder(self.fingerprint)
-        _write_private(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        if not path.is_file():
+            folder = private_cache_folder(self.fingerprint)
+            with _exclusive(folder / f".{name}.lock"):
+                if not path.is_file():
+                    frame = compute()
+                    _write_private(path, lambda tmp: frame.to_parquet(tmp, index=False))
+                    return frame
+        frame = pd.read_parquet(path)
+        os.utime(path)  # last used now: ``cache --older-than`` keeps what is in use
         return frame
 
     def cached_result(self, name: str, key: dict, compute: Callable[[], T]) -> T:
