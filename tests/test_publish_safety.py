@@ -68,6 +68,11 @@ def test_sentences_with_payloads_export_without_active_content(script_payload): 
         ('<iframe src="about:blank"></iframe>', "<iframe> element"),
         ('<a href="data:text/html,<script>alert(1)</script>">x</a>', "<a href> data: URL"),
         ('<form><button formaction="javascript:alert(1)">x</button></form>', "javascript: URL"),
+        ("<SCRIPT SRC=x></SCRIPT>", "<script> element"),
+        ('<img src="x" onerror="alert(1)" />', "<img onerror> event handler"),  # self-closing
+        ("<div onclick>x</div>", "<div onclick> event handler"),  # no value
+        ('<a href="#ok" href="javascript:alert(1)">x</a>', "<a href> javascript: URL"),  # repeated
+        ('<object data="data:text/html,x"></object>', "<object data> data: URL"),
     ],
 )
 def test_active_content_is_found(html, found):

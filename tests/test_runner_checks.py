@@ -9,6 +9,7 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from attendance_lib.runner import publish
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.privacy import check_report, is_name_column, scan_html, scan_table
 from attendance_lib.runner.publish import export_html, label_table_regions
@@ -147,6 +148,35 @@ def test_our_template_is_offline_code_free_and_has_contents():
     assert "OFFICIAL-SENSITIVE" not in html
 
 
+def test_page_images_have_alt_text_and_a_policy_from_one_parse():
+    """What nbconvert's exporter adds after rendering, now added on the page's one parse."""
+    nb = _notebook_with_outputs()
+    nb.cells[1].outputs.append(
+        new_output("display_data", data={"text/html": '<img src="data:image/png;base64,AAAA">'})
+    )
+    soup = BeautifulSoup(export_html(nb, title="T", audience="public"), "html.parser")
+    assert [img["alt"] for img in soup.find_all("img")] == [publish.MISSING_ALT]
+    policies = soup.find_all("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert len(policies) == 1 and policies[0]["content"] == publish.CONTENT_SECURITY_POLICY
+    assert policies[0].parent.name == "head"
+    assert policies[0].find_previous_sibling("meta", charset=True) is not None  # after charset
+
+
+def test_focusable_outputs_does_what_nbconvert_does():
+    """``.jp-Notebook div.jp-Cell-inputWrapper`` and ``div.jp-OutputArea-output`` get
+    ``tabindex="0"``, only inside a ``.jp-Notebook``; an image without alt text gets one."""
+    html = (
+        '<div class="jp-Notebook"><div class="jp-Cell-inputWrapper"></div>'
+        '<div><div class="x jp-OutputArea-output"></div></div><img src="a" alt="chart"></div>'
+        '<div class="jp-OutputArea-output"></div><img src="b">'
+    )
+    soup = BeautifulSoup(html, "html.parser")
+    publish._focusable_outputs(soup)
+    marked = [d["class"] for d in soup.find_all("div", tabindex="0")]
+    assert marked == [["jp-Cell-inputWrapper"], ["x", "jp-OutputArea-output"]]
+    assert [img["alt"] for img in soup.find_all("img")] == ["chart", publish.MISSING_ALT]
+
+
 def test_restricted_page_is_marked():
     html = export_html(_notebook_with_outputs(), title="T", audience="restricted")
     assert html.count("OFFICIAL-SENSITIVE") == 2  # top and bottom of the page (every sheet)
@@ -185,3 +215,35 @@ def test_table_wrappers_are_labelled_focusable_regions():
     assert region["role"] == "region" and region["tabindex"] == "0"
     assert region["aria-label"] == "Table: Pupils & groups"
     assert "aw-print-frame" in html
+
+
+def test_page_is_what_nbconvert_exporter_gives_but_parsed_once():
+    """``_PageExporter`` leaves out only ``HTMLExporter``'s own parse: the same page (up to
+    whitespace between tags) as nbconvert's exporter followed by the workbench's steps."""
+    import re
+
+    nb = _notebook_with_outputs()
+    nb.cells[1].outputs.append(
+        new_output("display_data", data={"text/html": '<img src="data:image/png;base64,AAAA">'})
+    )
+    stock = HTMLExporter(
+        template_name=publish.TEMPLATE_NAME,
+        extra_template_basedirs=[str(publish.TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    stripped = publish._strip_for_html(nb)
+    stripped.metadata["title"] = "T"
+    stripped.metadata["attendance_workbench"] = {
+        "audience": "school",
+        "marking": publish.MARKINGS["school"],
+    }
+    html, _ = stock.from_notebook_node(stripped, resources={"metadata": {"name": "T"}})
+    soup = BeautifulSoup(html, "html.parser")
+    publish._label_table_regions(soup)
+    publish._add_table_of_contents(soup)
+    publish._add_content_security_policy(soup)
+    ours = export_html(nb, title="T", audience="school")
+    assert re.sub(r"\s+", " ", ours) == re.sub(r"\s+", " ", str(soup))

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,11 @@ def export_html(nb: nbformat.NotebookNode, *, title: str, audience: str) -> str:
 
     ``audience`` (``public``, ``school`` or ``restricted``) sets the marking repeated at the
     top and foot of the page and of every printed page (OFFICIAL, OFFICIAL-SENSITIVE).
+
+    The page is parsed once (:class:`_PageExporter` leaves out nbconvert's own parse): its
+    accessibility attributes, labelled table regions, contents and Content-Security-Policy
+    are all added to that one tree. A restricted page listing thousands of pupils is
+    several megabytes, and every parse of it cost seconds of the runner's time.
     """
     if audience not in MARKINGS:
         raise ValueError(f"audience must be one of {', '.join(MARKINGS)}, not {audience!r}")
@@ -241,11 +247,60 @@ def export_html(nb: nbformat.NotebookNode, *, title: str, audience: str) -> str:
     nb.metadata["title"] = title
     nb.metadata["attendance_workbench"] = {"audience": audience, "marking": MARKINGS[audience]}
     html, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
-    soup = BeautifulSoup(html, "html.parser")  # one parse for the regions and the contents
+    soup = BeautifulSoup(html, "html.parser")
+    _focusable_outputs(soup)
     _label_table_regions(soup)
     _add_table_of_contents(soup)
-    # parsed again, as before: the parse also tidies the whitespace the contents' move left
-    return add_content_security_policy(str(soup))
+    _add_content_security_policy(soup)
+    return str(soup)
+
+
+#: Alt text nbconvert gives an image that has none (the charts always have their own).
+MISSING_ALT = "No description has been provided for this image"
+
+
+def _focusable_outputs(soup: BeautifulSoup) -> None:
+    """What nbconvert's ``HTMLExporter`` adds after rendering, done here on the one parse.
+
+    Alt text on any image without it; ``tabindex="0"`` on every cell's input wrapper and
+    output inside the notebook (``.jp-Notebook div.jp-Cell-inputWrapper``,
+    ``.jp-Notebook div.jp-OutputArea-output``), so a keyboard user can reach and scroll them.
+    """
+    for img in soup.find_all("img", alt=False):
+        img["alt"] = MISSING_ALT
+    notebook = soup.find_all(class_="jp-Notebook")
+    for root in notebook:
+        for name in ("jp-Cell-inputWrapper", "jp-OutputArea-output"):
+            for elem in root.find_all("div", class_=name):
+                elem["tabindex"] = "0"
+
+
+class _PageExporter(HTMLExporter):
+    """nbconvert's ``HTMLExporter`` without its own parse of the rendered page.
+
+    ``HTMLExporter.from_notebook_node`` registers two filters, renders the template, then
+    parses the whole page with BeautifulSoup to add alt text and ``tabindex`` attributes.
+    This does the first two steps alone; :func:`export_html` adds those attributes
+    (:func:`_focusable_outputs`) on its own parse of the page, so the page is parsed once.
+    """
+
+    def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+        )
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources
+        )
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
 
 _exporters = threading.local()
@@ -260,7 +315,7 @@ def _exporter() -> HTMLExporter:
     """
     exporter = getattr(_exporters, "html", None)
     if exporter is None:
-        exporter = _exporters.html = HTMLExporter(
+        exporter = _exporters.html = _PageExporter(
             template_name=TEMPLATE_NAME,
             extra_template_basedirs=[str(TEMPLATES_DIR)],
             exclude_input=True,
@@ -282,6 +337,11 @@ CONTENT_SECURITY_POLICY = (
 def add_content_security_policy(html: str) -> str:
     """Put the :data:`CONTENT_SECURITY_POLICY` meta tag first in ``<head>`` (defence in depth)."""
     soup = BeautifulSoup(html, "html.parser")
+    _add_content_security_policy(soup)
+    return str(soup)
+
+
+def _add_content_security_policy(soup: BeautifulSoup) -> None:
     head = soup.find("head")
     if head is None:
         raise ValueError("the exported page has no <head> for its Content-Security-Policy")
@@ -293,7 +353,6 @@ def add_content_security_policy(html: str) -> str:
         charset.insert_after(meta)
     else:
         head.insert(0, meta)
-    return str(soup)
 
 
 #: Elements that run or embed active content; never in a published page.
@@ -309,28 +368,39 @@ def active_content(html: str) -> list[str]:
 
     A ``<script>`` (or ``iframe``, ``object``, ``embed``...), an event-handler attribute
     (``on...``), a ``javascript:`` (or ``vbscript:``) URL in any attribute, or a ``data:`` URL
-    anywhere but an image's ``src``. Parsed with ``html.parser`` as a browser would read the tags.
+    anywhere but an image's ``src``. Read with Python's ``html.parser`` as a browser would
+    read the tags, every start tag and every attribute as written (a repeated attribute
+    is checked each time), without building a tree of the page.
     """
-    found = []
-    for tag in BeautifulSoup(html, "html.parser").find_all(True):
-        if tag.name in ACTIVE_TAGS:
-            found.append(f"<{tag.name}> element")
-        for name, value in tag.attrs.items():
-            text = " ".join(value) if isinstance(value, list) else str(value)
+    scanner = _ActiveScanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner.found
+
+
+class _ActiveScanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = self.found
+        if tag in ACTIVE_TAGS:
+            found.append(f"<{tag}> element")
+        for name, value in attrs:
             if name.lower().startswith("on"):
-                found.append(f"<{tag.name} {name}> event handler")
-            url = _URL_NOISE.sub("", text)
+                found.append(f"<{tag} {name}> event handler")
+            url = _URL_NOISE.sub("", value or "")
             if _SCRIPT_URL.match(url):
-                found.append(f"<{tag.name} {name}> {url.split(':', 1)[0].lower()}: URL")
+                found.append(f"<{tag} {name}> {url.split(':', 1)[0].lower()}: URL")
             elif (
                 name.lower() in _URL_ATTRS
                 and url.lower().startswith("data:")
-                and not (
-                    tag.name == "img" and name == "src" and url.lower().startswith("data:image/")
-                )
+                and not (tag == "img" and name == "src" and url.lower().startswith("data:image/"))
             ):
-                found.append(f"<{tag.name} {name}> data: URL")
-    return found
+                found.append(f"<{tag} {name}> data: URL")
+
+    handle_startendtag = handle_starttag
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
