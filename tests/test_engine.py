@@ -387,3 +387,298 @@ def test_mark_date_range_from_a_frame_a_file_and_a_dataset(tmp_path):
     folder = write_folder(tmp_path, marks=rows, marks_format="parquet")
     assert engine.mark_date_range(folder / "marks.parquet") == expected
     assert engine.mark_date_range(load_dataset(folder)) == expected
+
+
+# --------------------------------------------------------------------------------------
+# Weekly counts (an imported DfE weekly download): summarised, checked and cubed by the
+# engine without marks. Every figure below is summed by hand from WEEKLY's rows.
+# --------------------------------------------------------------------------------------
+
+
+def _weekly(rows) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows,
+        columns=["upn", "urn", "week_start", "week_end", *COUNT_COLUMNS],
+    ).assign(
+        week_start=lambda f: pd.to_datetime(f["week_start"]),
+        week_end=lambda f: pd.to_datetime(f["week_end"]),
+    )
+
+
+def _calendar(rows=CALENDAR_2023_24) -> Calendar:
+    return Calendar(
+        pd.DataFrame(rows).assign(
+            start_date=lambda f: pd.to_datetime(f["start_date"]),
+            end_date=lambda f: pd.to_datetime(f["end_date"]),
+        )
+    )
+
+
+#      upn urn     week_start    week_end      possible present aea auth unauth
+WEEKLY = [
+    (P1, URN_A, "2023-09-04", "2023-09-17", 20, 17, 1, 2, 0),  # the year's first file: 2 weeks
+    (P1, URN_A, "2023-09-18", "2023-09-24", 10, 8, 0, 0, 2),
+    (P1, URN_B, "2023-09-25", "2023-10-01", 10, 5, 0, 0, 5),
+    (P2, URN_B, "2023-09-18", "2023-09-24", 10, 9, 0, 1, 0),
+    (P3, URN_A, "2023-09-25", "2023-10-01", 0, 0, 0, 0, 0),  # no possible session
+    (P2, URN_B, "2023-10-30", "2023-11-05", 10, 10, 0, 0, 0),  # half term 2
+    (P3, URN_B, "2024-01-01", "2024-01-07", 6, 6, 0, 0, 0),  # half term 3 begins on Wednesday
+]
+
+
+def _counts(table: pd.DataFrame, keys=("upn", "urn")) -> dict:
+    return {
+        tuple(r[k] for k in keys): tuple(int(r[c]) for c in COUNT_COLUMNS)
+        for _, r in table.iterrows()
+    }
+
+
+def test_weekly_counts_summed_per_enrolment_and_per_pupil_with_rates_and_flags():
+    weekly = _weekly(WEEKLY)
+    result = engine.summarise_weekly(weekly)
+    assert _counts(result.table) == {
+        (P1, URN_A): (30, 25, 1, 2, 2),
+        (P1, URN_B): (10, 5, 0, 0, 5),
+        (P2, URN_B): (20, 19, 0, 1, 0),
+        (P3, URN_B): (6, 6, 0, 0, 0),
+    }
+    assert list(zip(result.table["upn"], result.table["urn"], strict=True)) == sorted(
+        [(P1, URN_A), (P1, URN_B), (P2, URN_B), (P3, URN_B)]
+    )
+    assert list(result.table.columns) == OUTPUT_COLUMNS
+    for col in COUNT_COLUMNS:
+        assert result.table[col].dtype == np.int64, col
+    p1a = one_row(result.table, upn=P1, urn=URN_A)
+    assert p1a["attendance_pct"] == pytest.approx(26 * 100 / 30)  # present 25 + AEA 1
+    assert p1a["absence_pct"] == pytest.approx(4 * 100 / 30)
+    assert p1a["persistent_absent"] and not p1a["severe_absent"]
+    p1b = one_row(result.table, upn=P1, urn=URN_B)
+    assert p1b["absence_pct"] == 50.0 and p1b["severe_absent"]
+    assert not one_row(result.table, upn=P2)["persistent_absent"]  # 1 of 20 = 5 %
+    assert result.zero_possible.to_dict("records") == [{"upn": P3, "urn": URN_A}]
+
+    pupils = engine.summarise_weekly(weekly, by="pupil")
+    assert _counts(pupils.table, ("upn",)) == {
+        (P1,): (40, 30, 1, 2, 7),
+        (P2,): (20, 19, 0, 1, 0),
+        (P3,): (6, 6, 0, 0, 0),
+    }
+    assert "urn" not in pupils.table
+    p1 = one_row(pupils.table, upn=P1)
+    assert p1["attendance_pct"] == 77.5 and p1["absence_pct"] == 22.5
+    assert p1["persistent_absent"] and not p1["severe_absent"]
+    assert pupils.zero_possible.empty and list(pupils.zero_possible.columns) == ["upn"]
+
+
+def test_weekly_window_takes_the_periods_it_holds_whole():
+    weekly = _weekly(WEEKLY)
+    # Monday 18 September to Sunday 24 September: rows 2 and 4 only
+    week = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-24")
+    assert _counts(week.table) == {(P1, URN_A): (10, 8, 0, 0, 2), (P2, URN_B): (10, 9, 0, 1, 0)}
+    assert week.zero_possible.empty
+    # ending on the Friday or Saturday of the last week is the same window as its Sunday
+    for end in ("2023-09-22", "2023-09-23", pd.Timestamp("2023-09-24")):
+        got = engine.summarise_weekly(weekly, pd.Timestamp("2023-09-18"), end)
+        assert _counts(got.table) == _counts(week.table), end
+    # from 18 September to Friday 29 September: P3's empty week is in, and left out
+    two = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-29")
+    assert _counts(two.table) == {
+        (P1, URN_A): (10, 8, 0, 0, 2),
+        (P1, URN_B): (10, 5, 0, 0, 5),
+        (P2, URN_B): (10, 9, 0, 1, 0),
+    }
+    assert two.zero_possible.to_dict("records") == [{"upn": P3, "urn": URN_A}]
+    # a Monday of a week with no row (no period holds it) is a valid start
+    later = engine.summarise_weekly(weekly, "2023-10-09", None)
+    assert _counts(later.table) == {(P2, URN_B): (10, 10, 0, 0, 0), (P3, URN_B): (6, 6, 0, 0, 0)}
+    upto = engine.summarise_weekly(weekly, None, "2023-09-17")
+    assert _counts(upto.table) == {(P1, URN_A): (20, 17, 1, 2, 0)}
+
+
+def test_summarise_and_mark_date_range_read_weekly_counts_and_a_datasets_calendar():
+    from types import SimpleNamespace
+
+    weekly = _weekly(WEEKLY)
+    direct = engine.summarise_weekly(weekly, "2023-09-18", "2023-10-01", "pupil")
+    via = summarise(weekly, "2023-09-18", "2023-10-01", by="pupil")
+    pd.testing.assert_frame_equal(via.table, direct.table)
+    pd.testing.assert_frame_equal(via.zero_possible, direct.zero_possible)
+    assert engine.mark_date_range(weekly) == (
+        pd.Timestamp("2023-09-04"),
+        pd.Timestamp("2024-01-07"),
+    )
+    # a dataset holding weekly counts and no marks; its own calendar lets the window start on
+    # Wednesday 3 January, the first school day of its week
+    calendar = _calendar().table
+    ds = SimpleNamespace(marks_path=None, weekly=weekly, calendar=calendar, root="folder")
+    assert engine.weekly_counts_of(ds) is weekly
+    got = summarise(ds, "2024-01-03", "2024-01-05").table
+    assert _counts(got) == {(P3, URN_B): (6, 6, 0, 0, 0)}
+    no_calendar = SimpleNamespace(marks_path=None, weekly=weekly, calendar=None, root="f")
+    with pytest.raises(engine.UsageError, match="nearest are 2024-01-01$"):
+        summarise(no_calendar, "2024-01-03", "2024-01-05")
+    # a given calendar is used rather than none
+    assert _counts(summarise(no_calendar, "2024-01-03", calendar=_calendar()).table) == {
+        (P3, URN_B): (6, 6, 0, 0, 0)
+    }
+    assert engine.mark_date_range(ds) == (pd.Timestamp("2023-09-04"), pd.Timestamp("2024-01-07"))
+    # marks (a frame without week_start, a path, a dataset with a marks file) are not weekly
+    assert engine.weekly_counts_of(weekly.drop(columns="week_start")) is None
+    assert engine.weekly_counts_of("marks.parquet") is None
+    assert engine.weekly_counts_of(SimpleNamespace(marks_path="m.parquet", weekly=weekly)) is None
+    assert engine.weekly_counts_of(SimpleNamespace(marks_path=None, weekly=None)) is None
+
+
+def _refused_start(weekly, start, nearest, calendar=None):
+    day = pd.Timestamp(start)
+    message = (
+        f"the window starts on {day:%A %Y-%m-%d}; with weekly data it must start on a Monday "
+        f"that begins a covered week: the nearest are {nearest}"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.check_weekly_window(weekly, start, None, calendar)
+    assert str(info.value) == message
+
+
+def _refused_end(weekly, end, nearest, calendar=None):
+    day = pd.Timestamp(end)
+    message = (
+        f"the window ends on {day:%A %Y-%m-%d}; with weekly data it must end on the Friday, "
+        f"Saturday or Sunday of a covered week: the nearest Fridays are {nearest}"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.check_weekly_window(weekly, None, end, calendar)
+    assert str(info.value) == message
+
+
+def test_a_weekly_window_must_start_on_a_monday_that_splits_no_period():
+    weekly = _weekly(WEEKLY)
+    _refused_start(weekly, "2023-09-11", "2023-09-04 or 2023-09-18")  # inside the 2-week file
+    _refused_start(weekly, "2023-09-19", "2023-09-18 or 2023-09-25")  # a Tuesday
+    _refused_start(weekly, "2023-09-17", "2023-09-04 or 2023-09-18")  # a Sunday
+    _refused_start(weekly, "2023-08-28", "2023-09-04")  # before the first week
+    _refused_start(weekly, "2024-01-08", "2024-01-01")  # after the last week
+    for start in ("2023-09-04", "2023-09-18", "2023-10-09", "2024-01-01"):
+        engine.check_weekly_window(weekly, start, None)  # no error
+    # Wednesday 3 January: Monday and Tuesday are holidays in the calendar, Thursday is not
+    engine.check_weekly_window(weekly, "2024-01-03", None, _calendar())
+    _refused_start(weekly, "2024-01-03", "2024-01-01", None)
+    _refused_start(weekly, "2024-01-04", "2024-01-01", _calendar())  # Wednesday is school
+    with pytest.raises(engine.UsageError, match="^the weekly table is empty: no window"):
+        engine.check_weekly_window(weekly.iloc[:0], "2023-09-04", None)
+
+
+def test_a_weekly_window_must_end_at_the_end_of_a_week_that_splits_no_period():
+    weekly = _weekly(WEEKLY)
+    _refused_end(weekly, "2023-09-21", "2023-09-15 or 2023-09-22")  # a Thursday
+    _refused_end(weekly, "2023-09-08", "2023-09-15")  # inside the two-week file
+    _refused_end(weekly, "2023-09-10", "2023-09-15")  # its first Sunday
+    _refused_end(weekly, "2024-01-12", "2024-01-05")  # after the last week
+    _refused_end(weekly, "2023-08-27", "2023-09-15")  # before the first week
+    for end in ("2023-09-15", "2023-09-16", "2023-09-17", "2024-01-05", "2024-01-07"):
+        engine.check_weekly_window(weekly, None, end)  # no error
+    # a half term ending on Thursday 28 September: its week may end on the Thursday
+    short = [dict(r) for r in CALENDAR_2023_24]
+    short[0] = {**short[0], "end_date": "2023-09-28"}
+    calendar = _calendar(short)
+    engine.check_weekly_window(weekly, None, "2023-09-28", calendar)
+    got = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-28", calendar=calendar)
+    assert _counts(got.table) == {
+        (P1, URN_A): (10, 8, 0, 0, 2),
+        (P1, URN_B): (10, 5, 0, 0, 5),
+        (P2, URN_B): (10, 9, 0, 1, 0),
+    }
+    _refused_end(weekly, "2023-09-28", "2023-09-22 or 2023-09-29")  # without the calendar
+    _refused_end(weekly, "2023-09-27", "2023-09-22 or 2023-09-29", calendar)  # Thursday is school
+    _refused_end(weekly, "2023-09-26", "2023-09-22 or 2023-09-29", calendar)
+
+
+def test_weekly_valid_dates_leave_out_those_inside_another_pupils_longer_period():
+    weekly = _weekly(
+        [
+            (P1, URN_A, "2023-09-04", "2023-09-17", 20, 20, 0, 0, 0),
+            (P2, URN_A, "2023-09-04", "2023-09-10", 10, 10, 0, 0, 0),
+            (P2, URN_A, "2023-09-11", "2023-09-17", 10, 10, 0, 0, 0),
+            (P2, URN_A, "2023-09-18", "2023-09-24", 10, 10, 0, 0, 0),
+        ]
+    )
+    _refused_start(weekly, "2023-09-11", "2023-09-04 or 2023-09-18")
+    _refused_end(weekly, "2023-09-08", "2023-09-15")
+    _refused_end(weekly, "2023-09-10", "2023-09-15")
+
+
+def test_the_first_day_of_a_year_starting_midweek_is_a_valid_start():
+    # the year (and its first file) begins on Wednesday 6 September
+    weekly = _weekly([(P1, URN_A, "2023-09-06", "2023-09-17", 16, 15, 0, 1, 0)])
+    late = [dict(r) for r in CALENDAR_2023_24]
+    late[0] = {**late[0], "start_date": "2023-09-06"}
+    calendar = _calendar(late)
+    got = engine.summarise_weekly(weekly, "2023-09-06", "2023-09-17", calendar=calendar)
+    assert _counts(got.table) == {(P1, URN_A): (16, 15, 0, 1, 0)}
+    # without the calendar the Monday before the first file is not covered
+    _refused_start(weekly, "2023-09-06", "2023-09-06")
+    # and the year's first day is valid only when no period holds it
+    held = _weekly(
+        [
+            (P1, URN_A, "2023-08-28", "2023-09-10", 16, 15, 0, 1, 0),
+            (P1, URN_A, "2023-09-11", "2023-09-17", 10, 10, 0, 0, 0),
+        ]
+    )
+    _refused_start(held, "2023-09-06", "2023-08-28 or 2023-09-11", calendar)
+
+
+def test_the_cube_from_weekly_counts_puts_each_period_in_its_half_term():
+    weekly = _weekly(WEEKLY)
+    cube = engine.cube_from_weekly(weekly, _calendar())
+    assert list(cube.columns) == ["upn", "urn", "academic_year", "half_term", "grp", "sessions"]
+    got = {
+        (r.upn, r.urn, r.academic_year, int(r.half_term), int(r.grp)): int(r.sessions)
+        for r in cube.itertuples()
+    }
+    assert got == {
+        (P1, URN_A, "2023/24", 1, 0): 25,
+        (P1, URN_A, "2023/24", 1, 1): 1,
+        (P1, URN_A, "2023/24", 1, 2): 2,
+        (P1, URN_A, "2023/24", 1, 3): 2,
+        (P1, URN_B, "2023/24", 1, 0): 5,
+        (P1, URN_B, "2023/24", 1, 3): 5,
+        (P2, URN_B, "2023/24", 1, 0): 9,
+        (P2, URN_B, "2023/24", 1, 2): 1,
+        (P2, URN_B, "2023/24", 2, 0): 10,
+        (P3, URN_B, "2023/24", 3, 0): 6,
+    }
+    keys = list(zip(cube["upn"], cube["urn"], cube["half_term"], cube["grp"], strict=True))
+    assert keys == sorted(keys)
+    assert isinstance(cube["upn"].dtype, pd.CategoricalDtype)
+    assert isinstance(cube["academic_year"].dtype, pd.CategoricalDtype)
+    assert (cube["urn"].dtype, cube["half_term"].dtype, cube["grp"].dtype) == (
+        np.int64,
+        np.int8,
+        np.int8,
+    )
+    assert cube["sessions"].dtype == np.int32
+    # the cube sums back to the weekly summary (P3's empty enrolment has no row)
+    counts = engine.counts_from_cube(cube, ["upn", "urn"])
+    counts["upn"] = counts["upn"].astype(str)
+    assert _counts(counts) == _counts(engine.summarise_weekly(weekly).table)
+    by_half = engine.counts_from_cube(cube, ["upn", "half_term"])
+    by_half["upn"] = by_half["upn"].astype(str)
+    assert _counts(by_half, ("upn", "half_term"))[(P2, 2)] == (10, 10, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "where"),
+    [
+        ("2023-10-23", "2023-10-29", "no half term"),
+        ("2023-10-16", "2023-11-05", "more than one half term"),
+    ],
+)
+def test_a_weekly_period_outside_one_half_term_cannot_be_cubed(start, end, where):
+    weekly = _weekly([*WEEKLY, (P1, URN_A, start, end, 5, 5, 0, 0, 0)])
+    message = (
+        f"the weekly period {start} to {end} falls in {where} of calendar.csv, "
+        "so its sessions cannot be given a half term"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.cube_from_weekly(weekly, _calendar())
+    assert str(info.value) == message
