@@ -682,3 +682,148 @@ def test_a_weekly_period_outside_one_half_term_cannot_be_cubed(start, end, where
     with pytest.raises(engine.UsageError) as info:
         engine.cube_from_weekly(weekly, _calendar())
     assert str(info.value) == message
+
+
+# --------------------------------------------------------------------------------------
+# The engine's other queries over marks, each worked from the marks below.
+# --------------------------------------------------------------------------------------
+
+
+def _daily_marks():
+    return marks_frame(
+        sessions(P1, URN_A, ["/", "I", "X", "/"])  # Mon 4 Sep: / I; Tue 5 Sep: X /
+        + sessions(P1, URN_B, ["/", "D"])  # dual registration on Monday: / D
+        + sessions(P2, URN_A, ["N", "N", "L"])  # Mon: N N; Tue: L
+        + sessions(P3, URN_A, ["/"])
+        + sessions(P3, URN_B, ["/"])  # P3 at both schools on the same day
+    )
+
+
+DAILY = {
+    (P1, "2023-09-04", 0): 2,  # present at A and at B
+    (P1, "2023-09-04", 2): 1,
+    (P1, "2023-09-05", 0): 1,  # X and D count nowhere
+    (P2, "2023-09-04", 3): 2,
+    (P2, "2023-09-05", 0): 1,
+    (P3, "2023-09-04", 0): 2,
+}
+
+
+def _daily_dict(frame: pd.DataFrame) -> dict:
+    return {
+        (str(r.upn), f"{pd.Timestamp(r.date):%Y-%m-%d}", int(r.grp)): int(r.sessions)
+        for r in frame.itertuples()
+    }
+
+
+def test_daily_sessions_per_pupil_day_and_group_over_all_enrolments():
+    frame = engine.daily_sessions(_daily_marks())
+    assert _daily_dict(frame) == DAILY
+    assert len(frame) == len(DAILY)
+    assert list(frame.columns) == ["upn", "date", "grp", "sessions"]
+    assert (frame["grp"].dtype, frame["sessions"].dtype) == (np.int8, np.int64)
+    with pytest.raises(ValueError) as info:
+        engine.daily_sessions(marks_frame(sessions(P1, URN_A, ["/", "-", "?", "-", "X"])))
+    assert str(info.value) == "unknown register codes: -, ? (3 marks); validate the data first"
+
+
+def test_daily_sessions_in_pieces_are_the_whole_and_unknown_codes_are_refused_at_the_end(
+    monkeypatch,
+):
+    from attendance_lib.core import sql_engines
+
+    monkeypatch.setattr(sql_engines, "BATCH_ROWS", 2)
+    pieces = list(engine.daily_sessions_batches(_daily_marks()))
+    assert len(pieces) > 1  # six rows, a few at a time
+    whole = pd.concat(pieces, ignore_index=True)
+    assert _daily_dict(whole) == DAILY
+    assert (whole["grp"].dtype, whole["sessions"].dtype) == (np.int8, np.int64)
+    bad = marks_frame(sessions(P1, URN_A, ["/", "/", "-", "-"]) + sessions(P2, URN_A, ["I"]))
+    got = []
+    with pytest.raises(ValueError) as info:
+        for piece in engine.daily_sessions_batches(bad):
+            got.append(piece)
+    assert str(info.value) == "unknown register codes: - (2 marks); validate the data first"
+    # every known row was handed over before the refusal, and no row of an unknown code
+    assert _daily_dict(pd.concat(got)) == {(P1, "2023-09-04", 0): 2, (P2, "2023-09-04", 2): 1}
+
+
+def test_latest_school_is_the_school_of_the_last_possible_mark_larger_urn_on_a_tie():
+    marks = _daily_marks()
+    got = engine.latest_school(marks)
+    assert list(got.columns) == ["upn", "urn"]
+    assert list(got["upn"]) == sorted([P1, P2, P3])
+    assert dict(zip(got["upn"], got["urn"], strict=True)) == {P1: URN_A, P2: URN_A, P3: URN_B}
+    assert got["urn"].dtype == np.int32 and list(got.index) == [0, 1, 2]
+    # up to Monday, P1 has possible marks at both schools that day: the larger URN
+    monday = engine.latest_school(marks, None, "2023-09-04")
+    assert dict(zip(monday["upn"], monday["urn"], strict=True)) == {
+        P1: URN_B,
+        P2: URN_A,
+        P3: URN_B,
+    }
+    tuesday = engine.latest_school(marks, "2023-09-05", "2023-09-05")
+    assert dict(zip(tuesday["upn"], tuesday["urn"], strict=True)) == {P1: URN_A, P2: URN_A}
+
+
+def test_marks_groups_and_unknown_codes_named():
+    marks = marks_frame(sessions(P1, URN_A, ["/", "I", "X", "N", "K", "/"]))
+    groups = engine.marks_groups(marks)
+    assert groups.tolist() == [0, 2, 4, 3, 1, 0]
+    bad = marks_frame(sessions(P1, URN_A, ["/", "?", "-", "?"]))
+    with pytest.raises(ValueError) as info:
+        engine.marks_groups(bad)
+    assert str(info.value) == "unknown register codes: -, ?"
+
+
+def test_marks_relation_reads_frames_paths_remote_locations_and_datasets(tmp_path):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    frame = _daily_marks()
+    assert engine.marks_relation(frame) is frame
+    assert engine.marks_relation("s3a://bucket/marks.parquet") == "s3a://bucket/marks.parquet"
+    assert engine.marks_relation("folder/marks.parquet") == Path("folder/marks.parquet")
+    assert engine.marks_relation(Path("m.parquet")) == Path("m.parquet")
+    stored = SimpleNamespace(marks_path=Path("m.parquet"), _marks=None, marks_as_stored=True)
+    assert engine.marks_relation(stored) == Path("m.parquet")
+    loaded = SimpleNamespace(
+        marks_path=Path("m.parquet"), _marks=frame, marks_as_stored=True, marks=frame
+    )
+    assert engine.marks_relation(loaded) is frame
+    typed = SimpleNamespace(
+        marks_path=Path("m.csv"), _marks=None, marks_as_stored=False, marks=frame
+    )
+    assert engine.marks_relation(typed) is frame
+    weekly = SimpleNamespace(marks_path=None, root="LA", weekly=_weekly(WEEKLY))
+    with pytest.raises(engine.UsageError) as info:
+        engine.marks_relation(weekly)
+    assert str(info.value) == (
+        "LA has no register marks: it holds weekly counts only (sessions per week, no register "
+        "codes); this needs session marks with their codes"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.marks_relation(SimpleNamespace(marks_path=None, root="LA"))
+    assert str(info.value) == "LA has no register marks; this needs session marks with their codes"
+    # a dataset whose marks file validation read as stored: the file is read, not pandas
+    folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I"]), marks_format="parquet")
+    ds = load_dataset(folder)
+    assert ds.marks_as_stored and engine.marks_relation(ds) == folder / "marks.parquet"
+    assert one_row(summarise(ds).table, upn=P1)["sessions_possible"] == 2
+
+
+def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
+    marks = marks_frame(sessions(P1, URN_A, ["/", "I"]))
+    monkeypatch.delenv("ATTENDANCE_WORKBENCH_ENGINE", raising=False)
+    assert engine.default_engine() == "duckdb"
+    assert one_row(summarise(marks).table, upn=P1)["sessions_possible"] == 2
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    assert engine.default_engine() == "abacus"
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        summarise(marks)
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.latest_school(marks)
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        list(engine.daily_sessions_batches(marks))
+    # a named engine wins over the environment
+    assert one_row(summarise(marks, engine="duckdb").table, upn=P1)["sessions_possible"] == 2
