@@ -827,3 +827,55 @@ def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
         list(engine.daily_sessions_batches(marks))
     # a named engine wins over the environment
     assert one_row(summarise(marks, engine="duckdb").table, upn=P1)["sessions_possible"] == 2
+
+
+def test_code_counts_of_a_weekly_dataset_is_its_weekly_cube_cached_apart(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    weekly = _weekly(WEEKLY)
+    asked = []
+
+    def cached(name, compute):
+        asked.append(name)
+        return compute()
+
+    calendar = _calendar().table
+    ds = SimpleNamespace(marks_path=None, weekly=weekly, calendar=calendar, cached=cached)
+    cube = engine.code_counts(ds)
+    assert asked == ["weekly_cube"]  # not the marks cube's file
+    pd.testing.assert_frame_equal(cube, engine.cube_from_weekly(weekly, _calendar()))
+    assert "grp" in cube and "code" not in cube
+    # a dataset with marks is counted by the engine it is given
+    folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I"]))
+    monkeypatch.delenv("ATTENDANCE_WORKBENCH_ENGINE", raising=False)
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.code_counts(load_dataset(folder), engine="abacus")
+
+
+def test_census_counts_are_whole_numbers_whatever_the_columns_type():
+    calendar = _calendar()
+    terms = pd.DataFrame(
+        {
+            "upn": [P1, P1],
+            "urn": [URN_A, URN_A],
+            "academic_year": "2023/24",
+            "term": ["autumn", "spring"],
+            "sessions_possible": np.array([140, 100], dtype=np.int32),
+            "sessions_authorised": [10.0, 4.0],  # read from a file with a gap elsewhere
+            "sessions_unauthorised": np.array([4, 6], dtype=np.int16),
+        }
+    )
+    got = engine.census_counts(terms, calendar, "2023-09-01", "2024-03-28")
+    assert got.to_dict("records") == [
+        {
+            "upn": P1,
+            "urn": URN_A,
+            "sessions_possible": 240,
+            "sessions_present": 216,  # 240 - 14 - 10
+            "sessions_aea": 0,
+            "sessions_authorised": 14,
+            "sessions_unauthorised": 10,
+        }
+    ]
+    for col in COUNT_COLUMNS:
+        assert got[col].dtype == np.int64, col
