@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from test_impact_fixtures import calendar, days, marks
 
 from attendance_lib.analyses.shared.pupil_sessions import (
+    MarkIndex,
     PupilSessions,
     pupil_summary,
     school_days,
     study_leave,
     year_11_years,
 )
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import UsageError
 
 
 def _pupils(rows):
@@ -158,4 +162,135 @@ def test_year_11_goes_by_date_of_birth_against_the_year_group_and_empty_pupils_g
     assert list(got.columns) == ["upn", "academic_year"]
     assert got.values.tolist() == [["A", "2023/24"]] and got.index.tolist() == [0]
     none = year_11_years(p.iloc[0:0])
+    assert none.empty and list(none.columns) == ["upn", "academic_year"]
+
+
+def _weekly(rows) -> pd.DataFrame:
+    """(upn, urn, week_start, week_end, possible, present, aea, authorised, unauthorised)."""
+    cols = ["upn", "urn", "week_start", "week_end"]
+    counts = [
+        "sessions_possible",
+        "sessions_present",
+        "sessions_aea",
+        "sessions_authorised",
+        "sessions_unauthorised",
+    ]
+    out = pd.DataFrame(rows, columns=cols + counts)
+    return out.assign(
+        week_start=pd.to_datetime(out["week_start"]), week_end=pd.to_datetime(out["week_end"])
+    )
+
+
+# A: the year's first file (two weeks), then a week; at a second school (urn 2) the week of
+# 18 September too (dual registration) and the week of 25 September. B: one week.
+WEEKLY = [
+    ("A", 1, "2023-09-04", "2023-09-17", 20, 17, 1, 2, 0),
+    ("A", 1, "2023-09-18", "2023-09-24", 10, 8, 0, 0, 2),
+    ("A", 2, "2023-09-18", "2023-09-24", 2, 0, 0, 2, 0),
+    ("A", 2, "2023-09-25", "2023-10-01", 10, 5, 0, 0, 5),
+    ("B", 1, "2023-09-25", "2023-10-01", 10, 9, 1, 0, 0),
+]
+
+
+def test_a_weekly_index_counts_whole_periods_summed_over_schools():
+    index = MarkIndex.from_weekly(_weekly(WEEKLY))
+    assert index.whole_weeks
+    assert list(index.categories) == ["A", "B"]
+    # each period is placed on its Friday; a period counts from its first Monday
+    assert index.days.tolist() == [
+        np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-15", "2023-09-22", "2023-09-29")
+    ]
+    assert index.period_first.tolist() == [
+        np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-04", "2023-09-18", "2023-09-25")
+    ]
+    assert index.last_date == pd.Timestamp("2023-10-01")
+    assert index.cum.dtype == np.int32 and index.cum.shape == (2, 4, 4)
+
+    def count(upn, start, end):
+        return index.counts([upn], pd.Timestamp(start), pd.Timestamp(end)).tolist()[0]
+
+    # groups: present, AEA, authorised, unauthorised
+    assert count("A", "2023-09-04", "2023-10-01") == [30, 1, 4, 7]
+    assert count("A", "2023-09-04", "2023-09-15") == [17, 1, 2, 0]  # ends on its Friday
+    assert count("A", "2023-09-04", "2023-09-14") == [0, 0, 0, 0]  # before its Friday: none
+    assert count("A", "2023-09-11", "2023-09-24") == [8, 0, 2, 2]  # never half a period
+    assert count("A", "2023-09-18", "2023-09-22") == [8, 0, 2, 2]  # both schools that week
+    # from a Wednesday: that week's period starts on the window's first Monday, so it counts
+    assert count("A", "2023-09-20", "2023-09-29") == [13, 0, 2, 7]
+    assert count("B", "2023-09-04", "2023-10-01") == [9, 1, 0, 0]
+    assert count("C", "2023-09-04", "2023-10-01") == [0, 0, 0, 0]  # not in the data
+    assert count("A", "2023-09-29", "2023-09-25") == [0, 0, 0, 0]  # an empty window
+
+
+def test_a_weekly_index_needs_single_weeks_and_may_be_empty():
+    lone = _weekly([("A", 1, "2023-09-04", "2023-09-17", 20, 20, 0, 0, 0)])
+    with pytest.raises(UsageError) as info:
+        MarkIndex.from_weekly(lone)
+    assert str(info.value) == (
+        "the weekly data hold no single weeks (one download, or downloads more than a week "
+        "apart), so no window of whole weeks can be counted: import the weekly downloads that "
+        "cover the windows, one per Monday"
+    )
+    # a single week anywhere makes the longer periods countable as wholes
+    index = MarkIndex.from_weekly(
+        _weekly(
+            [*lone.itertuples(index=False), ("A", 1, "2023-09-18", "2023-09-24", 9, 9, 0, 0, 0)]
+        )
+    )
+    assert index.counts(["A"], "2023-09-04", "2023-09-24").tolist() == [[29, 0, 0, 0]]
+    empty = MarkIndex.from_weekly(_weekly([]))
+    assert len(empty.days) == 0 and len(empty.categories) == 0 and pd.isna(empty.last_date)
+    assert empty.whole_weeks
+    assert empty.counts(["A"], "2023-09-04", "2023-09-24").tolist() == [[0, 0, 0, 0]]
+
+
+def test_a_later_period_starting_earlier_does_not_reach_before_an_earlier_ones_start():
+    # B's two-week period ends on the Friday of A's second week. A window from 11 September
+    # would split it (check_weekly_window refuses one), so nothing ending that Friday counts
+    # in it, A's second week included
+    weekly = _weekly(
+        [
+            ("A", 1, "2023-09-04", "2023-09-10", 5, 5, 0, 0, 0),
+            ("A", 1, "2023-09-11", "2023-09-17", 6, 6, 0, 0, 0),
+            ("B", 1, "2023-09-04", "2023-09-17", 10, 10, 0, 0, 0),
+            ("B", 1, "2023-09-18", "2023-09-24", 4, 4, 0, 0, 0),
+        ]
+    )
+    index = MarkIndex.from_weekly(weekly)
+    assert index.period_first.tolist() == [
+        np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-04", "2023-09-04", "2023-09-18")
+    ]
+    assert index.counts(["B"], "2023-09-04", "2023-09-24").tolist() == [[14, 0, 0, 0]]
+    assert index.counts(["B"], "2023-09-11", "2023-09-24").tolist() == [[4, 0, 0, 0]]
+    assert index.counts(["A"], "2023-09-11", "2023-09-24").tolist() == [[0, 0, 0, 0]]
+    assert index.counts(["A"], "2023-09-04", "2023-09-10").tolist() == [[5, 0, 0, 0]]
+
+
+def test_pupil_sessions_built_from_a_weekly_table_is_its_weekly_index():
+    weekly = _weekly(WEEKLY)
+    built = MarkIndex.build(weekly)
+    direct = MarkIndex.from_weekly(weekly)
+    assert built.whole_weeks and (built.cum == direct.cum).all()
+    ps = PupilSessions.build(weekly, PUPILS, calendar())
+    got = ps.counts(["A", "B"], pd.Timestamp("2023-09-18"), pd.Timestamp("2023-10-01"))
+    assert got.tolist() == [[13, 0, 2, 7], [9, 1, 0, 0]]
+
+
+def test_school_days_of_a_calendar_without_half_terms_are_none():
+    empty = Calendar(
+        pd.DataFrame(
+            {
+                "academic_year": pd.Series([], dtype=str),
+                "half_term": pd.Series([], dtype="int64"),
+                "start_date": pd.Series([], dtype="datetime64[ns]"),
+                "end_date": pd.Series([], dtype="datetime64[ns]"),
+            }
+        )
+    )
+    got = school_days(empty)
+    assert len(got) == 0 and got.dtype == np.dtype("datetime64[D]")
+
+
+def test_year_11_years_without_pupils_is_an_empty_table():
+    none = year_11_years(None)
     assert none.empty and list(none.columns) == ["upn", "academic_year"]
