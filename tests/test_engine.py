@@ -879,3 +879,18 @@ def test_census_counts_are_whole_numbers_whatever_the_columns_type():
     ]
     for col in COUNT_COLUMNS:
         assert got[col].dtype == np.int64, col
+
+
+def test_overall_rates_of_an_empty_table_are_zeros_and_missing_rates():
+    with_flags = add_rates(
+        pd.DataFrame({c: pd.Series([], dtype="int64") for c in COUNT_COLUMNS[1:]})
+    )
+    got = engine.overall_rates(with_flags)
+    counts = ["enrolments", *COUNT_COLUMNS, "pa_enrolments", "sa_enrolments"]
+    assert {c: got[c] for c in counts} == dict.fromkeys(counts, 0)
+    for rate in ["pa_pct", "sa_pct", "attendance_pct", "absence_pct"]:
+        assert np.isnan(got[rate]), rate
+    no_flags = engine.overall_rates(with_flags.drop(columns=["persistent_absent", "severe_absent"]))
+    assert no_flags["enrolments"] == 0 and no_flags["sessions_possible"] == 0
+    assert "pa_pct" not in no_flags and "pa_enrolments" not in no_flags
+    assert np.isnan(no_flags["unauthorised_pct"])
