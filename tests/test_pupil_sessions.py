@@ -294,3 +294,20 @@ def test_school_days_of_a_calendar_without_half_terms_are_none():
 def test_year_11_years_without_pupils_is_an_empty_table():
     none = year_11_years(None)
     assert none.empty and list(none.columns) == ["upn", "academic_year"]
+
+
+def test_pupil_summary_by_pupil_takes_study_leave_out_over_both_schools():
+    """Y (Year 11 in 2023/24): 5 days present at school 1 in half term 5; in half term 6
+    (study leave) 3 days at school 1, then 2 days at school 2. By pupil only the 5 count."""
+    rows = (
+        days("2024-05-20", 5, "/", "Y", urn=1)
+        + days("2024-06-03", 3, "N", "Y", urn=1)
+        + days("2024-06-06", 2, "N", "Y", urn=2)
+        + days("2024-05-20", 5, "/", "W", urn=1)
+    )
+    got = pupil_summary(marks(rows), "2024-05-01", "2024-07-19", PUPILS, calendar(), by="pupil")
+    assert got.table[["upn", "sessions_possible", "sessions_unauthorised"]].values.tolist() == [
+        ["W", 5, 0],
+        ["Y", 5, 0],
+    ]
+    assert got.zero_possible.empty
