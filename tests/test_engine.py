@@ -894,3 +894,30 @@ def test_overall_rates_of_an_empty_table_are_zeros_and_missing_rates():
     assert no_flags["enrolments"] == 0 and no_flags["sessions_possible"] == 0
     assert "pa_pct" not in no_flags and "pa_enrolments" not in no_flags
     assert np.isnan(no_flags["unauthorised_pct"])
+
+
+def test_rates_of_a_row_with_nothing_possible_are_missing_without_a_warning():
+    import warnings
+
+    counts = pd.DataFrame(
+        {
+            "sessions_possible": [0, 4],
+            "sessions_present": [0, 3],
+            "sessions_aea": [0, 0],
+            "sessions_authorised": [0, 1],
+            "sessions_unauthorised": [0, 0],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a notebook would print a RuntimeWarning to the reader
+        out = add_rates(counts)
+    for rate in ["attendance_pct", "absence_pct", "authorised_pct", "unauthorised_pct"]:
+        assert np.isnan(out.loc[0, rate]), rate
+    assert out.loc[1, ["attendance_pct", "absence_pct", "authorised_pct"]].tolist() == [
+        75.0,
+        25.0,
+        25.0,
+    ]
+    assert out.loc[1, "unauthorised_pct"] == 0.0
+    assert out["persistent_absent"].tolist() == [False, True]
+    assert out["severe_absent"].tolist() == [False, False]
