@@ -921,3 +921,42 @@ def test_rates_of_a_row_with_nothing_possible_are_missing_without_a_warning():
     assert out.loc[1, "unauthorised_pct"] == 0.0
     assert out["persistent_absent"].tolist() == [False, True]
     assert out["severe_absent"].tolist() == [False, False]
+
+
+def test_group_rates_keep_a_missing_group_and_leave_out_unused_categories():
+    fsm = pd.Categorical(
+        ["eligible", "eligible", None, "not eligible"],
+        categories=["eligible", "not eligible", "never used"],
+    )
+    table = add_rates(
+        pd.DataFrame(
+            {
+                "fsm": fsm,
+                "sessions_present": [9, 5, 10, 10],
+                "sessions_aea": [0, 0, 0, 0],
+                "sessions_authorised": [1, 0, 10, 0],
+                "sessions_unauthorised": [0, 5, 0, 0],
+            }
+        )
+    )
+    out = group_rates(table, "fsm")
+    assert list(out.columns) == [
+        "fsm",
+        "enrolments",
+        *COUNT_COLUMNS,
+        "pa_enrolments",
+        "sa_enrolments",
+        "pa_pct",
+        "sa_pct",
+        "attendance_pct",
+        "absence_pct",
+        "authorised_pct",
+        "unauthorised_pct",
+    ]
+    assert out["fsm"].tolist()[:2] == ["eligible", "not eligible"] and pd.isna(out["fsm"][2])
+    assert len(out) == 3  # no row for the category nobody is in
+    assert out["enrolments"].tolist() == [2, 1, 1]
+    assert out["sessions_possible"].tolist() == [20, 10, 20]
+    assert out["absence_pct"].tolist() == [30.0, 0.0, 50.0]  # 6 of 20, 0 of 10, 10 of 20
+    assert out["pa_enrolments"].tolist() == [2, 0, 1]
+    assert out["sa_pct"].tolist() == [50.0, 0.0, 100.0]
