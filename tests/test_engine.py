@@ -315,6 +315,22 @@ def test_the_cube_read_in_pieces_is_the_same_cube(monkeypatch):
     pd.testing.assert_frame_equal(engine.code_counts_from_marks(_cube_marks(), calendar), whole)
 
 
+def test_the_cube_in_two_pieces_is_the_whole_cube_in_the_cubes_types(monkeypatch):
+    calendar = Calendar(pd.DataFrame(CALENDAR_2023_24))
+    whole = engine.code_counts_from_marks(_cube_marks(), calendar)
+    assert whole["half_term"].dtype == np.int8 and whole["sessions"].dtype == np.int32
+    assert whole["urn"].dtype == np.int64
+    real = engine.run_sql_batches
+
+    def two_pieces(*args, **kwargs):
+        frame = pd.concat(list(real(*args, **kwargs)), ignore_index=True)
+        yield frame.iloc[:4]  # P1's rows: P2's categories come only in the second piece
+        yield frame.iloc[4:]
+
+    monkeypatch.setattr(engine, "run_sql_batches", two_pieces)
+    pd.testing.assert_frame_equal(engine.code_counts_from_marks(_cube_marks(), calendar), whole)
+
+
 def test_counts_from_cube_match_summarise():
     marks = _cube_marks()
     calendar = pd.DataFrame(CALENDAR_2023_24).assign(
@@ -825,8 +841,18 @@ def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
         engine.latest_school(marks)
     with pytest.raises(engine.UsageError, match="got 'abacus'"):
         list(engine.daily_sessions_batches(marks))
-    # a named engine wins over the environment
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.code_counts_from_marks(marks, _calendar())
+    # a named engine wins over the environment, also where unknown codes are looked up
     assert one_row(summarise(marks, engine="duckdb").table, upn=P1)["sessions_possible"] == 2
+    assert len(engine.code_counts_from_marks(marks, _calendar(), engine="duckdb")) == 2
+    unknown = marks_frame(sessions(P1, URN_A, ["/", "-"]))
+    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
+        summarise(unknown, engine="duckdb")
+    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
+        list(engine.daily_sessions_batches(unknown, engine="duckdb"))
+    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
+        engine.daily_sessions(unknown, engine="duckdb")
 
 
 def test_code_counts_of_a_weekly_dataset_is_its_weekly_cube_cached_apart(tmp_path, monkeypatch):
