@@ -537,6 +537,15 @@ def test_summarise_and_mark_date_range_read_weekly_counts_and_a_datasets_calenda
     assert _counts(summarise(no_calendar, "2024-01-03", calendar=_calendar()).table) == {
         (P3, URN_B): (6, 6, 0, 0, 0)
     }
+    # and rather than the dataset's own (here one whose spring term begins on Monday 1 January)
+    monday = [dict(r) for r in CALENDAR_2023_24]
+    monday[2] = {**monday[2], "start_date": "2024-01-01"}
+    own = SimpleNamespace(marks_path=None, weekly=weekly, calendar=_calendar(monday).table)
+    with pytest.raises(engine.UsageError, match="nearest are 2024-01-01$"):
+        summarise(own, "2024-01-03")
+    assert _counts(summarise(own, "2024-01-03", calendar=_calendar()).table) == {
+        (P3, URN_B): (6, 6, 0, 0, 0)
+    }
     assert engine.mark_date_range(ds) == (pd.Timestamp("2023-09-04"), pd.Timestamp("2024-01-07"))
     # marks (a frame without week_start, a path, a dataset with a marks file) are not weekly
     assert engine.weekly_counts_of(weekly.drop(columns="week_start")) is None
