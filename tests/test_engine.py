@@ -509,6 +509,9 @@ def test_weekly_window_takes_the_periods_it_holds_whole():
     assert _counts(later.table) == {(P2, URN_B): (10, 10, 0, 0, 0), (P3, URN_B): (6, 6, 0, 0, 0)}
     upto = engine.summarise_weekly(weekly, None, "2023-09-17")
     assert _counts(upto.table) == {(P1, URN_A): (20, 17, 1, 2, 0)}
+    # URNs stored narrower come back as the marks summary types them
+    narrow = engine.summarise_weekly(weekly.astype({"urn": np.int32}), None, "2023-09-17")
+    assert narrow.table["urn"].dtype == np.int64
 
 
 def test_summarise_and_mark_date_range_read_weekly_counts_and_a_datasets_calendar():
@@ -602,9 +605,11 @@ def test_a_weekly_window_must_end_at_the_end_of_a_week_that_splits_no_period():
     _refused_end(weekly, "2023-08-27", "2023-09-15")  # before the first week
     for end in ("2023-09-15", "2023-09-16", "2023-09-17", "2024-01-05", "2024-01-07"):
         engine.check_weekly_window(weekly, None, end)  # no error
-    # a half term ending on Thursday 28 September: its week may end on the Thursday
+    # a half term ending on Thursday 28 September, the next beginning on Monday 2 October:
+    # its week may end on the Thursday (Friday is no school day; the next week is not in it)
     short = [dict(r) for r in CALENDAR_2023_24]
     short[0] = {**short[0], "end_date": "2023-09-28"}
+    short[1] = {**short[1], "start_date": "2023-10-02"}
     calendar = _calendar(short)
     engine.check_weekly_window(weekly, None, "2023-09-28", calendar)
     got = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-28", calendar=calendar)
@@ -614,6 +619,8 @@ def test_a_weekly_window_must_end_at_the_end_of_a_week_that_splits_no_period():
         (P2, URN_B): (10, 9, 0, 1, 0),
     }
     _refused_end(weekly, "2023-09-28", "2023-09-22 or 2023-09-29")  # without the calendar
+    with pytest.raises(engine.UsageError, match="nearest Fridays are 2023-09-22 or 2023-09-29"):
+        engine.summarise_weekly(weekly, "2023-09-18", "2023-09-27", calendar=calendar)
     _refused_end(weekly, "2023-09-27", "2023-09-22 or 2023-09-29", calendar)  # Thursday is school
     _refused_end(weekly, "2023-09-26", "2023-09-22 or 2023-09-29", calendar)
 
@@ -855,6 +862,8 @@ def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
     # a named engine wins over the environment, also where unknown codes are looked up
     assert one_row(summarise(marks, engine="duckdb").table, upn=P1)["sessions_possible"] == 2
     assert len(engine.code_counts_from_marks(marks, _calendar(), engine="duckdb")) == 2
+    assert engine.latest_school(marks, engine="duckdb")["urn"].tolist() == [URN_A]
+    assert engine.mark_date_range(marks, engine="duckdb") == (pd.Timestamp("2023-09-04"),) * 2
     unknown = marks_frame(sessions(P1, URN_A, ["/", "-"]))
     with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
         summarise(unknown, engine="duckdb")
@@ -929,6 +938,11 @@ def test_overall_rates_of_an_empty_table_are_zeros_and_missing_rates():
     assert no_flags["enrolments"] == 0 and no_flags["sessions_possible"] == 0
     assert "pa_pct" not in no_flags and "pa_enrolments" not in no_flags
     assert np.isnan(no_flags["unauthorised_pct"])
+    # the same entries as the overall rates of a table with rows
+    one = add_rates(pd.DataFrame({c: [int(c == "sessions_present")] for c in COUNT_COLUMNS[1:]}))
+    assert list(got.index) == list(engine.overall_rates(one).index)
+    plain = one.drop(columns=["persistent_absent", "severe_absent"])
+    assert list(no_flags.index) == list(engine.overall_rates(plain).index)
 
 
 def test_rates_of_a_row_with_nothing_possible_are_missing_without_a_warning():
