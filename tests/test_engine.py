@@ -1009,3 +1009,31 @@ def test_group_rates_keep_a_missing_group_and_leave_out_unused_categories():
     assert out["absence_pct"].tolist() == [30.0, 0.0, 50.0]  # 6 of 20, 0 of 10, 10 of 20
     assert out["pa_enrolments"].tolist() == [2, 0, 1]
     assert out["sa_pct"].tolist() == [50.0, 0.0, 100.0]
+
+
+def test_persistent_and_severe_absence_just_under_their_thresholds_of_odd_totals():
+    # 10 of 101 sessions is 9.90 % (not persistent); 50 of 101 is 49.5 % (not severe)
+    counts = pd.DataFrame(
+        {
+            "sessions_present": [91, 51, 90],
+            "sessions_aea": [0, 0, 0],
+            "sessions_authorised": [10, 0, 0],
+            "sessions_unauthorised": [0, 50, 10],
+        }
+    )
+    out = add_rates(counts)
+    assert out["sessions_possible"].tolist() == [101, 101, 100]
+    assert out["persistent_absent"].tolist() == [False, True, True]  # 10 of 100 is 10 %
+    assert out["severe_absent"].tolist() == [False, False, False]
+    assert out.loc[1, "absence_pct"] == pytest.approx(5000 / 101)
+
+
+def test_mark_date_range_asks_the_engine_it_is_given(monkeypatch):
+    marks = marks_frame(sessions(P1, URN_A, ["/", "I", "N"]))
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.mark_date_range(marks)
+    assert engine.mark_date_range(marks, engine="duckdb") == (
+        pd.Timestamp("2023-09-04"),
+        pd.Timestamp("2023-09-05"),
+    )
