@@ -311,3 +311,44 @@ def test_pupil_summary_by_pupil_takes_study_leave_out_over_both_schools():
         ["Y", 5, 0],
     ]
     assert got.zero_possible.empty
+
+
+def test_study_leave_overlapping_a_window_by_one_day_and_built_without_spans():
+    ps = PupilSessions.build(marks(STUDY), PUPILS, calendar())
+    # to Monday 3 June, the study leave's first day: Y's S mark that day does not count
+    to_first = ps.counts(["Y", "W"], pd.Timestamp("2024-05-20"), pd.Timestamp("2024-06-03"))
+    assert to_first.tolist() == [[5, 0, 0, 0], [5, 0, 1, 0]]
+    assert to_first.dtype == np.int64
+    # from Friday 7 June (Y's last mark, in the study leave) to its end: nothing for Y
+    last = ps.counts(["Y", "W"], pd.Timestamp("2024-06-07"), pd.Timestamp("2024-07-19"))
+    assert last.tolist() == [[0, 0, 0, 0], [0, 0, 1, 0]]
+    # the same sessions when the spans are worked out on demand
+    plain = PupilSessions(index=ps.index, leave=ps.leave, calendar=ps.calendar)
+    for start, end in [("2024-05-20", "2024-06-03"), ("2024-05-01", "2024-07-19")]:
+        args = (["Y", "W", "Q"], pd.Timestamp(start), pd.Timestamp(end))
+        assert plain.counts(*args).tolist() == ps.counts(*args).tolist()
+    assert plain.counts(["Y"], pd.Timestamp("2024-05-01"), pd.Timestamp("2024-07-19")).tolist() == [
+        [5, 0, 0, 0]
+    ]
+
+
+def test_a_pupil_in_year_11_two_years_has_both_years_study_leave_taken_out():
+    """R, no date of birth, is recorded in Year 11 in 2023/24 and again in 2024/25: the sixth
+    half term of both years is study leave. Marks: 3 present days in each sixth half term
+    and 2 present days in each fifth."""
+    pupils = _pupils([("R", "2023/24", 1, "11", None), ("R", "2024/25", 1, "11", None)])
+    rows = days("2024-05-20", 2, "/", "R") + days("2024-06-03", 3, "/", "R")
+    rows += days("2025-05-19", 2, "/", "R") + days("2025-06-02", 3, "/", "R")
+    ps = PupilSessions.build(marks(rows), pupils, calendar())
+    both = ps.counts(["R"], pd.Timestamp("2024-05-01"), pd.Timestamp("2025-07-18"))
+    assert both.tolist() == [[4, 0, 0, 0]]  # the two fifth half terms only
+    second = ps.counts(["R"], pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-18"))
+    assert second.tolist() == [[2, 0, 0, 0]]  # the window misses the first year's leave
+
+
+def test_pupil_summary_asks_the_engine_it_is_given(monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    with pytest.raises(UsageError, match="got 'abacus'"):
+        pupil_summary(marks(STUDY), None, None, PUPILS, calendar())
+    got = pupil_summary(marks(STUDY), None, None, PUPILS, calendar(), engine="duckdb").table
+    assert got.set_index("upn")["sessions_possible"].to_dict() == {"Q": 5, "W": 10, "Y": 5}
