@@ -352,3 +352,42 @@ def test_pupil_summary_asks_the_engine_it_is_given(monkeypatch):
         pupil_summary(marks(STUDY), None, None, PUPILS, calendar())
     got = pupil_summary(marks(STUDY), None, None, PUPILS, calendar(), engine="duckdb").table
     assert got.set_index("upn")["sessions_possible"].to_dict() == {"Q": 5, "W": 10, "Y": 5}
+
+
+def test_windows_clipped_to_a_named_years_column_and_to_years_outside_the_calendar(monkeypatch):
+    # Year 6 at school 1 to 19 July 2024, Year 7 at school 2 from 2 September 2024, and one
+    # day present on 1 September 2025
+    rows = days("2024-07-15", 5, "/", "S6", urn=1) + days("2024-09-02", 5, "O", "S6", urn=2)
+    rows += days("2025-09-01", 1, "/", "S6", urn=2)
+    pup = _pupils(
+        [("S6", "2023/24", 1, "6", "2013-01-10"), ("S6", "2024/25", 2, "7", "2013-01-10")]
+    )
+    ps = PupilSessions.build(marks(rows), pup, calendar())
+    req = pd.DataFrame(
+        {
+            "upn": ["S6", "S6"],
+            "start": pd.Timestamp("2024-07-15"),
+            "end": pd.Timestamp("2024-09-06"),
+            "year": ["2023/24", "2024/25"],
+        }
+    )
+    got = ps.window_counts(req, academic_year="year")
+    assert got[
+        ["sessions_possible", "sessions_present", "sessions_unauthorised"]
+    ].values.tolist() == [
+        [5, 5, 0],
+        [5, 0, 5],
+    ]
+    assert list(got["year"]) == ["2023/24", "2024/25"]
+    # 2024/25 is not in a calendar of 2023/24 only: it runs from 1 September to 31 August
+    only_first = PupilSessions.build(marks(rows), pup, calendar(("2023/24",)))
+    wide = (["S6"], pd.Timestamp("2024-01-01"), pd.Timestamp("2025-12-31"))
+    assert only_first.counts(*wide, academic_years="2024/25").tolist() == [[0, 0, 0, 5]]
+    assert only_first.counts(*wide, academic_years="2023/24").tolist() == [[5, 0, 0, 0]]
+    assert only_first.counts(*wide, academic_years="2025/26").tolist() == [[1, 0, 0, 0]]
+    # the engine it is given builds the index
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    with pytest.raises(UsageError, match="got 'abacus'"):
+        PupilSessions.build(marks(rows), pup, calendar())
+    named = PupilSessions.build(marks(rows), pup, calendar(), engine="duckdb")
+    assert named.counts(*wide).tolist() == [[6, 0, 0, 5]]
