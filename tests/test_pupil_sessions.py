@@ -242,6 +242,21 @@ def test_a_weekly_index_needs_single_weeks_and_may_be_empty():
     assert len(empty.days) == 0 and len(empty.categories) == 0 and pd.isna(empty.last_date)
     assert empty.whole_weeks
     assert empty.counts(["A"], "2023-09-04", "2023-09-24").tolist() == [[0, 0, 0, 0]]
+    assert empty.counts(["A"], "2023-09-04", "2023-09-24").dtype == np.int64
+
+
+def test_a_weekly_window_from_a_monday_leaves_out_a_period_begun_the_week_before():
+    # a two-week file from Monday 28 August, then the week of 11 September
+    index = MarkIndex.from_weekly(
+        _weekly(
+            [
+                ("A", 1, "2023-08-28", "2023-09-10", 10, 10, 0, 0, 0),
+                ("A", 1, "2023-09-11", "2023-09-17", 5, 4, 0, 1, 0),
+            ]
+        )
+    )
+    assert index.counts(["A"], "2023-09-04", "2023-09-17").tolist() == [[4, 0, 1, 0]]
+    assert index.counts(["A"], "2023-08-28", "2023-09-17").tolist() == [[14, 0, 1, 0]]
 
 
 def test_a_later_period_starting_earlier_does_not_reach_before_an_earlier_ones_start():
@@ -391,3 +406,14 @@ def test_windows_clipped_to_a_named_years_column_and_to_years_outside_the_calend
         PupilSessions.build(marks(rows), pup, calendar())
     named = PupilSessions.build(marks(rows), pup, calendar(), engine="duckdb")
     assert named.counts(*wide).tolist() == [[6, 0, 0, 5]]
+
+
+def test_windows_given_as_text_dates_count_as_dates():
+    ps = PupilSessions.build(marks(STUDY), PUPILS, calendar())
+    as_dates = ps.counts(
+        ["Y", "W"],
+        pd.Series(pd.to_datetime(["2024-05-20", "2024-05-22"])),
+        pd.Series(pd.to_datetime(["2024-06-30", "2024-06-04"])),
+    )
+    as_text = ps.counts(["Y", "W"], ["2024-05-20", "2024-05-22"], ["2024-06-30", "2024-06-04"])
+    assert as_text.tolist() == as_dates.tolist() == [[5, 0, 0, 0], [3, 0, 2, 0]]
