@@ -133,6 +133,10 @@ def test_nearest_year_additions_are_what_with_nearest_years_adds():
     assert added.loc["C", "date_of_birth"] == pd.Timestamp("2008-01-10")
     filled = dfe_cohort.with_nearest_years(PUPILS, keys)
     assert len(filled) == len(PUPILS) + 3
+    assert list(filled.index) == list(range(len(PUPILS) + 3))  # one label per row
+    # the pupils' own rows keep their dates of birth: C's row of 2022/23 and its copy
+    c = filled[filled["upn"] == "C"].set_index("academic_year")["date_of_birth"]
+    assert c.to_dict() == {"2022/23": pd.Timestamp("2008-01-10"), YEAR: pd.Timestamp("2008-01-10")}
     assert dfe_cohort.with_nearest_years(PUPILS, keys[keys["upn"] == "F"]) is PUPILS
 
 
