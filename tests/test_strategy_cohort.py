@@ -155,6 +155,11 @@ def test_a_status_of_another_year_is_refused():
         ValueError, match="the cohort status is for 2022/23; the cube holds 2023/24"
     ):
         dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, status=status)
+    # a cube of two years names both
+    two_years = pd.concat([CUBE, CUBE.assign(academic_year="2022/23")], ignore_index=True)
+    with pytest.raises(ValueError) as info:
+        dfe_cohort.apply_cohort(two_years, PUPILS, status=status)
+    assert str(info.value) == "the cohort status is for 2022/23; the cube holds 2022/23, 2023/24"
 
 
 @pytest.mark.parametrize("schools", [None, SCHOOLS])
