@@ -137,6 +137,9 @@ def test_nearest_year_additions_are_what_with_nearest_years_adds():
     # the pupils' own rows keep their dates of birth: C's row of 2022/23 and its copy
     c = filled[filled["upn"] == "C"].set_index("academic_year")["date_of_birth"]
     assert c.to_dict() == {"2022/23": pd.Timestamp("2008-01-10"), YEAR: pd.Timestamp("2008-01-10")}
+    # without a date_of_birth column the filled table has one, missing throughout
+    no_dob = dfe_cohort.with_nearest_years(PUPILS.drop(columns="date_of_birth"), keys)
+    assert len(no_dob) == len(PUPILS) + 3 and no_dob["date_of_birth"].isna().all()
     assert dfe_cohort.with_nearest_years(PUPILS, keys[keys["upn"] == "F"]) is PUPILS
 
 
