@@ -96,6 +96,9 @@ def test_named_index_becomes_a_column(shown):
 def test_publish_table_rejects_bad_input(shown, table):
     with pytest.raises(KeyError, match="nope"):
         present.publish_table(table, "t", caption="c", counts=["nope"])
+    with pytest.raises(KeyError) as info:  # every missing column named, in order
+        present.publish_table(table, "t", caption="c", counts=["nope", "gone"])
+    assert info.value.args[0] == "publish_table('t'): no column(s) nope, gone"
     with pytest.raises(ValueError, match="denominator"):
         present.publish_table(table, "t", caption="c", rates=["absence_pct"])
     with pytest.raises(ValueError, match="table name"):
