@@ -315,6 +315,22 @@ def test_the_cube_read_in_pieces_is_the_same_cube(monkeypatch):
     pd.testing.assert_frame_equal(engine.code_counts_from_marks(_cube_marks(), calendar), whole)
 
 
+def test_the_cube_in_two_pieces_is_the_whole_cube_in_the_cubes_types(monkeypatch):
+    calendar = Calendar(pd.DataFrame(CALENDAR_2023_24))
+    whole = engine.code_counts_from_marks(_cube_marks(), calendar)
+    assert whole["half_term"].dtype == np.int8 and whole["sessions"].dtype == np.int32
+    assert whole["urn"].dtype == np.int64
+    real = engine.run_sql_batches
+
+    def two_pieces(*args, **kwargs):
+        frame = pd.concat(list(real(*args, **kwargs)), ignore_index=True)
+        yield frame.iloc[:4]  # P1's rows: P2's categories come only in the second piece
+        yield frame.iloc[4:]
+
+    monkeypatch.setattr(engine, "run_sql_batches", two_pieces)
+    pd.testing.assert_frame_equal(engine.code_counts_from_marks(_cube_marks(), calendar), whole)
+
+
 def test_counts_from_cube_match_summarise():
     marks = _cube_marks()
     calendar = pd.DataFrame(CALENDAR_2023_24).assign(
@@ -387,3 +403,637 @@ def test_mark_date_range_from_a_frame_a_file_and_a_dataset(tmp_path):
     folder = write_folder(tmp_path, marks=rows, marks_format="parquet")
     assert engine.mark_date_range(folder / "marks.parquet") == expected
     assert engine.mark_date_range(load_dataset(folder)) == expected
+
+
+# --------------------------------------------------------------------------------------
+# Weekly counts (an imported DfE weekly download): summarised, checked and cubed by the
+# engine without marks. Every figure below is summed by hand from WEEKLY's rows.
+# --------------------------------------------------------------------------------------
+
+
+def _weekly(rows) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows,
+        columns=["upn", "urn", "week_start", "week_end", *COUNT_COLUMNS],
+    ).assign(
+        week_start=lambda f: pd.to_datetime(f["week_start"]),
+        week_end=lambda f: pd.to_datetime(f["week_end"]),
+    )
+
+
+def _calendar(rows=CALENDAR_2023_24) -> Calendar:
+    return Calendar(
+        pd.DataFrame(rows).assign(
+            start_date=lambda f: pd.to_datetime(f["start_date"]),
+            end_date=lambda f: pd.to_datetime(f["end_date"]),
+        )
+    )
+
+
+#      upn urn     week_start    week_end      possible present aea auth unauth
+WEEKLY = [
+    (P1, URN_A, "2023-09-04", "2023-09-17", 20, 17, 1, 2, 0),  # the year's first file: 2 weeks
+    (P1, URN_A, "2023-09-18", "2023-09-24", 10, 8, 0, 0, 2),
+    (P1, URN_B, "2023-09-25", "2023-10-01", 10, 5, 0, 0, 5),
+    (P2, URN_B, "2023-09-18", "2023-09-24", 10, 9, 0, 1, 0),
+    (P3, URN_A, "2023-09-25", "2023-10-01", 0, 0, 0, 0, 0),  # no possible session
+    (P2, URN_B, "2023-10-30", "2023-11-05", 10, 10, 0, 0, 0),  # half term 2
+    (P3, URN_B, "2024-01-01", "2024-01-07", 6, 6, 0, 0, 0),  # half term 3 begins on Wednesday
+]
+
+
+def _counts(table: pd.DataFrame, keys=("upn", "urn")) -> dict:
+    return {
+        tuple(r[k] for k in keys): tuple(int(r[c]) for c in COUNT_COLUMNS)
+        for _, r in table.iterrows()
+    }
+
+
+def test_weekly_counts_summed_per_enrolment_and_per_pupil_with_rates_and_flags():
+    weekly = _weekly(WEEKLY)
+    result = engine.summarise_weekly(weekly)
+    assert _counts(result.table) == {
+        (P1, URN_A): (30, 25, 1, 2, 2),
+        (P1, URN_B): (10, 5, 0, 0, 5),
+        (P2, URN_B): (20, 19, 0, 1, 0),
+        (P3, URN_B): (6, 6, 0, 0, 0),
+    }
+    assert list(zip(result.table["upn"], result.table["urn"], strict=True)) == sorted(
+        [(P1, URN_A), (P1, URN_B), (P2, URN_B), (P3, URN_B)]
+    )
+    assert list(result.table.columns) == OUTPUT_COLUMNS
+    for col in COUNT_COLUMNS:
+        assert result.table[col].dtype == np.int64, col
+    p1a = one_row(result.table, upn=P1, urn=URN_A)
+    assert p1a["attendance_pct"] == pytest.approx(26 * 100 / 30)  # present 25 + AEA 1
+    assert p1a["absence_pct"] == pytest.approx(4 * 100 / 30)
+    assert p1a["persistent_absent"] and not p1a["severe_absent"]
+    p1b = one_row(result.table, upn=P1, urn=URN_B)
+    assert p1b["absence_pct"] == 50.0 and p1b["severe_absent"]
+    assert not one_row(result.table, upn=P2)["persistent_absent"]  # 1 of 20 = 5 %
+    assert result.zero_possible.to_dict("records") == [{"upn": P3, "urn": URN_A}]
+
+    pupils = engine.summarise_weekly(weekly, by="pupil")
+    assert _counts(pupils.table, ("upn",)) == {
+        (P1,): (40, 30, 1, 2, 7),
+        (P2,): (20, 19, 0, 1, 0),
+        (P3,): (6, 6, 0, 0, 0),
+    }
+    assert "urn" not in pupils.table
+    p1 = one_row(pupils.table, upn=P1)
+    assert p1["attendance_pct"] == 77.5 and p1["absence_pct"] == 22.5
+    assert p1["persistent_absent"] and not p1["severe_absent"]
+    assert pupils.zero_possible.empty and list(pupils.zero_possible.columns) == ["upn"]
+
+
+def test_weekly_window_takes_the_periods_it_holds_whole():
+    weekly = _weekly(WEEKLY)
+    # Monday 18 September to Sunday 24 September: rows 2 and 4 only
+    week = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-24")
+    assert _counts(week.table) == {(P1, URN_A): (10, 8, 0, 0, 2), (P2, URN_B): (10, 9, 0, 1, 0)}
+    assert week.zero_possible.empty
+    # ending on the Friday or Saturday of the last week is the same window as its Sunday
+    for end in ("2023-09-22", "2023-09-23", pd.Timestamp("2023-09-24")):
+        got = engine.summarise_weekly(weekly, pd.Timestamp("2023-09-18"), end)
+        assert _counts(got.table) == _counts(week.table), end
+    # from 18 September to Friday 29 September: P3's empty week is in, and left out
+    two = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-29")
+    assert _counts(two.table) == {
+        (P1, URN_A): (10, 8, 0, 0, 2),
+        (P1, URN_B): (10, 5, 0, 0, 5),
+        (P2, URN_B): (10, 9, 0, 1, 0),
+    }
+    assert two.zero_possible.to_dict("records") == [{"upn": P3, "urn": URN_A}]
+    # a Monday of a week with no row (no period holds it) is a valid start
+    later = engine.summarise_weekly(weekly, "2023-10-09", None)
+    assert _counts(later.table) == {(P2, URN_B): (10, 10, 0, 0, 0), (P3, URN_B): (6, 6, 0, 0, 0)}
+    upto = engine.summarise_weekly(weekly, None, "2023-09-17")
+    assert _counts(upto.table) == {(P1, URN_A): (20, 17, 1, 2, 0)}
+    # URNs stored narrower come back as the marks summary types them
+    narrow = engine.summarise_weekly(weekly.astype({"urn": np.int32}), None, "2023-09-17")
+    assert narrow.table["urn"].dtype == np.int64
+
+
+def test_summarise_and_mark_date_range_read_weekly_counts_and_a_datasets_calendar():
+    from types import SimpleNamespace
+
+    weekly = _weekly(WEEKLY)
+    direct = engine.summarise_weekly(weekly, "2023-09-18", "2023-10-01", "pupil")
+    via = summarise(weekly, "2023-09-18", "2023-10-01", by="pupil")
+    pd.testing.assert_frame_equal(via.table, direct.table)
+    pd.testing.assert_frame_equal(via.zero_possible, direct.zero_possible)
+    assert engine.mark_date_range(weekly) == (
+        pd.Timestamp("2023-09-04"),
+        pd.Timestamp("2024-01-07"),
+    )
+    # a dataset holding weekly counts and no marks; its own calendar lets the window start on
+    # Wednesday 3 January, the first school day of its week
+    calendar = _calendar().table
+    ds = SimpleNamespace(marks_path=None, weekly=weekly, calendar=calendar, root="folder")
+    assert engine.weekly_counts_of(ds) is weekly
+    got = summarise(ds, "2024-01-03", "2024-01-05").table
+    assert _counts(got) == {(P3, URN_B): (6, 6, 0, 0, 0)}
+    no_calendar = SimpleNamespace(marks_path=None, weekly=weekly, calendar=None, root="f")
+    with pytest.raises(engine.UsageError, match="nearest are 2024-01-01$"):
+        summarise(no_calendar, "2024-01-03", "2024-01-05")
+    # a given calendar is used rather than none
+    assert _counts(summarise(no_calendar, "2024-01-03", calendar=_calendar()).table) == {
+        (P3, URN_B): (6, 6, 0, 0, 0)
+    }
+    # and rather than the dataset's own (here one whose spring term begins on Monday 1 January)
+    monday = [dict(r) for r in CALENDAR_2023_24]
+    monday[2] = {**monday[2], "start_date": "2024-01-01"}
+    own = SimpleNamespace(marks_path=None, weekly=weekly, calendar=_calendar(monday).table)
+    with pytest.raises(engine.UsageError, match="nearest are 2024-01-01$"):
+        summarise(own, "2024-01-03")
+    assert _counts(summarise(own, "2024-01-03", calendar=_calendar()).table) == {
+        (P3, URN_B): (6, 6, 0, 0, 0)
+    }
+    assert engine.mark_date_range(ds) == (pd.Timestamp("2023-09-04"), pd.Timestamp("2024-01-07"))
+    # marks (a frame without week_start, a path, a dataset with a marks file) are not weekly
+    assert engine.weekly_counts_of(weekly.drop(columns="week_start")) is None
+    assert engine.weekly_counts_of("marks.parquet") is None
+    assert engine.weekly_counts_of(SimpleNamespace(marks_path="m.parquet", weekly=weekly)) is None
+    assert engine.weekly_counts_of(SimpleNamespace(marks_path=None, weekly=None)) is None
+
+
+def _refused_start(weekly, start, nearest, calendar=None):
+    day = pd.Timestamp(start)
+    message = (
+        f"the window starts on {day:%A %Y-%m-%d}; with weekly data it must start on a Monday "
+        f"that begins a covered week: the nearest are {nearest}"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.check_weekly_window(weekly, start, None, calendar)
+    assert str(info.value) == message
+
+
+def _refused_end(weekly, end, nearest, calendar=None):
+    day = pd.Timestamp(end)
+    message = (
+        f"the window ends on {day:%A %Y-%m-%d}; with weekly data it must end on the Friday, "
+        f"Saturday or Sunday of a covered week: the nearest Fridays are {nearest}"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.check_weekly_window(weekly, None, end, calendar)
+    assert str(info.value) == message
+
+
+def test_a_weekly_window_must_start_on_a_monday_that_splits_no_period():
+    weekly = _weekly(WEEKLY)
+    _refused_start(weekly, "2023-09-11", "2023-09-04 or 2023-09-18")  # inside the 2-week file
+    _refused_start(weekly, "2023-09-19", "2023-09-18 or 2023-09-25")  # a Tuesday
+    _refused_start(weekly, "2023-09-17", "2023-09-04 or 2023-09-18")  # a Sunday
+    _refused_start(weekly, "2023-08-28", "2023-09-04")  # before the first week
+    _refused_start(weekly, "2024-01-08", "2024-01-01")  # after the last week
+    for start in ("2023-09-04", "2023-09-18", "2023-10-09", "2024-01-01"):
+        engine.check_weekly_window(weekly, start, None)  # no error
+    # Wednesday 3 January: Monday and Tuesday are holidays in the calendar, Thursday is not
+    engine.check_weekly_window(weekly, "2024-01-03", None, _calendar())
+    _refused_start(weekly, "2024-01-03", "2024-01-01", None)
+    _refused_start(weekly, "2024-01-04", "2024-01-01", _calendar())  # Wednesday is school
+    with pytest.raises(engine.UsageError, match="^the weekly table is empty: no window"):
+        engine.check_weekly_window(weekly.iloc[:0], "2023-09-04", None)
+
+
+def test_a_weekly_window_must_end_at_the_end_of_a_week_that_splits_no_period():
+    weekly = _weekly(WEEKLY)
+    _refused_end(weekly, "2023-09-21", "2023-09-15 or 2023-09-22")  # a Thursday
+    _refused_end(weekly, "2023-09-08", "2023-09-15")  # inside the two-week file
+    _refused_end(weekly, "2023-09-10", "2023-09-15")  # its first Sunday
+    _refused_end(weekly, "2024-01-12", "2024-01-05")  # after the last week
+    _refused_end(weekly, "2023-08-27", "2023-09-15")  # before the first week
+    for end in ("2023-09-15", "2023-09-16", "2023-09-17", "2024-01-05", "2024-01-07"):
+        engine.check_weekly_window(weekly, None, end)  # no error
+    # a half term ending on Thursday 28 September, the next beginning on Monday 2 October:
+    # its week may end on the Thursday (Friday is no school day; the next week is not in it)
+    short = [dict(r) for r in CALENDAR_2023_24]
+    short[0] = {**short[0], "end_date": "2023-09-28"}
+    short[1] = {**short[1], "start_date": "2023-10-02"}
+    calendar = _calendar(short)
+    engine.check_weekly_window(weekly, None, "2023-09-28", calendar)
+    got = engine.summarise_weekly(weekly, "2023-09-18", "2023-09-28", calendar=calendar)
+    assert _counts(got.table) == {
+        (P1, URN_A): (10, 8, 0, 0, 2),
+        (P1, URN_B): (10, 5, 0, 0, 5),
+        (P2, URN_B): (10, 9, 0, 1, 0),
+    }
+    _refused_end(weekly, "2023-09-28", "2023-09-22 or 2023-09-29")  # without the calendar
+    with pytest.raises(engine.UsageError, match="nearest Fridays are 2023-09-22 or 2023-09-29"):
+        engine.summarise_weekly(weekly, "2023-09-18", "2023-09-27", calendar=calendar)
+    _refused_end(weekly, "2023-09-27", "2023-09-22 or 2023-09-29", calendar)  # Thursday is school
+    _refused_end(weekly, "2023-09-26", "2023-09-22 or 2023-09-29", calendar)
+
+
+def test_weekly_valid_dates_leave_out_those_inside_another_pupils_longer_period():
+    weekly = _weekly(
+        [
+            (P1, URN_A, "2023-09-04", "2023-09-17", 20, 20, 0, 0, 0),
+            (P2, URN_A, "2023-09-04", "2023-09-10", 10, 10, 0, 0, 0),
+            (P2, URN_A, "2023-09-11", "2023-09-17", 10, 10, 0, 0, 0),
+            (P2, URN_A, "2023-09-18", "2023-09-24", 10, 10, 0, 0, 0),
+        ]
+    )
+    _refused_start(weekly, "2023-09-11", "2023-09-04 or 2023-09-18")
+    _refused_end(weekly, "2023-09-08", "2023-09-15")
+    _refused_end(weekly, "2023-09-10", "2023-09-15")
+
+
+def test_the_first_day_of_a_year_starting_midweek_is_a_valid_start():
+    # the year (and its first file) begins on Wednesday 6 September
+    weekly = _weekly([(P1, URN_A, "2023-09-06", "2023-09-17", 16, 15, 0, 1, 0)])
+    late = [dict(r) for r in CALENDAR_2023_24]
+    late[0] = {**late[0], "start_date": "2023-09-06"}
+    calendar = _calendar(late)
+    got = engine.summarise_weekly(weekly, "2023-09-06", "2023-09-17", calendar=calendar)
+    assert _counts(got.table) == {(P1, URN_A): (16, 15, 0, 1, 0)}
+    # without the calendar the Monday before the first file is not covered
+    _refused_start(weekly, "2023-09-06", "2023-09-06")
+    # and the year's first day is valid only when no period holds it
+    held = _weekly(
+        [
+            (P1, URN_A, "2023-08-28", "2023-09-10", 16, 15, 0, 1, 0),
+            (P1, URN_A, "2023-09-11", "2023-09-17", 10, 10, 0, 0, 0),
+        ]
+    )
+    _refused_start(held, "2023-09-06", "2023-08-28 or 2023-09-11", calendar)
+
+
+def test_the_cube_from_weekly_counts_puts_each_period_in_its_half_term():
+    weekly = _weekly(WEEKLY)
+    cube = engine.cube_from_weekly(weekly, _calendar())
+    assert list(cube.columns) == ["upn", "urn", "academic_year", "half_term", "grp", "sessions"]
+    got = {
+        (r.upn, r.urn, r.academic_year, int(r.half_term), int(r.grp)): int(r.sessions)
+        for r in cube.itertuples()
+    }
+    assert got == {
+        (P1, URN_A, "2023/24", 1, 0): 25,
+        (P1, URN_A, "2023/24", 1, 1): 1,
+        (P1, URN_A, "2023/24", 1, 2): 2,
+        (P1, URN_A, "2023/24", 1, 3): 2,
+        (P1, URN_B, "2023/24", 1, 0): 5,
+        (P1, URN_B, "2023/24", 1, 3): 5,
+        (P2, URN_B, "2023/24", 1, 0): 9,
+        (P2, URN_B, "2023/24", 1, 2): 1,
+        (P2, URN_B, "2023/24", 2, 0): 10,
+        (P3, URN_B, "2023/24", 3, 0): 6,
+    }
+    keys = list(zip(cube["upn"], cube["urn"], cube["half_term"], cube["grp"], strict=True))
+    assert keys == sorted(keys)
+    assert isinstance(cube["upn"].dtype, pd.CategoricalDtype)
+    assert isinstance(cube["academic_year"].dtype, pd.CategoricalDtype)
+    assert (cube["urn"].dtype, cube["half_term"].dtype, cube["grp"].dtype) == (
+        np.int64,
+        np.int8,
+        np.int8,
+    )
+    assert cube["sessions"].dtype == np.int32
+    # the cube sums back to the weekly summary (P3's empty enrolment has no row)
+    counts = engine.counts_from_cube(cube, ["upn", "urn"])
+    counts["upn"] = counts["upn"].astype(str)
+    assert _counts(counts) == _counts(engine.summarise_weekly(weekly).table)
+    by_half = engine.counts_from_cube(cube, ["upn", "half_term"])
+    by_half["upn"] = by_half["upn"].astype(str)
+    assert _counts(by_half, ("upn", "half_term"))[(P2, 2)] == (10, 10, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "where"),
+    [
+        ("2023-10-23", "2023-10-29", "no half term"),
+        ("2023-10-16", "2023-11-05", "more than one half term"),
+    ],
+)
+def test_a_weekly_period_outside_one_half_term_cannot_be_cubed(start, end, where):
+    weekly = _weekly([*WEEKLY, (P1, URN_A, start, end, 5, 5, 0, 0, 0)])
+    message = (
+        f"the weekly period {start} to {end} falls in {where} of calendar.csv, "
+        "so its sessions cannot be given a half term"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.cube_from_weekly(weekly, _calendar())
+    assert str(info.value) == message
+
+
+# --------------------------------------------------------------------------------------
+# The engine's other queries over marks, each worked from the marks below.
+# --------------------------------------------------------------------------------------
+
+
+def _daily_marks():
+    return marks_frame(
+        sessions(P1, URN_A, ["/", "I", "X", "/"])  # Mon 4 Sep: / I; Tue 5 Sep: X /
+        + sessions(P1, URN_B, ["/", "D"])  # dual registration on Monday: / D
+        + sessions(P2, URN_A, ["N", "N", "L"])  # Mon: N N; Tue: L
+        + sessions(P3, URN_A, ["/"])
+        + sessions(P3, URN_B, ["/"])  # P3 at both schools on the same day
+    )
+
+
+DAILY = {
+    (P1, "2023-09-04", 0): 2,  # present at A and at B
+    (P1, "2023-09-04", 2): 1,
+    (P1, "2023-09-05", 0): 1,  # X and D count nowhere
+    (P2, "2023-09-04", 3): 2,
+    (P2, "2023-09-05", 0): 1,
+    (P3, "2023-09-04", 0): 2,
+}
+
+
+def _daily_dict(frame: pd.DataFrame) -> dict:
+    return {
+        (str(r.upn), f"{pd.Timestamp(r.date):%Y-%m-%d}", int(r.grp)): int(r.sessions)
+        for r in frame.itertuples()
+    }
+
+
+def test_daily_sessions_per_pupil_day_and_group_over_all_enrolments():
+    frame = engine.daily_sessions(_daily_marks())
+    assert _daily_dict(frame) == DAILY
+    assert len(frame) == len(DAILY)
+    assert list(frame.columns) == ["upn", "date", "grp", "sessions"]
+    assert (frame["grp"].dtype, frame["sessions"].dtype) == (np.int8, np.int64)
+    with pytest.raises(ValueError) as info:
+        engine.daily_sessions(marks_frame(sessions(P1, URN_A, ["/", "-", "?", "-", "X"])))
+    assert str(info.value) == "unknown register codes: -, ? (3 marks); validate the data first"
+
+
+def test_daily_sessions_in_pieces_are_the_whole_and_unknown_codes_are_refused_at_the_end(
+    monkeypatch,
+):
+    from attendance_lib.core import sql_engines
+
+    monkeypatch.setattr(sql_engines, "BATCH_ROWS", 2)
+    pieces = list(engine.daily_sessions_batches(_daily_marks()))
+    assert len(pieces) > 1  # six rows, a few at a time
+    whole = pd.concat(pieces, ignore_index=True)
+    assert _daily_dict(whole) == DAILY
+    assert (whole["grp"].dtype, whole["sessions"].dtype) == (np.int8, np.int64)
+    bad = marks_frame(sessions(P1, URN_A, ["/", "/", "-", "-"]) + sessions(P2, URN_A, ["I"]))
+    got = []
+    with pytest.raises(ValueError) as info:
+        for piece in engine.daily_sessions_batches(bad):
+            got.append(piece)
+    assert str(info.value) == "unknown register codes: - (2 marks); validate the data first"
+    # every known row was handed over before the refusal, and no row of an unknown code
+    assert _daily_dict(pd.concat(got)) == {(P1, "2023-09-04", 0): 2, (P2, "2023-09-04", 2): 1}
+
+
+def test_latest_school_is_the_school_of_the_last_possible_mark_larger_urn_on_a_tie():
+    marks = _daily_marks()
+    got = engine.latest_school(marks)
+    assert list(got.columns) == ["upn", "urn"]
+    assert list(got["upn"]) == sorted([P1, P2, P3])
+    assert dict(zip(got["upn"], got["urn"], strict=True)) == {P1: URN_A, P2: URN_A, P3: URN_B}
+    assert got["urn"].dtype == np.int32 and list(got.index) == [0, 1, 2]
+    # up to Monday, P1 has possible marks at both schools that day: the larger URN
+    monday = engine.latest_school(marks, None, "2023-09-04")
+    assert dict(zip(monday["upn"], monday["urn"], strict=True)) == {
+        P1: URN_B,
+        P2: URN_A,
+        P3: URN_B,
+    }
+    tuesday = engine.latest_school(marks, "2023-09-05", "2023-09-05")
+    assert dict(zip(tuesday["upn"], tuesday["urn"], strict=True)) == {P1: URN_A, P2: URN_A}
+
+
+def test_marks_groups_and_unknown_codes_named():
+    marks = marks_frame(sessions(P1, URN_A, ["/", "I", "X", "N", "K", "/"]))
+    groups = engine.marks_groups(marks)
+    assert groups.tolist() == [0, 2, 4, 3, 1, 0]
+    bad = marks_frame(sessions(P1, URN_A, ["/", "?", "-", "?"]))
+    with pytest.raises(ValueError) as info:
+        engine.marks_groups(bad)
+    assert str(info.value) == "unknown register codes: -, ?"
+
+
+def test_marks_relation_reads_frames_paths_remote_locations_and_datasets(tmp_path):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    frame = _daily_marks()
+    assert engine.marks_relation(frame) is frame
+    assert engine.marks_relation("s3a://bucket/marks.parquet") == "s3a://bucket/marks.parquet"
+    assert engine.marks_relation("folder/marks.parquet") == Path("folder/marks.parquet")
+    assert engine.marks_relation(Path("m.parquet")) == Path("m.parquet")
+    stored = SimpleNamespace(marks_path=Path("m.parquet"), _marks=None, marks_as_stored=True)
+    assert engine.marks_relation(stored) == Path("m.parquet")
+    loaded = SimpleNamespace(
+        marks_path=Path("m.parquet"), _marks=frame, marks_as_stored=True, marks=frame
+    )
+    assert engine.marks_relation(loaded) is frame
+    typed = SimpleNamespace(
+        marks_path=Path("m.csv"), _marks=None, marks_as_stored=False, marks=frame
+    )
+    assert engine.marks_relation(typed) is frame
+    weekly = SimpleNamespace(marks_path=None, root="LA", weekly=_weekly(WEEKLY))
+    with pytest.raises(engine.UsageError) as info:
+        engine.marks_relation(weekly)
+    assert str(info.value) == (
+        "LA has no register marks: it holds weekly counts only (sessions per week, no register "
+        "codes); this needs session marks with their codes"
+    )
+    with pytest.raises(engine.UsageError) as info:
+        engine.marks_relation(SimpleNamespace(marks_path=None, root="LA"))
+    assert str(info.value) == "LA has no register marks; this needs session marks with their codes"
+    # a dataset whose marks file validation read as stored: the file is read, not pandas
+    folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I"]), marks_format="parquet")
+    ds = load_dataset(folder)
+    assert ds.marks_as_stored and engine.marks_relation(ds) == folder / "marks.parquet"
+    assert one_row(summarise(ds).table, upn=P1)["sessions_possible"] == 2
+
+
+def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
+    marks = marks_frame(sessions(P1, URN_A, ["/", "I"]))
+    monkeypatch.delenv("ATTENDANCE_WORKBENCH_ENGINE", raising=False)
+    assert engine.default_engine() == "duckdb"
+    assert one_row(summarise(marks).table, upn=P1)["sessions_possible"] == 2
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    assert engine.default_engine() == "abacus"
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        summarise(marks)
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.latest_school(marks)
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        list(engine.daily_sessions_batches(marks))
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.code_counts_from_marks(marks, _calendar())
+    # a named engine wins over the environment, also where unknown codes are looked up
+    assert one_row(summarise(marks, engine="duckdb").table, upn=P1)["sessions_possible"] == 2
+    assert len(engine.code_counts_from_marks(marks, _calendar(), engine="duckdb")) == 2
+    assert engine.latest_school(marks, engine="duckdb")["urn"].tolist() == [URN_A]
+    assert engine.mark_date_range(marks, engine="duckdb") == (pd.Timestamp("2023-09-04"),) * 2
+    unknown = marks_frame(sessions(P1, URN_A, ["/", "-"]))
+    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
+        summarise(unknown, engine="duckdb")
+    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
+        list(engine.daily_sessions_batches(unknown, engine="duckdb"))
+    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
+        engine.daily_sessions(unknown, engine="duckdb")
+
+
+def test_code_counts_of_a_weekly_dataset_is_its_weekly_cube_cached_apart(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    weekly = _weekly(WEEKLY)
+    asked = []
+
+    def cached(name, compute):
+        asked.append(name)
+        return compute()
+
+    calendar = _calendar().table
+    ds = SimpleNamespace(marks_path=None, weekly=weekly, calendar=calendar, cached=cached)
+    cube = engine.code_counts(ds)
+    assert asked == ["weekly_cube"]  # not the marks cube's file
+    pd.testing.assert_frame_equal(cube, engine.cube_from_weekly(weekly, _calendar()))
+    assert "grp" in cube and "code" not in cube
+    # a dataset with marks is counted by the engine it is given
+    folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I"]))
+    monkeypatch.delenv("ATTENDANCE_WORKBENCH_ENGINE", raising=False)
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.code_counts(load_dataset(folder), engine="abacus")
+
+
+def test_census_counts_are_whole_numbers_whatever_the_columns_type():
+    calendar = _calendar()
+    terms = pd.DataFrame(
+        {
+            "upn": [P1, P1],
+            "urn": [URN_A, URN_A],
+            "academic_year": "2023/24",
+            "term": ["autumn", "spring"],
+            "sessions_possible": np.array([140, 100], dtype=np.int32),
+            "sessions_authorised": [10.0, 4.0],  # read from a file with a gap elsewhere
+            "sessions_unauthorised": np.array([4, 6], dtype=np.int16),
+        }
+    )
+    got = engine.census_counts(terms, calendar, "2023-09-01", "2024-03-28")
+    assert got.to_dict("records") == [
+        {
+            "upn": P1,
+            "urn": URN_A,
+            "sessions_possible": 240,
+            "sessions_present": 216,  # 240 - 14 - 10
+            "sessions_aea": 0,
+            "sessions_authorised": 14,
+            "sessions_unauthorised": 10,
+        }
+    ]
+    for col in COUNT_COLUMNS:
+        assert got[col].dtype == np.int64, col
+
+
+def test_overall_rates_of_an_empty_table_are_zeros_and_missing_rates():
+    with_flags = add_rates(
+        pd.DataFrame({c: pd.Series([], dtype="int64") for c in COUNT_COLUMNS[1:]})
+    )
+    got = engine.overall_rates(with_flags)
+    counts = ["enrolments", *COUNT_COLUMNS, "pa_enrolments", "sa_enrolments"]
+    assert {c: got[c] for c in counts} == dict.fromkeys(counts, 0)
+    for rate in ["pa_pct", "sa_pct", "attendance_pct", "absence_pct"]:
+        assert np.isnan(got[rate]), rate
+    no_flags = engine.overall_rates(with_flags.drop(columns=["persistent_absent", "severe_absent"]))
+    assert no_flags["enrolments"] == 0 and no_flags["sessions_possible"] == 0
+    assert "pa_pct" not in no_flags and "pa_enrolments" not in no_flags
+    assert np.isnan(no_flags["unauthorised_pct"])
+    # the same entries as the overall rates of a table with rows
+    one = add_rates(pd.DataFrame({c: [int(c == "sessions_present")] for c in COUNT_COLUMNS[1:]}))
+    assert list(got.index) == list(engine.overall_rates(one).index)
+    plain = one.drop(columns=["persistent_absent", "severe_absent"])
+    assert list(no_flags.index) == list(engine.overall_rates(plain).index)
+
+
+def test_rates_of_a_row_with_nothing_possible_are_missing_without_a_warning():
+    import warnings
+
+    counts = pd.DataFrame(
+        {
+            "sessions_possible": [0, 4],
+            "sessions_present": [0, 3],
+            "sessions_aea": [0, 0],
+            "sessions_authorised": [0, 1],
+            "sessions_unauthorised": [0, 0],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a notebook would print a RuntimeWarning to the reader
+        out = add_rates(counts)
+    for rate in ["attendance_pct", "absence_pct", "authorised_pct", "unauthorised_pct"]:
+        assert np.isnan(out.loc[0, rate]), rate
+    assert out.loc[1, ["attendance_pct", "absence_pct", "authorised_pct"]].tolist() == [
+        75.0,
+        25.0,
+        25.0,
+    ]
+    assert out.loc[1, "unauthorised_pct"] == 0.0
+    assert out["persistent_absent"].tolist() == [False, True]
+    assert out["severe_absent"].tolist() == [False, False]
+
+
+def test_group_rates_keep_a_missing_group_and_leave_out_unused_categories():
+    fsm = pd.Categorical(
+        ["eligible", "eligible", None, "not eligible"],
+        categories=["eligible", "not eligible", "never used"],
+    )
+    table = add_rates(
+        pd.DataFrame(
+            {
+                "fsm": fsm,
+                "sessions_present": [9, 5, 10, 10],
+                "sessions_aea": [0, 0, 0, 0],
+                "sessions_authorised": [1, 0, 10, 0],
+                "sessions_unauthorised": [0, 5, 0, 0],
+            }
+        )
+    )
+    out = group_rates(table, "fsm")
+    assert list(out.columns) == [
+        "fsm",
+        "enrolments",
+        *COUNT_COLUMNS,
+        "pa_enrolments",
+        "sa_enrolments",
+        "pa_pct",
+        "sa_pct",
+        "attendance_pct",
+        "absence_pct",
+        "authorised_pct",
+        "unauthorised_pct",
+    ]
+    assert out["fsm"].tolist()[:2] == ["eligible", "not eligible"] and pd.isna(out["fsm"][2])
+    assert len(out) == 3  # no row for the category nobody is in
+    assert out["enrolments"].tolist() == [2, 1, 1]
+    assert out["sessions_possible"].tolist() == [20, 10, 20]
+    assert out["absence_pct"].tolist() == [30.0, 0.0, 50.0]  # 6 of 20, 0 of 10, 10 of 20
+    assert out["pa_enrolments"].tolist() == [2, 0, 1]
+    assert out["sa_pct"].tolist() == [50.0, 0.0, 100.0]
+
+
+def test_persistent_and_severe_absence_just_under_their_thresholds_of_odd_totals():
+    # 10 of 101 sessions is 9.90 % (not persistent); 50 of 101 is 49.5 % (not severe)
+    counts = pd.DataFrame(
+        {
+            "sessions_present": [91, 51, 90],
+            "sessions_aea": [0, 0, 0],
+            "sessions_authorised": [10, 0, 0],
+            "sessions_unauthorised": [0, 50, 10],
+        }
+    )
+    out = add_rates(counts)
+    assert out["sessions_possible"].tolist() == [101, 101, 100]
+    assert out["persistent_absent"].tolist() == [False, True, True]  # 10 of 100 is 10 %
+    assert out["severe_absent"].tolist() == [False, False, False]
+    assert out.loc[1, "absence_pct"] == pytest.approx(5000 / 101)
+
+
+def test_mark_date_range_asks_the_engine_it_is_given(monkeypatch):
+    marks = marks_frame(sessions(P1, URN_A, ["/", "I", "N"]))
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    with pytest.raises(engine.UsageError, match="got 'abacus'"):
+        engine.mark_date_range(marks)
+    assert engine.mark_date_range(marks, engine="duckdb") == (
+        pd.Timestamp("2023-09-04"),
+        pd.Timestamp("2023-09-05"),
+    )

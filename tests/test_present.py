@@ -80,6 +80,16 @@ def test_published_payload_holds_what_the_page_shows(shown, table):
     assert result.loc[1, "pupils"] == "c"
 
 
+def test_a_tables_own_note_follows_its_symbol_notes(shown, table):
+    present.publish_table(
+        table, "groups", caption="By group", counts=["pupils"], note="Autumn term only."
+    )
+    page = shown[0]["text/html"]
+    assert "c = confidential" in page and "Autumn term only." in page
+    assert page.index("c = confidential") < page.index("Autumn term only.")
+    assert "None" not in page
+
+
 def test_no_suppression_no_footnote(shown):
     frame = pd.DataFrame({"school": ["X"], "pupils": [12]})
     present.publish_table(frame, "t", caption="c", counts=["pupils"])
@@ -96,6 +106,9 @@ def test_named_index_becomes_a_column(shown):
 def test_publish_table_rejects_bad_input(shown, table):
     with pytest.raises(KeyError, match="nope"):
         present.publish_table(table, "t", caption="c", counts=["nope"])
+    with pytest.raises(KeyError) as info:  # every missing column named, in order
+        present.publish_table(table, "t", caption="c", counts=["nope", "gone"])
+    assert info.value.args[0] == "publish_table('t'): no column(s) nope, gone"
     with pytest.raises(ValueError, match="denominator"):
         present.publish_table(table, "t", caption="c", rates=["absence_pct"])
     with pytest.raises(ValueError, match="table name"):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from test_impact_fixtures import calendar, days, marks
 
 from attendance_lib.analyses.shared.pupil_sessions import (
+    MarkIndex,
     PupilSessions,
     pupil_summary,
     school_days,
     study_leave,
     year_11_years,
 )
+from attendance_lib.core.academic_calendar import Calendar
+from attendance_lib.core.errors import UsageError
 
 
 def _pupils(rows):
@@ -159,3 +163,257 @@ def test_year_11_goes_by_date_of_birth_against_the_year_group_and_empty_pupils_g
     assert got.values.tolist() == [["A", "2023/24"]] and got.index.tolist() == [0]
     none = year_11_years(p.iloc[0:0])
     assert none.empty and list(none.columns) == ["upn", "academic_year"]
+
+
+def _weekly(rows) -> pd.DataFrame:
+    """(upn, urn, week_start, week_end, possible, present, aea, authorised, unauthorised)."""
+    cols = ["upn", "urn", "week_start", "week_end"]
+    counts = [
+        "sessions_possible",
+        "sessions_present",
+        "sessions_aea",
+        "sessions_authorised",
+        "sessions_unauthorised",
+    ]
+    out = pd.DataFrame(rows, columns=cols + counts)
+    return out.assign(
+        week_start=pd.to_datetime(out["week_start"]), week_end=pd.to_datetime(out["week_end"])
+    )
+
+
+# A: the year's first file (two weeks), then a week; at a second school (urn 2) the week of
+# 18 September too (dual registration) and the week of 25 September. B: one week.
+WEEKLY = [
+    ("A", 1, "2023-09-04", "2023-09-17", 20, 17, 1, 2, 0),
+    ("A", 1, "2023-09-18", "2023-09-24", 10, 8, 0, 0, 2),
+    ("A", 2, "2023-09-18", "2023-09-24", 2, 0, 0, 2, 0),
+    ("A", 2, "2023-09-25", "2023-10-01", 10, 5, 0, 0, 5),
+    ("B", 1, "2023-09-25", "2023-10-01", 10, 9, 1, 0, 0),
+]
+
+
+def test_a_weekly_index_counts_whole_periods_summed_over_schools():
+    index = MarkIndex.from_weekly(_weekly(WEEKLY))
+    assert index.whole_weeks
+    assert list(index.categories) == ["A", "B"]
+    # each period is placed on its Friday; a period counts from its first Monday
+    assert index.days.tolist() == [
+        np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-15", "2023-09-22", "2023-09-29")
+    ]
+    assert index.period_first.tolist() == [
+        np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-04", "2023-09-18", "2023-09-25")
+    ]
+    assert index.last_date == pd.Timestamp("2023-10-01")
+    assert index.cum.dtype == np.int32 and index.cum.shape == (2, 4, 4)
+
+    def count(upn, start, end):
+        return index.counts([upn], pd.Timestamp(start), pd.Timestamp(end)).tolist()[0]
+
+    # groups: present, AEA, authorised, unauthorised
+    assert count("A", "2023-09-04", "2023-10-01") == [30, 1, 4, 7]
+    assert count("A", "2023-09-04", "2023-09-15") == [17, 1, 2, 0]  # ends on its Friday
+    assert count("A", "2023-09-04", "2023-09-14") == [0, 0, 0, 0]  # before its Friday: none
+    assert count("A", "2023-09-11", "2023-09-24") == [8, 0, 2, 2]  # never half a period
+    assert count("A", "2023-09-18", "2023-09-22") == [8, 0, 2, 2]  # both schools that week
+    # from a Wednesday: that week's period starts on the window's first Monday, so it counts
+    assert count("A", "2023-09-20", "2023-09-29") == [13, 0, 2, 7]
+    assert count("B", "2023-09-04", "2023-10-01") == [9, 1, 0, 0]
+    assert count("C", "2023-09-04", "2023-10-01") == [0, 0, 0, 0]  # not in the data
+    assert count("A", "2023-09-29", "2023-09-25") == [0, 0, 0, 0]  # an empty window
+
+
+def test_a_weekly_index_needs_single_weeks_and_may_be_empty():
+    lone = _weekly([("A", 1, "2023-09-04", "2023-09-17", 20, 20, 0, 0, 0)])
+    with pytest.raises(UsageError) as info:
+        MarkIndex.from_weekly(lone)
+    assert str(info.value) == (
+        "the weekly data hold no single weeks (one download, or downloads more than a week "
+        "apart), so no window of whole weeks can be counted: import the weekly downloads that "
+        "cover the windows, one per Monday"
+    )
+    # a single week anywhere makes the longer periods countable as wholes
+    index = MarkIndex.from_weekly(
+        _weekly(
+            [*lone.itertuples(index=False), ("A", 1, "2023-09-18", "2023-09-24", 9, 9, 0, 0, 0)]
+        )
+    )
+    assert index.counts(["A"], "2023-09-04", "2023-09-24").tolist() == [[29, 0, 0, 0]]
+    empty = MarkIndex.from_weekly(_weekly([]))
+    assert len(empty.days) == 0 and len(empty.categories) == 0 and pd.isna(empty.last_date)
+    assert empty.whole_weeks
+    assert empty.counts(["A"], "2023-09-04", "2023-09-24").tolist() == [[0, 0, 0, 0]]
+    assert empty.counts(["A"], "2023-09-04", "2023-09-24").dtype == np.int64
+
+
+def test_a_weekly_window_from_a_monday_leaves_out_a_period_begun_the_week_before():
+    # a two-week file from Monday 28 August, then the week of 11 September
+    index = MarkIndex.from_weekly(
+        _weekly(
+            [
+                ("A", 1, "2023-08-28", "2023-09-10", 10, 10, 0, 0, 0),
+                ("A", 1, "2023-09-11", "2023-09-17", 5, 4, 0, 1, 0),
+            ]
+        )
+    )
+    assert index.counts(["A"], "2023-09-04", "2023-09-17").tolist() == [[4, 0, 1, 0]]
+    assert index.counts(["A"], "2023-08-28", "2023-09-17").tolist() == [[14, 0, 1, 0]]
+
+
+def test_a_later_period_starting_earlier_does_not_reach_before_an_earlier_ones_start():
+    # B's two-week period ends on the Friday of A's second week. A window from 11 September
+    # would split it (check_weekly_window refuses one), so nothing ending that Friday counts
+    # in it, A's second week included
+    weekly = _weekly(
+        [
+            ("A", 1, "2023-09-04", "2023-09-10", 5, 5, 0, 0, 0),
+            ("A", 1, "2023-09-11", "2023-09-17", 6, 6, 0, 0, 0),
+            ("B", 1, "2023-09-04", "2023-09-17", 10, 10, 0, 0, 0),
+            ("B", 1, "2023-09-18", "2023-09-24", 4, 4, 0, 0, 0),
+        ]
+    )
+    index = MarkIndex.from_weekly(weekly)
+    assert index.period_first.tolist() == [
+        np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-04", "2023-09-04", "2023-09-18")
+    ]
+    assert index.counts(["B"], "2023-09-04", "2023-09-24").tolist() == [[14, 0, 0, 0]]
+    assert index.counts(["B"], "2023-09-11", "2023-09-24").tolist() == [[4, 0, 0, 0]]
+    assert index.counts(["A"], "2023-09-11", "2023-09-24").tolist() == [[0, 0, 0, 0]]
+    assert index.counts(["A"], "2023-09-04", "2023-09-10").tolist() == [[5, 0, 0, 0]]
+
+
+def test_pupil_sessions_built_from_a_weekly_table_is_its_weekly_index():
+    weekly = _weekly(WEEKLY)
+    built = MarkIndex.build(weekly)
+    direct = MarkIndex.from_weekly(weekly)
+    assert built.whole_weeks and (built.cum == direct.cum).all()
+    ps = PupilSessions.build(weekly, PUPILS, calendar())
+    got = ps.counts(["A", "B"], pd.Timestamp("2023-09-18"), pd.Timestamp("2023-10-01"))
+    assert got.tolist() == [[13, 0, 2, 7], [9, 1, 0, 0]]
+
+
+def test_school_days_of_a_calendar_without_half_terms_are_none():
+    empty = Calendar(
+        pd.DataFrame(
+            {
+                "academic_year": pd.Series([], dtype=str),
+                "half_term": pd.Series([], dtype="int64"),
+                "start_date": pd.Series([], dtype="datetime64[ns]"),
+                "end_date": pd.Series([], dtype="datetime64[ns]"),
+            }
+        )
+    )
+    got = school_days(empty)
+    assert len(got) == 0 and got.dtype == np.dtype("datetime64[D]")
+
+
+def test_year_11_years_without_pupils_is_an_empty_table():
+    none = year_11_years(None)
+    assert none.empty and list(none.columns) == ["upn", "academic_year"]
+
+
+def test_pupil_summary_by_pupil_takes_study_leave_out_over_both_schools():
+    """Y (Year 11 in 2023/24): 5 days present at school 1 in half term 5; in half term 6
+    (study leave) 3 days at school 1, then 2 days at school 2. By pupil only the 5 count."""
+    rows = (
+        days("2024-05-20", 5, "/", "Y", urn=1)
+        + days("2024-06-03", 3, "N", "Y", urn=1)
+        + days("2024-06-06", 2, "N", "Y", urn=2)
+        + days("2024-05-20", 5, "/", "W", urn=1)
+    )
+    got = pupil_summary(marks(rows), "2024-05-01", "2024-07-19", PUPILS, calendar(), by="pupil")
+    assert got.table[["upn", "sessions_possible", "sessions_unauthorised"]].values.tolist() == [
+        ["W", 5, 0],
+        ["Y", 5, 0],
+    ]
+    assert got.zero_possible.empty
+
+
+def test_study_leave_overlapping_a_window_by_one_day_and_built_without_spans():
+    ps = PupilSessions.build(marks(STUDY), PUPILS, calendar())
+    # to Monday 3 June, the study leave's first day: Y's S mark that day does not count
+    to_first = ps.counts(["Y", "W"], pd.Timestamp("2024-05-20"), pd.Timestamp("2024-06-03"))
+    assert to_first.tolist() == [[5, 0, 0, 0], [5, 0, 1, 0]]
+    assert to_first.dtype == np.int64
+    # from Friday 7 June (Y's last mark, in the study leave) to its end: nothing for Y
+    last = ps.counts(["Y", "W"], pd.Timestamp("2024-06-07"), pd.Timestamp("2024-07-19"))
+    assert last.tolist() == [[0, 0, 0, 0], [0, 0, 1, 0]]
+    # the same sessions when the spans are worked out on demand
+    plain = PupilSessions(index=ps.index, leave=ps.leave, calendar=ps.calendar)
+    for start, end in [("2024-05-20", "2024-06-03"), ("2024-05-01", "2024-07-19")]:
+        args = (["Y", "W", "Q"], pd.Timestamp(start), pd.Timestamp(end))
+        assert plain.counts(*args).tolist() == ps.counts(*args).tolist()
+    assert plain.counts(["Y"], pd.Timestamp("2024-05-01"), pd.Timestamp("2024-07-19")).tolist() == [
+        [5, 0, 0, 0]
+    ]
+
+
+def test_a_pupil_in_year_11_two_years_has_both_years_study_leave_taken_out():
+    """R, no date of birth, is recorded in Year 11 in 2023/24 and again in 2024/25: the sixth
+    half term of both years is study leave. Marks: 3 present days in each sixth half term
+    and 2 present days in each fifth."""
+    pupils = _pupils([("R", "2023/24", 1, "11", None), ("R", "2024/25", 1, "11", None)])
+    rows = days("2024-05-20", 2, "/", "R") + days("2024-06-03", 3, "/", "R")
+    rows += days("2025-05-19", 2, "/", "R") + days("2025-06-02", 3, "/", "R")
+    ps = PupilSessions.build(marks(rows), pupils, calendar())
+    both = ps.counts(["R"], pd.Timestamp("2024-05-01"), pd.Timestamp("2025-07-18"))
+    assert both.tolist() == [[4, 0, 0, 0]]  # the two fifth half terms only
+    second = ps.counts(["R"], pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-18"))
+    assert second.tolist() == [[2, 0, 0, 0]]  # the window misses the first year's leave
+
+
+def test_pupil_summary_asks_the_engine_it_is_given(monkeypatch):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    with pytest.raises(UsageError, match="got 'abacus'"):
+        pupil_summary(marks(STUDY), None, None, PUPILS, calendar())
+    got = pupil_summary(marks(STUDY), None, None, PUPILS, calendar(), engine="duckdb").table
+    assert got.set_index("upn")["sessions_possible"].to_dict() == {"Q": 5, "W": 10, "Y": 5}
+
+
+def test_windows_clipped_to_a_named_years_column_and_to_years_outside_the_calendar(monkeypatch):
+    # Year 6 at school 1 to 19 July 2024, Year 7 at school 2 from 2 September 2024, and one
+    # day present on 1 September 2025
+    rows = days("2024-07-15", 5, "/", "S6", urn=1) + days("2024-09-02", 5, "O", "S6", urn=2)
+    rows += days("2025-09-01", 1, "/", "S6", urn=2)
+    pup = _pupils(
+        [("S6", "2023/24", 1, "6", "2013-01-10"), ("S6", "2024/25", 2, "7", "2013-01-10")]
+    )
+    ps = PupilSessions.build(marks(rows), pup, calendar())
+    req = pd.DataFrame(
+        {
+            "upn": ["S6", "S6"],
+            "start": pd.Timestamp("2024-07-15"),
+            "end": pd.Timestamp("2024-09-06"),
+            "year": ["2023/24", "2024/25"],
+        }
+    )
+    got = ps.window_counts(req, academic_year="year")
+    assert got[
+        ["sessions_possible", "sessions_present", "sessions_unauthorised"]
+    ].values.tolist() == [
+        [5, 5, 0],
+        [5, 0, 5],
+    ]
+    assert list(got["year"]) == ["2023/24", "2024/25"]
+    # 2024/25 is not in a calendar of 2023/24 only: it runs from 1 September to 31 August
+    only_first = PupilSessions.build(marks(rows), pup, calendar(("2023/24",)))
+    wide = (["S6"], pd.Timestamp("2024-01-01"), pd.Timestamp("2025-12-31"))
+    assert only_first.counts(*wide, academic_years="2024/25").tolist() == [[0, 0, 0, 5]]
+    assert only_first.counts(*wide, academic_years="2023/24").tolist() == [[5, 0, 0, 0]]
+    assert only_first.counts(*wide, academic_years="2025/26").tolist() == [[1, 0, 0, 0]]
+    # the engine it is given builds the index
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_ENGINE", "abacus")
+    with pytest.raises(UsageError, match="got 'abacus'"):
+        PupilSessions.build(marks(rows), pup, calendar())
+    named = PupilSessions.build(marks(rows), pup, calendar(), engine="duckdb")
+    assert named.counts(*wide).tolist() == [[6, 0, 0, 5]]
+
+
+def test_windows_given_as_text_dates_count_as_dates():
+    ps = PupilSessions.build(marks(STUDY), PUPILS, calendar())
+    as_dates = ps.counts(
+        ["Y", "W"],
+        pd.Series(pd.to_datetime(["2024-05-20", "2024-05-22"])),
+        pd.Series(pd.to_datetime(["2024-06-30", "2024-06-04"])),
+    )
+    as_text = ps.counts(["Y", "W"], ["2024-05-20", "2024-05-22"], ["2024-06-30", "2024-06-04"])
+    assert as_text.tolist() == as_dates.tolist() == [[5, 0, 0, 0], [3, 0, 2, 0]]

@@ -133,6 +133,13 @@ def test_nearest_year_additions_are_what_with_nearest_years_adds():
     assert added.loc["C", "date_of_birth"] == pd.Timestamp("2008-01-10")
     filled = dfe_cohort.with_nearest_years(PUPILS, keys)
     assert len(filled) == len(PUPILS) + 3
+    assert list(filled.index) == list(range(len(PUPILS) + 3))  # one label per row
+    # the pupils' own rows keep their dates of birth: C's row of 2022/23 and its copy
+    c = filled[filled["upn"] == "C"].set_index("academic_year")["date_of_birth"]
+    assert c.to_dict() == {"2022/23": pd.Timestamp("2008-01-10"), YEAR: pd.Timestamp("2008-01-10")}
+    # without a date_of_birth column the filled table has one, missing throughout
+    no_dob = dfe_cohort.with_nearest_years(PUPILS.drop(columns="date_of_birth"), keys)
+    assert len(no_dob) == len(PUPILS) + 3 and no_dob["date_of_birth"].isna().all()
     assert dfe_cohort.with_nearest_years(PUPILS, keys[keys["upn"] == "F"]) is PUPILS
 
 
@@ -151,6 +158,11 @@ def test_a_status_of_another_year_is_refused():
         ValueError, match="the cohort status is for 2022/23; the cube holds 2023/24"
     ):
         dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, status=status)
+    # a cube of two years names both
+    two_years = pd.concat([CUBE, CUBE.assign(academic_year="2022/23")], ignore_index=True)
+    with pytest.raises(ValueError) as info:
+        dfe_cohort.apply_cohort(two_years, PUPILS, status=status)
+    assert str(info.value) == "the cohort status is for 2022/23; the cube holds 2022/23, 2023/24"
 
 
 @pytest.mark.parametrize("schools", [None, SCHOOLS])
