@@ -244,7 +244,10 @@ def test_many_problems_reported_together(tmp_path):
     assert str(found[0]).startswith(found[0].file)
 
 
-def test_validated_marks_are_kept_on_the_dataset(tmp_path):
+def test_validated_marks_are_kept_on_the_dataset(tmp_path, monkeypatch):
+    # a cache of its own: the same folder validated by an earlier test would be remembered,
+    # and then the marks are read when first used instead
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
     ds = load_dataset(write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I"])))
     assert ds._marks is not None and isinstance(ds.marks, pd.DataFrame)
 
