@@ -85,6 +85,80 @@ def test_nearest_on_the_pre_intervention_history():
     }
 
 
+def _cross_join_matching(evaluated, pool, caliper_pp=2.5, neighbours=5):
+    """Matching by its definition: every treated pupil joined to every candidate of its cell,
+    the caliper applied, then the nearest by distance, baseline distance and UPN."""
+    t = mm.treated_for_matching(evaluated)
+    t = t[t["unmatched_reason"] == ""].astype({"fsm": bool, "open_service": bool})
+    c = pool.astype({"fsm": bool, "open_service": bool})
+    t["_hist"] = t["history_attendance_pct"].notna()
+    c["_hist"] = c["history_attendance_pct"].notna()
+    cols = [*mm.HISTORY_COLUMNS, "review_attendance_pct", "change_pp"]
+    t_cols = ["intervention_id", "start_date", *mm.EXACT_ON, "urn", "review_possible", *cols]
+    keys = ["start_date", *mm.EXACT_ON, "_hist"]
+    c = c[[*keys, "upn", "urn", *cols]].rename(
+        columns={k: f"{k}_comparison" for k in ["upn", "urn", *cols]}
+    )
+    pairs = t[[*t_cols, "_hist"]].merge(c, on=keys)
+    pairs["distance_pp"] = (
+        pairs["baseline_attendance_pct"] - pairs["baseline_attendance_pct_comparison"]
+    ).abs()
+    pairs = pairs[pairs["distance_pp"] <= caliper_pp].copy()
+    total = np.zeros(len(pairs))
+    for col in mm.SELECTION_COLUMNS:
+        v = t[col].to_numpy(float)
+        sd = float(np.std(v[np.isfinite(v)])) or 1.0
+        d = (pairs[col] - pairs[f"{col}_comparison"]).to_numpy(float) / sd
+        total += np.nan_to_num(d) ** 2
+    pairs["score_distance"] = np.sqrt(total)
+    pairs = pairs.sort_values(
+        ["intervention_id", "score_distance", "distance_pp", "upn_comparison"], kind="stable"
+    )
+    pairs = pairs[pairs.groupby("intervention_id").cumcount() < neighbours].copy()
+    pairs["weight"] = 1 / pairs.groupby("intervention_id")["upn_comparison"].transform("size")
+    return pairs.drop(columns="_hist").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("caliper, k", [(2.5, 5), (0.5, 2), (5.0, 10)])
+def test_matching_equals_the_cross_join_it_avoids_at_the_caliper_s_edge(caliper, k):
+    # Baselines on a half-point grid, so many candidates sit exactly one caliper away (kept)
+    # or just beyond it; three dates, both key stages, FSM, SEN, services and histories mixed.
+    rng = np.random.default_rng(7)
+    dates = [S, OTHER, pd.Timestamp("2024-03-04")]
+
+    def frame(n, prefix):
+        base = rng.integers(150, 201, n) / 2
+        return pd.DataFrame(
+            {
+                "upn": [f"{prefix}{i:04d}" for i in range(n)],
+                "intervention_id": [f"{prefix}{i:04d}" for i in range(n)],
+                "urn": rng.integers(1, 6, n),
+                "start_date": [dates[i] for i in rng.integers(0, 3, n)],
+                "academic_year": "2023/24",
+                "key_stage": rng.choice(["KS2", "KS3"], n),
+                "fsm": rng.random(n) < 0.3,
+                "sen": rng.choice(["N", "K", "E"], n, p=[0.8, 0.15, 0.05]),
+                "open_service": rng.random(n) < 0.2,
+                "year_group": "6",
+                "baseline_attendance_pct": base,
+                "earlier_attendance_pct": base + rng.integers(-4, 5, n) / 2,
+                "history_attendance_pct": np.where(rng.random(n) < 0.3, np.nan, base - 1),
+                "history_possible": 100,
+                "review_attendance_pct": base + 2,
+                "review_possible": 120,
+                "change_pp": 2.0,
+                "evaluable": True,
+                "review_complete": True,
+            }
+        )
+
+    treated, pool = frame(60, "T"), frame(900, "C")
+    got = mm.match_comparisons(treated, pool, caliper_pp=caliper, neighbours=k)
+    want = _cross_join_matching(treated, pool, caliper, k)
+    assert len(want) > 30 and (want["distance_pp"] == caliper).any()
+    pd.testing.assert_frame_equal(got, want)
+
+
 def test_difference_in_differences_bias_correction_and_before_after():
     pairs = mm.match_comparisons(
         _treated(), _pool(), caliper_pp=2.5, neighbours=1, distance="history"
@@ -286,7 +360,7 @@ def synthetic_la(tmp_path_factory):
         yield ds, cal, ev, result
 
 
-def test_matchable_pool_and_date_groups_give_the_same_matching(synthetic_la, monkeypatch):
+def test_matchable_pool_gives_the_same_matching(synthetic_la, monkeypatch):
     ds, cal, ev, _ = synthetic_la
     args = (ev, ds.marks, ds.pupils, ds.schools, ds.interventions, ds.services)
     everyone = mm.comparison_pool(*args, calendar=cal, all_candidates=True)
@@ -301,10 +375,7 @@ def test_matchable_pool_and_date_groups_give_the_same_matching(synthetic_la, mon
         pd.testing.assert_frame_equal(mm.match_comparisons(ev, matchable, **options), whole)
         pd.testing.assert_frame_equal(mm.match_comparisons(ev, pool, **options), whole)
     pairs = mm.match_comparisons(ev, pool)
-    # Matched a few start dates at a time: the same pairs in the same order.
-    monkeypatch.setattr(mm, "MATCH_CHUNK_ROWS", 50)
-    assert len(mm._date_groups(ev, pool)) > 3
-    pd.testing.assert_frame_equal(mm.match_comparisons(ev, pool), pairs)
+    pd.testing.assert_frame_equal(pairs, _cross_join_matching(ev, pool))
     # "Before matching" from the per-date moments equals the whole pool's, rows and all.
     balance = mm.matching_balance(ev, pool, pairs)
     everyone.attrs.clear()

@@ -127,19 +127,22 @@ def key_stage(year_group: pd.Series) -> pd.Series:
 
 def open_service_on(upns: pd.Series, dates: pd.Series, services: pd.DataFrame | None) -> np.ndarray:
     """True where the pupil had a ``services.csv`` involvement open on the date (started on or
-    before it, with no end date or ending on or after it)."""
-    rows = pd.DataFrame({"upn": upns.astype(str).to_numpy(), "date": pd.to_datetime(dates)})
-    rows["_row"] = np.arange(len(rows))
-    if services is None or services.empty:
-        return np.zeros(len(rows), dtype=bool)
-    svc = services[["upn", "start_date", "end_date"]].assign(upn=services["upn"].astype(str))
-    hits = rows.merge(svc, on="upn")
-    hits = hits[
-        (hits["start_date"] <= hits["date"])
-        & (hits["end_date"].isna() | (hits["end_date"] >= hits["date"]))
-    ]
-    out = np.zeros(len(rows), dtype=bool)
-    out[hits["_row"].to_numpy()] = True
+    before it, with no end date or ending on or after it); False where the date is missing.
+
+    Read one date at a time: the involvements open on that date, then which of that date's
+    pupils hold one (a comparison pool's rows share their start date)."""
+    upn = pd.Series(upns).astype(str).to_numpy(dtype=object)
+    when = pd.Series(pd.to_datetime(dates)).reset_index(drop=True)
+    out = np.zeros(len(upn), dtype=bool)
+    if services is None or services.empty or not len(upn):
+        return out
+    svc = services["upn"].astype(str).to_numpy(dtype=object)
+    codes = pd.factorize(np.concatenate([upn, svc]))[0]  # each UPN a number: cheap to compare
+    pupil, holder = codes[: len(upn)], codes[len(upn) :]
+    start, end = services["start_date"], services["end_date"]
+    for date, rows in when.groupby(when, sort=False).indices.items():
+        opened = ((start <= date) & (end.isna() | (end >= date))).to_numpy(dtype=bool)
+        out[rows] = np.isin(pupil[rows], holder[opened])
     return out
 
 
@@ -243,19 +246,20 @@ def comparison_pool(
     cand = cand[cand["key_stage"].notna()].drop_duplicates(["upn", "academic_year"])
     cand["_code"] = sessions.codes(cand["upn"])
     cand = cand[cand["_code"] >= 0].sort_values("_code")
-    by_year = {y: f for y, f in cand.groupby("academic_year")}
     first = (
         pd.to_datetime(interventions["start_date"])
         .groupby(interventions["upn"].astype(str).to_numpy())
         .min()
     )
+    cand["_first"] = cand["upn"].map(first)  # each pupil's first intervention, looked up once
+    by_year = {y: f for y, f in cand.groupby("academic_year")}
     treated_on = {d: rows for d, rows in _cells(t).groupby("start_date")}
     pieces, moments, batch = [], [], []
     for w in dates.itertuples(index=False):
         piece = _eligible_on(sessions, w, by_year.get(w.academic_year), caliper_pp)
         if not len(piece):
             continue
-        f = piece["upn"].map(first)
+        f = piece["_first"]
         piece = piece[f.isna() | (f > w.review_end)]
         piece = _with_services(piece[_POOL_COLUMNS], schools, services)
         moments.append(_moments(piece, w.start_date))
@@ -328,19 +332,9 @@ def _cells(frame: pd.DataFrame) -> pd.DataFrame:
 def _matchable(piece: pd.DataFrame, treated: pd.DataFrame, caliper: float) -> np.ndarray:
     """Which candidates of one start date some treated pupil of that date could be matched
     to: the same exact-match cell (:func:`match_comparisons`'s keys) and a baseline within
-    ``caliper`` (the same test as matching's, so no possible pair is lost)."""
-    keys = [*EXACT_ON, "_hist"]
-    cand = _cells(piece)
-    base = cand["baseline_attendance_pct"].to_numpy(dtype=float)
-    keep = np.zeros(len(cand), dtype=bool)
-    where = cand.groupby(keys, sort=False).indices
-    for key, rows in treated.groupby(keys, sort=False):
-        at = where.get(key)
-        if at is None:
-            continue
-        bt = rows["baseline_attendance_pct"].to_numpy(dtype=float)
-        near = (np.abs(bt[None, :] - base[at, None]) <= caliper).any(axis=1)
-        keep[at[near]] = True
+    ``caliper`` (matching's own pairs, :func:`_caliper_pairs`, so no possible pair is lost)."""
+    keep = np.zeros(len(piece), dtype=bool)
+    keep[_caliper_pairs(treated, _cells(piece), float(caliper))[1]] = True
     return keep
 
 
@@ -529,97 +523,114 @@ def match_comparisons(
         review attendance (``_comparison`` suffix), change_pp, change_pp_comparison, distance_pp
         (baseline), score_distance, weight (1/k of its treated pupil).
 
-    Memory: the treated pupils are joined to the pool on the exact-match keys before the
-    caliper applies, so with ``distance="history"`` the start dates are matched a group at a
-    time (:func:`_date_groups`, about :data:`MATCH_CHUNK_ROWS` joined rows each) and only the
-    kept pairs are put together: the same pairs in the same order as all at once.
-    (``distance="score"`` fits the score on the whole pool and matches all at once.)
+    Memory and time follow the pairs within the caliper, not every pair in a cell: candidates
+    are sorted by cell and baseline and each treated pupil reads only its caliper's range
+    (:func:`_caliper_pairs`); the columns are put together for the kept pairs only.
     """
-    groups = _date_groups(evaluated, pool) if distance == "history" else []
-    if len(groups) > 1:
-        options = dict(caliper_pp=caliper_pp, neighbours=neighbours, distance=distance)
-        parts = [match_comparisons(evaluated, pool.iloc[g], **options) for g in groups]
-        kept = [p for p in parts if len(p)]
-        return _in_pair_order(pd.concat(kept)) if kept else parts[0]
     t = treated_for_matching(evaluated)
-    t = t[t["unmatched_reason"] == ""].copy()
+    t = t[t["unmatched_reason"] == ""]
     cols = [*HISTORY_COLUMNS, "review_attendance_pct", "change_pp"]
     t_cols = ["intervention_id", "start_date", *EXACT_ON, "urn", "review_possible", *cols]
-    c = pool.copy()
-    if t.empty or c.empty:
+    c_cols = ["upn", "urn", *cols]
+    out_cols = [*t_cols, *(f"{k}_comparison" for k in c_cols)]
+    if t.empty or pool.empty:
         return pd.DataFrame(columns=[*t_cols, "upn_comparison", "urn_comparison", "weight"])
+    ti, ci = _caliper_pairs(_cells(t), _cells(pool), float(caliper_pp))
+    b_t = t["baseline_attendance_pct"].to_numpy(dtype=float)
+    b_c = pool["baseline_attendance_pct"].to_numpy(dtype=float)
+    distance_pp = np.abs(b_t[ti] - b_c[ci])
     if distance == "score":
-        c_score, t_score = prognostic_score(c, t)
-    else:
-        c_score, t_score = np.zeros(len(c)), np.zeros(len(t))
-    t["_score"], c["_score"] = t_score, c_score
-    t["_hist"] = t["history_attendance_pct"].notna()
-    c["_hist"] = c["history_attendance_pct"].notna()
-    keys = ["start_date", *EXACT_ON, "_hist"]
-    c = c[[*keys, "upn", "urn", *cols, "_score"]].rename(
-        columns={k: f"{k}_comparison" for k in ["upn", "urn", *cols, "_score"]}
-    )
-    t = t[[*t_cols, "_hist", "_score"]]
-    t = t.astype({"fsm": bool, "open_service": bool})
-    c = c.astype({"fsm": bool, "open_service": bool})
-    pairs = t.merge(c, on=keys, how="inner")
-    pairs["distance_pp"] = (
-        pairs["baseline_attendance_pct"] - pairs["baseline_attendance_pct_comparison"]
-    ).abs()
-    pairs = pairs[pairs["distance_pp"] <= caliper_pp].copy()
-    if distance == "score":
-        pairs["score_distance"] = (pairs["_score"] - pairs["_score_comparison"]).abs()
+        c_score, t_score = prognostic_score(pool, t)
+        score_distance = np.abs(t_score[ti] - c_score[ci])
     else:  # Mahalanobis-type on the pre-periods, scaled by the treated pupils' SDs
-        total = np.zeros(len(pairs))
+        total = np.zeros(len(ti))
         for col in SELECTION_COLUMNS:
             v = t[col].to_numpy(float)
             sd = float(np.std(v[np.isfinite(v)])) if np.isfinite(v).sum() > 1 else 1.0
             sd = sd or 1.0
-            d = (pairs[col] - pairs[f"{col}_comparison"]).to_numpy(float) / sd
+            d = (v[ti] - pool[col].to_numpy(float)[ci]) / sd
             total += np.nan_to_num(d) ** 2
-        pairs["score_distance"] = np.sqrt(total)
-    pairs = pairs.sort_values(
-        ["intervention_id", "score_distance", "distance_pp", "upn_comparison"], kind="stable"
-    )
-    pairs = pairs[pairs.groupby("intervention_id").cumcount() < int(neighbours)].copy()
+        score_distance = np.sqrt(total)
+    # By intervention, then distance, baseline distance and the comparison's UPN (a total
+    # order: a candidate appears once per start date); the first ``neighbours`` of each.
+    treated_rank, comparison_rank = _rank(t["intervention_id"]), _rank(pool["upn"])
+    rows = np.lexsort((comparison_rank[ci], distance_pp, score_distance, treated_rank[ti]))
+    place = np.arange(len(rows))
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = treated_rank[ti[rows[1:]]] != treated_rank[ti[rows[:-1]]]
+    rows = rows[place - np.maximum.accumulate(np.where(first, place, 0)) < int(neighbours)]
+    left = t[t_cols].take(ti[rows])
+    right = pool[c_cols].take(ci[rows])
+    pairs = pd.concat(
+        [
+            left.reset_index(drop=True).astype({"fsm": bool, "open_service": bool}),
+            right.reset_index(drop=True).add_suffix("_comparison"),
+        ],
+        axis=1,
+    )[out_cols]
+    pairs["distance_pp"] = distance_pp[rows]
+    pairs["score_distance"] = score_distance[rows]
     pairs["weight"] = 1 / pairs.groupby("intervention_id")["upn_comparison"].transform("size")
-    return pairs.drop(columns=["_hist", "_score", "_score_comparison"]).reset_index(drop=True)
+    return pairs
 
 
-#: About how many (treated, candidate) rows :func:`match_comparisons` joins at a time.
-MATCH_CHUNK_ROWS = 1_000_000
+def _rank(values: pd.Series) -> np.ndarray:
+    """Each value's place among the distinct values in sorted order (equal values, equal
+    places), so that text sorts as numbers would, in the same order."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    places = np.empty(len(uniques), dtype=np.int64)
+    places[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
+    return places[codes]
 
 
-def _date_groups(evaluated: pd.DataFrame, pool: pd.DataFrame) -> list[np.ndarray]:
-    """The pool's rows in groups of whole start dates, each joining about
-    :data:`MATCH_CHUNK_ROWS` (treated, candidate) rows on the exact-match keys (a date that
-    joins more is a group of its own). One group (or none) when everything fits at once."""
-    if pool.empty:
-        return []
-    t = treated_for_matching(evaluated)
-    t = t[t["unmatched_reason"] == ""]
-    keys = ["start_date", *EXACT_ON, "_hist"]
-    n_t = _cells(t).groupby(keys).size().rename("t")
-    cells = _cells(pool)
-    n_c = cells.groupby(keys).size().rename("c")
-    joined = pd.concat([n_t, n_c], axis=1, join="inner")
-    per_date = (joined["t"] * joined["c"]).groupby(level="start_date").sum()
-    if per_date.sum() <= MATCH_CHUNK_ROWS:
-        return [np.arange(len(pool))]
-    group = (per_date.cumsum() - 1) // MATCH_CHUNK_ROWS
-    row_group = cells["start_date"].map(group).to_numpy()
-    known = ~pd.isna(row_group)
-    order = np.flatnonzero(known)
-    labels = row_group[known].astype(np.int64)
-    return [order[labels == g] for g in np.unique(labels)]
+def _cell_numbers(*frames: pd.DataFrame) -> np.ndarray:
+    """One number per row of ``frames`` (stacked) for its exact-match cell: the start date,
+    :data:`EXACT_ON` and history-or-not (:func:`_cells`' columns), equal numbers for equal
+    values (missing values equal to each other, as when joining on them)."""
+    cell = np.zeros(sum(map(len, frames)), dtype=np.int64)
+    for key in ["start_date", *EXACT_ON, "_hist"]:
+        values = np.concatenate([f[key].to_numpy() for f in frames])
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        cell = pd.factorize(cell * len(uniques) + codes)[0]
+    return cell
 
 
-def _in_pair_order(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Pairs matched in groups of start dates, in :func:`match_comparisons`'s order (by
-    intervention, then distance, baseline distance and UPN: a total order)."""
-    return pairs.sort_values(
-        ["intervention_id", "score_distance", "distance_pp", "upn_comparison"], kind="stable"
-    ).reset_index(drop=True)
+def _caliper_pairs(
+    treated: pd.DataFrame, pool: pd.DataFrame, caliper: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (treated, candidate) of every pair in the same exact-match cell (start
+    date, :data:`EXACT_ON`, history or not; :func:`_cells`) whose baselines differ by at most
+    ``caliper`` points: what joining on the cell and then applying the caliper gives, in no
+    particular order.
+
+    Candidates are sorted by cell, then baseline; each treated pupil's pairs are one range of
+    that order, found by binary search on ``cell * width + baseline`` (``width`` spans every
+    baseline and the caliper, so a range never reaches another cell) and then checked with the
+    caliper's own test, ``|difference| <= caliper``.
+    """
+    cell = _cell_numbers(treated, pool)
+    t_cell, c_cell = cell[: len(treated)], cell[len(treated) :]
+    b_t = treated["baseline_attendance_pct"].to_numpy(dtype=float)
+    b_c = pool["baseline_attendance_pct"].to_numpy(dtype=float)
+    t_ok, c_ok = np.isfinite(b_t), np.isfinite(b_c)
+    if not (t_ok.any() and c_ok.any()):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    reach = max(np.abs(b_t[t_ok]).max(), np.abs(b_c[c_ok]).max())
+    width = 2 * (reach + caliper) + 2.0
+    c_rows = np.flatnonzero(c_ok)
+    c_rows = c_rows[np.lexsort((b_c[c_rows], c_cell[c_rows]))]
+    sorted_key = c_cell[c_rows] * width + b_c[c_rows]
+    t_rows = np.flatnonzero(t_ok)
+    centre = t_cell[t_rows] * width + b_t[t_rows]
+    slack = caliper + 1e-6 * width  # rounding of the combined key, far below a caliper's width
+    lo = np.searchsorted(sorted_key, centre - slack, side="left")
+    hi = np.searchsorted(sorted_key, centre + slack, side="right")
+    n = np.maximum(hi - lo, 0)
+    ti = np.repeat(t_rows, n)
+    start = np.repeat(lo - (np.cumsum(n) - n), n)
+    ci = c_rows[start + np.arange(len(ti))]
+    keep = (c_cell[ci] == t_cell[ti]) & (np.abs(b_t[ti] - b_c[ci]) <= caliper)
+    return ti[keep], ci[keep]
 
 
 def _comparison_side(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -832,8 +843,13 @@ def sensitivity_table(
 
 
 def _year_number(year_group: pd.Series) -> pd.Series:
-    """National Curriculum year as a number (N1 = -2, N2 = -1, R = 0)."""
-    return pd.to_numeric(year_group.astype(str).replace(_YEAR_NUMBER), errors="coerce")
+    """National Curriculum year as a number (N1 = -2, N2 = -1, R = 0; missing otherwise),
+    worked out once per distinct label."""
+    codes, labels = pd.factorize(year_group, use_na_sentinel=False)
+    numbers = pd.to_numeric(
+        pd.Series(labels).astype(str).replace(_YEAR_NUMBER), errors="coerce"
+    ).to_numpy(dtype=float)
+    return pd.Series(numbers[codes], index=year_group.index)
 
 
 BALANCE_LABELS = {
