@@ -350,6 +350,38 @@ def test_counts_from_cube_match_summarise():
     assert (p1_ht2["sessions_possible"], p1_ht2["sessions_authorised"]) == (2, 1)
 
 
+def test_counts_from_cube_keys_in_order_of_first_appearance_with_their_values_as_read():
+    # Keys numbered as they first appear (B before A), a missing URN its own key, a
+    # categorical year and an int8 half term given back as their values (text, int64).
+    cube = pd.DataFrame(
+        {
+            "upn": ["B", "A", "B", "A", "B"],
+            "urn": [2.0, np.nan, 2.0, np.nan, 1.0],
+            "academic_year": pd.Categorical(["2024/25"] * 5, categories=["2023/24", "2024/25"]),
+            "half_term": np.array([1, 1, 1, 2, 1], dtype=np.int8),
+            "code": ["/", "N", "I", "/", "B"],
+            "sessions": [2, 1, 1, 2, 1],
+        }
+    )
+    got = engine.counts_from_cube(cube, ["upn", "urn", "academic_year"])
+    assert got["upn"].tolist() == ["B", "A", "B"]
+    assert got["urn"].tolist()[::2] == [2.0, 1.0] and np.isnan(got["urn"].iloc[1])
+    assert got["academic_year"].tolist() == ["2024/25"] * 3
+    assert not isinstance(got["academic_year"].dtype, pd.CategoricalDtype)
+    # B at URN 2: two present, one authorised absence; A: one unauthorised, two present;
+    # B at URN 1: one approved educational activity
+    assert got["sessions_possible"].tolist() == [3, 3, 1]
+    assert got["sessions_present"].tolist() == [2, 2, 0]
+    assert got["sessions_authorised"].tolist() == [1, 0, 0]
+    assert got["sessions_unauthorised"].tolist() == [0, 1, 0]
+    assert got["sessions_aea"].tolist() == [0, 0, 1]
+    by_half = engine.counts_from_cube(cube, ["half_term"])
+    assert by_half["half_term"].dtype == np.int64
+    assert by_half.set_index("half_term")["sessions_possible"].to_dict() == {1: 5, 2: 2}
+    empty = engine.counts_from_cube(cube.iloc[:0], ["upn", "urn"])
+    assert empty.empty and list(empty.columns[:2]) == ["upn", "urn"]
+
+
 def test_code_counts_is_cached_per_dataset(tmp_path):
     folder = write_folder(tmp_path, marks=sessions(P1, URN_A, ["/", "I", "N"]))
     ds = load_dataset(folder)

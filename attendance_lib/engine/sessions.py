@@ -593,14 +593,21 @@ def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
         groups = cube["code"].astype(str).map(group_of_code).to_numpy()
     ids_frame = cube[keys]
-    ids, uniques = pd.MultiIndex.from_frame(ids_frame).factorize()
+    # Each row's key number, in order of first appearance (as MultiIndex.factorize numbers
+    # them, without building a tuple per row)
+    ids = ids_frame.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    n = int(ids.max()) + 1 if len(ids) else 0
+    first = np.full(n, len(ids), dtype=np.int64)
+    np.minimum.at(first, ids, np.arange(len(ids)))
     flat = np.bincount(
         ids.astype(np.int64) * _N_GROUPS + groups.astype(np.int64),
         weights=cube["sessions"].to_numpy(dtype="float64"),
-        minlength=len(uniques) * _N_GROUPS,
+        minlength=n * _N_GROUPS,
     )
-    matrix = flat.reshape(len(uniques), _N_GROUPS).astype(np.int64)
-    # MultiIndex.factorize drops the level names (pandas 3), so name the columns explicitly.
+    matrix = flat.reshape(n, _N_GROUPS).astype(np.int64)
+    # The keys' values and types as MultiIndex.factorize gives them, from one row per key;
+    # it drops the level names (pandas 3), so name the columns explicitly.
+    uniques = pd.MultiIndex.from_frame(ids_frame.iloc[first]).factorize()[1]
     key_frame = uniques.to_frame(index=False, name=list(keys))
     return pd.concat([key_frame, _count_frame(matrix)], axis=1)
 
