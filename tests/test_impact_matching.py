@@ -119,7 +119,7 @@ def _cross_join_matching(evaluated, pool, caliper_pp=2.5, neighbours=5):
     return pairs.drop(columns="_hist").reset_index(drop=True)
 
 
-@pytest.mark.parametrize("caliper, k", [(2.5, 5), (0.5, 2), (5.0, 10)])
+@pytest.mark.parametrize("caliper, k", [(2.5, 5), (0.5, 2), (5.0, 10), (np.inf, 3)])
 def test_matching_equals_the_cross_join_it_avoids_at_the_caliper_s_edge(caliper, k):
     # Baselines on a half-point grid, so many candidates sit exactly one caliper away (kept)
     # or just beyond it; three dates, both key stages, FSM, SEN, services and histories mixed.
@@ -155,7 +155,8 @@ def test_matching_equals_the_cross_join_it_avoids_at_the_caliper_s_edge(caliper,
     treated, pool = frame(60, "T"), frame(900, "C")
     got = mm.match_comparisons(treated, pool, caliper_pp=caliper, neighbours=k)
     want = _cross_join_matching(treated, pool, caliper, k)
-    assert len(want) > 30 and (want["distance_pp"] == caliper).any()
+    assert len(want) > 30
+    assert (want["distance_pp"] == caliper).any() or caliper == np.inf
     pd.testing.assert_frame_equal(got, want)
 
 

@@ -616,13 +616,14 @@ def _caliper_pairs(
     if not (t_ok.any() and c_ok.any()):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     reach = max(np.abs(b_t[t_ok]).max(), np.abs(b_c[c_ok]).max())
-    width = 2 * (reach + caliper) + 2.0
+    search = min(caliper, 2 * reach + 1.0)  # no two baselines differ by more than 2 * reach
+    width = 2 * (reach + search) + 2.0
     c_rows = np.flatnonzero(c_ok)
     c_rows = c_rows[np.lexsort((b_c[c_rows], c_cell[c_rows]))]
     sorted_key = c_cell[c_rows] * width + b_c[c_rows]
     t_rows = np.flatnonzero(t_ok)
     centre = t_cell[t_rows] * width + b_t[t_rows]
-    slack = caliper + 1e-6 * width  # rounding of the combined key, far below a caliper's width
+    slack = search + 1e-6 * width  # rounding of the combined key, far below a caliper's width
     lo = np.searchsorted(sorted_key, centre - slack, side="left")
     hi = np.searchsorted(sorted_key, centre + slack, side="right")
     n = np.maximum(hi - lo, 0)
