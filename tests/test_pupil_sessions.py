@@ -417,3 +417,19 @@ def test_windows_given_as_text_dates_count_as_dates():
     )
     as_text = ps.counts(["Y", "W"], ["2024-05-20", "2024-05-22"], ["2024-06-30", "2024-06-04"])
     assert as_text.tolist() == as_dates.tolist() == [[5, 0, 0, 0], [3, 0, 2, 0]]
+
+
+def test_a_pupil_with_more_sessions_than_a_short_integer_holds_is_counted_in_full():
+    # 8 present marks a day (eight enrolments) for 4,100 days: 32,800 sessions, past 32,767,
+    # the largest count a 16-bit integer holds, in 4,100 daily rows
+    rows = []
+    for urn in range(1, 9):
+        rows += days("2000-01-01", 4_100, "/", "L", urn=urn)
+    rows += days("2000-01-01", 3, "O", "M")
+    index = MarkIndex.build(marks(rows))
+    got = index.counts(["L", "M"], pd.Timestamp("2000-01-01"), pd.Timestamp("2011-03-23"))
+    # present, AEA, authorised, unauthorised
+    assert got.tolist() == [[32_800, 0, 0, 0], [0, 0, 0, 3]]
+    # the last ten days: 80 sessions
+    last = index.counts(["L"], pd.Timestamp("2011-03-14"), pd.Timestamp("2011-03-23"))
+    assert last.tolist() == [[80, 0, 0, 0]]
