@@ -581,3 +581,38 @@ def test_format_p_at_its_edges_and_rounding_half_up():
     assert present.format_p(0.999) == "0.999" and present.format_p(0.9991) == "> 0.999"
     # rounded half up at three places: 0.0055 -> 0.006 (Python's format would give 0.005)
     assert present.format_p(0.0055) == "0.006"
+
+
+def test_shares_named_in_a_list_are_suppressed_on_their_implied_counts(shown):
+    # no count column published: A's 1.0% of 200 pupils is 2 pupils (under 5), B's 25.0% of
+    # 40 is 10
+    frame = pd.DataFrame({"school": ["A", "B"], "pupils": [200, 40], "sa_pct": [1.0, 25.0]})
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils"], denominator="pupils", shares=["sa_pct"]
+    )
+    assert published["sa_pct"].tolist() == ["c", 25.0]
+    assert _cells(shown[0]["text/html"]) == [["A", "200", "c"], ["B", "40", "25.0"]]
+    assert shown[0][present.TABLE_MIME]["disclosure"]["shares"] == {"sa_pct": None}
+
+
+def test_means_or_shares_alone_still_need_a_denominator(shown, table):
+    message = "^publish_table\\('t'\\): rates and means need a denominator column$"
+    with pytest.raises(ValueError, match=message):
+        present.publish_table(table, "t", caption="c", means=["attainment8"])
+    with pytest.raises(ValueError, match=message):
+        present.publish_table(table, "t", caption="c", shares={"absence_pct": None})
+    assert shown == []
+
+
+def test_a_private_column_leaves_a_published_shares_count_declared(shown):
+    # "prev" is private; sa stays published, so the runner is told sa_pct is sa's share
+    frame = pd.DataFrame(
+        {"school": ["A"], "pupils": [40], "prev": [38], "sa": [10], "sa_pct": [25.0]}
+    )
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "prev", "sa"], denominator="pupils",
+        shares={"sa_pct": "sa"}, private=["prev"],
+    )  # fmt: skip
+    assert published.to_dict("records") == [{"school": "A", "pupils": 40, "sa": 10, "sa_pct": 25.0}]
+    declared = shown[0][present.TABLE_MIME]["disclosure"]
+    assert declared["counts"] == ["pupils", "sa"] and declared["shares"] == {"sa_pct": "sa"}
