@@ -616,3 +616,57 @@ def test_a_private_column_leaves_a_published_shares_count_declared(shown):
     assert published.to_dict("records") == [{"school": "A", "pupils": 40, "sa": 10, "sa_pct": 25.0}]
     declared = shown[0][present.TABLE_MIME]["disclosure"]
     assert declared["counts"] == ["pupils", "sa"] and declared["shares"] == {"sa_pct": "sa"}
+
+
+def test_the_page_shows_each_column_at_its_own_decimal_places(shown):
+    frame = pd.DataFrame(
+        {"pupils": [20_000], "sa": [6], "sa_pct": [0.03], "ratio": [1.005], "whole": [2.5]}
+    )
+    present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "sa"], rates=["whole", "ratio"],
+        denominator="pupils", shares={"sa_pct": "sa"},
+        decimals={"ratio": 2, "whole": 0, "sa_pct": 2},
+    )  # fmt: skip
+    # 1.005 -> 1.01 and 2.5 -> 3, half up; not 1.0 and 3.0 at the default one place
+    assert _cells(shown[0]["text/html"]) == [["20,000", "6", "0.03", "1.01", "3"]]
+
+
+def test_whole_number_codes_reach_the_csv_without_a_decimal_point(shown):
+    from attendance_lib.runner.publish import table_frame
+
+    def csv(frame):
+        present.publish_table(frame, "t", caption="c", counts=["pupils"], show=False)
+        return table_frame(shown[-1][present.TABLE_MIME]).to_csv(index=False)
+
+    # a URN column with a gap (the LA row) is held as floats; one school alone, too
+    gap = pd.DataFrame({"urn": [100001.0, np.nan], "pupils": [12, 30]})
+    assert csv(gap) == "urn,pupils\n100001,12\nx,30\n"
+    one = pd.DataFrame({"urn": [100001.0], "pupils": [12]})
+    assert csv(one) == "urn,pupils\n100001,12\n"
+
+
+def test_a_rate_held_as_other_text_is_published_as_not_available():
+    # a rate column read from a file with "n/a" in it: x, like any missing figure
+    frame = pd.DataFrame({"rate": pd.Series([12.25, "n/a", ""], dtype=object)})
+    published = present._published_values(frame, {"rate": "rate"}, {}, set())
+    assert published["rate"].tolist() == [12.3, "x", "x"]
+
+
+def test_own_rows_named_by_two_columns_must_match_both(shown):
+    # the school's own rows are urn 1 in 2024/25; its 2023/24 row and school 2's 2024/25 row
+    # are other pupils, so their counts of 1 to 4 are suppressed
+    frame = pd.DataFrame(
+        {"urn": [1, 1, 2], "academic_year": ["2023/24", "2024/25", "2024/25"], "pupils": [3, 4, 2]}
+    )
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils"], audience="school",
+        own={"urn": 1, "academic_year": "2024/25"},
+    )  # fmt: skip
+    assert published["pupils"].tolist() == ["c", 4, "c"]
+    assert [row[2] for row in _cells(shown[0]["text/html"])] == ["c", "4", "c"]
+
+
+def test_restricted_false_leaves_a_school_pack_marked_official():
+    page = present.header_html("T", {}, audience="school", restricted=False)
+    assert page.startswith('<div class="aw-banner" role="note"><strong>OFFICIAL</strong>: ')
+    assert "OFFICIAL-SENSITIVE" not in page
