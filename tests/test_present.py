@@ -670,3 +670,61 @@ def test_restricted_false_leaves_a_school_pack_marked_official():
     page = present.header_html("T", {}, audience="school", restricted=False)
     assert page.startswith('<div class="aw-banner" role="note"><strong>OFFICIAL</strong>: ')
     assert "OFFICIAL-SENSITIVE" not in page
+
+
+def test_columns_at_two_places_keep_their_trailing_zeros(shown):
+    frame = pd.DataFrame(
+        {
+            "pupils": [40, 50, 3],
+            "ratio": [2.10, 2.456, 1.0],  # a rate
+            "score": [45.10, 30.456, 9.0],  # a mean
+            "gap": [1.5, 0.254, 2.0],  # a plain number: not suppressed
+        }
+    )
+    present.publish_table(
+        frame, "t", caption="c", counts=["pupils"], rates=["ratio"], means=["score"],
+        denominator="pupils", decimals={"ratio": 2, "score": 2, "gap": 2},
+    )  # fmt: skip
+    # half up at two places: 2.456 -> 2.46, 30.456 -> 30.46, 0.254 -> 0.25; 3 pupils: c
+    assert _cells(shown[0]["text/html"]) == [
+        ["40", "2.10", "45.10", "1.50"],
+        ["50", "2.46", "30.46", "0.25"],
+        ["c", "c", "c", "2.00"],
+    ]
+
+
+def test_a_header_lists_every_parameter_in_words():
+    page = present.header_html("T", {"academic_year": "2023/24", "fsm": True})
+    assert page.endswith(
+        '<dl class="aw-params"><dt>Academic year</dt><dd>2023/24</dd>'
+        "<dt>Free school meals</dt><dd>Yes</dd></dl>"
+    )
+
+
+def test_show_figure_refuses_a_chart_without_alt_text_and_closes_only_its_own(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: None)
+    fig = plt.figure(figsize=(2, 2))
+    fig.add_subplot().bar(["a"], [1])
+    with pytest.raises(ValueError, match="^every chart needs alt text describing what it shows$"):
+        present.show_figure(fig, "  ")
+    other = plt.figure(figsize=(2, 2))  # the current pyplot figure now
+    present.show_figure(fig, "PA by band")
+    assert not plt.fignum_exists(fig.number) and plt.fignum_exists(other.number)
+    plt.close(other)
+
+
+def test_a_line_axis_cut_between_zero_and_one_says_so():
+    from matplotlib.figure import Figure
+
+    from attendance_lib.present.notebook import check_axes
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 2], [0.6, 0.9])
+    ax.set_ylabel("Share of pupils")
+    ax.set_yticks([0.5, 0.75, 1.0])
+    ax.set_ylim(0.55, 1.0)
+    assert check_axes(fig) == ["The value axis starts at 0.5, not zero."]
+    assert ax.get_ylabel() == "Share of pupils\n(axis does not start at zero: it starts at 0.5)"
