@@ -728,3 +728,16 @@ def test_a_line_axis_cut_between_zero_and_one_says_so():
     ax.set_ylim(0.55, 1.0)
     assert check_axes(fig) == ["The value axis starts at 0.5, not zero."]
     assert ax.get_ylabel() == "Share of pupils\n(axis does not start at zero: it starts at 0.5)"
+
+
+def test_a_chart_has_the_size_its_caller_gives_and_a_panel_chart_its_title():
+    import struct
+
+    with pytest.raises(ValueError, match="^every chart needs a title and labelled axes$"):
+        present.figure("T", "x", "")
+    fig, ax = present.figure("Reasons", "Reason", "Rate (%)", size=(6.0, 3.0))
+    ax.bar(["a"], [1.0])
+    png = base64.b64decode(present.figure_html(fig, "Bars").split("base64,")[1].split('"')[0])
+    assert struct.unpack(">II", png[16:24]) == (6 * 110, 3 * 110)  # pixels at 110 dpi
+    fig, axes = present.figure("PA by phase", "Half term", "PA (%)", panels=["Mainstream", "AP"])
+    assert fig.get_suptitle() == "PA by phase"
