@@ -581,3 +581,163 @@ def test_format_p_at_its_edges_and_rounding_half_up():
     assert present.format_p(0.999) == "0.999" and present.format_p(0.9991) == "> 0.999"
     # rounded half up at three places: 0.0055 -> 0.006 (Python's format would give 0.005)
     assert present.format_p(0.0055) == "0.006"
+
+
+def test_shares_named_in_a_list_are_suppressed_on_their_implied_counts(shown):
+    # no count column published: A's 1.0% of 200 pupils is 2 pupils (under 5), B's 25.0% of
+    # 40 is 10
+    frame = pd.DataFrame({"school": ["A", "B"], "pupils": [200, 40], "sa_pct": [1.0, 25.0]})
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils"], denominator="pupils", shares=["sa_pct"]
+    )
+    assert published["sa_pct"].tolist() == ["c", 25.0]
+    assert _cells(shown[0]["text/html"]) == [["A", "200", "c"], ["B", "40", "25.0"]]
+    assert shown[0][present.TABLE_MIME]["disclosure"]["shares"] == {"sa_pct": None}
+
+
+def test_means_or_shares_alone_still_need_a_denominator(shown, table):
+    message = "^publish_table\\('t'\\): rates and means need a denominator column$"
+    with pytest.raises(ValueError, match=message):
+        present.publish_table(table, "t", caption="c", means=["attainment8"])
+    with pytest.raises(ValueError, match=message):
+        present.publish_table(table, "t", caption="c", shares={"absence_pct": None})
+    assert shown == []
+
+
+def test_a_private_column_leaves_a_published_shares_count_declared(shown):
+    # "prev" is private; sa stays published, so the runner is told sa_pct is sa's share
+    frame = pd.DataFrame(
+        {"school": ["A"], "pupils": [40], "prev": [38], "sa": [10], "sa_pct": [25.0]}
+    )
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "prev", "sa"], denominator="pupils",
+        shares={"sa_pct": "sa"}, private=["prev"],
+    )  # fmt: skip
+    assert published.to_dict("records") == [{"school": "A", "pupils": 40, "sa": 10, "sa_pct": 25.0}]
+    declared = shown[0][present.TABLE_MIME]["disclosure"]
+    assert declared["counts"] == ["pupils", "sa"] and declared["shares"] == {"sa_pct": "sa"}
+
+
+def test_the_page_shows_each_column_at_its_own_decimal_places(shown):
+    frame = pd.DataFrame(
+        {"pupils": [20_000], "sa": [6], "sa_pct": [0.03], "ratio": [1.005], "whole": [2.5]}
+    )
+    present.publish_table(
+        frame, "t", caption="c", counts=["pupils", "sa"], rates=["whole", "ratio"],
+        denominator="pupils", shares={"sa_pct": "sa"},
+        decimals={"ratio": 2, "whole": 0, "sa_pct": 2},
+    )  # fmt: skip
+    # 1.005 -> 1.01 and 2.5 -> 3, half up; not 1.0 and 3.0 at the default one place
+    assert _cells(shown[0]["text/html"]) == [["20,000", "6", "0.03", "1.01", "3"]]
+
+
+def test_whole_number_codes_reach_the_csv_without_a_decimal_point(shown):
+    from attendance_lib.runner.publish import table_frame
+
+    def csv(frame):
+        present.publish_table(frame, "t", caption="c", counts=["pupils"], show=False)
+        return table_frame(shown[-1][present.TABLE_MIME]).to_csv(index=False)
+
+    # a URN column with a gap (the LA row) is held as floats; one school alone, too
+    gap = pd.DataFrame({"urn": [100001.0, np.nan], "pupils": [12, 30]})
+    assert csv(gap) == "urn,pupils\n100001,12\nx,30\n"
+    one = pd.DataFrame({"urn": [100001.0], "pupils": [12]})
+    assert csv(one) == "urn,pupils\n100001,12\n"
+
+
+def test_a_rate_held_as_other_text_is_published_as_not_available():
+    # a rate column read from a file with "n/a" in it: x, like any missing figure
+    frame = pd.DataFrame({"rate": pd.Series([12.25, "n/a", ""], dtype=object)})
+    published = present._published_values(frame, {"rate": "rate"}, {}, set())
+    assert published["rate"].tolist() == [12.3, "x", "x"]
+
+
+def test_own_rows_named_by_two_columns_must_match_both(shown):
+    # the school's own rows are urn 1 in 2024/25; its 2023/24 row and school 2's 2024/25 row
+    # are other pupils, so their counts of 1 to 4 are suppressed
+    frame = pd.DataFrame(
+        {"urn": [1, 1, 2], "academic_year": ["2023/24", "2024/25", "2024/25"], "pupils": [3, 4, 2]}
+    )
+    published = present.publish_table(
+        frame, "t", caption="c", counts=["pupils"], audience="school",
+        own={"urn": 1, "academic_year": "2024/25"},
+    )  # fmt: skip
+    assert published["pupils"].tolist() == ["c", 4, "c"]
+    assert [row[2] for row in _cells(shown[0]["text/html"])] == ["c", "4", "c"]
+
+
+def test_restricted_false_leaves_a_school_pack_marked_official():
+    page = present.header_html("T", {}, audience="school", restricted=False)
+    assert page.startswith('<div class="aw-banner" role="note"><strong>OFFICIAL</strong>: ')
+    assert "OFFICIAL-SENSITIVE" not in page
+
+
+def test_columns_at_two_places_keep_their_trailing_zeros(shown):
+    frame = pd.DataFrame(
+        {
+            "pupils": [40, 50, 3],
+            "ratio": [2.10, 2.456, 1.0],  # a rate
+            "score": [45.10, 30.456, 9.0],  # a mean
+            "gap": [1.5, 0.254, 2.0],  # a plain number: not suppressed
+        }
+    )
+    present.publish_table(
+        frame, "t", caption="c", counts=["pupils"], rates=["ratio"], means=["score"],
+        denominator="pupils", decimals={"ratio": 2, "score": 2, "gap": 2},
+    )  # fmt: skip
+    # half up at two places: 2.456 -> 2.46, 30.456 -> 30.46, 0.254 -> 0.25; 3 pupils: c
+    assert _cells(shown[0]["text/html"]) == [
+        ["40", "2.10", "45.10", "1.50"],
+        ["50", "2.46", "30.46", "0.25"],
+        ["c", "c", "c", "2.00"],
+    ]
+
+
+def test_a_header_lists_every_parameter_in_words():
+    page = present.header_html("T", {"academic_year": "2023/24", "fsm": True})
+    assert page.endswith(
+        '<dl class="aw-params"><dt>Academic year</dt><dd>2023/24</dd>'
+        "<dt>Free school meals</dt><dd>Yes</dd></dl>"
+    )
+
+
+def test_show_figure_refuses_a_chart_without_alt_text_and_closes_only_its_own(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: None)
+    fig = plt.figure(figsize=(2, 2))
+    fig.add_subplot().bar(["a"], [1])
+    with pytest.raises(ValueError, match="^every chart needs alt text describing what it shows$"):
+        present.show_figure(fig, "  ")
+    other = plt.figure(figsize=(2, 2))  # the current pyplot figure now
+    present.show_figure(fig, "PA by band")
+    assert not plt.fignum_exists(fig.number) and plt.fignum_exists(other.number)
+    plt.close(other)
+
+
+def test_a_line_axis_cut_between_zero_and_one_says_so():
+    from matplotlib.figure import Figure
+
+    from attendance_lib.present.notebook import check_axes
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 2], [0.6, 0.9])
+    ax.set_ylabel("Share of pupils")
+    ax.set_yticks([0.5, 0.75, 1.0])
+    ax.set_ylim(0.55, 1.0)
+    assert check_axes(fig) == ["The value axis starts at 0.5, not zero."]
+    assert ax.get_ylabel() == "Share of pupils\n(axis does not start at zero: it starts at 0.5)"
+
+
+def test_a_chart_has_the_size_its_caller_gives_and_a_panel_chart_its_title():
+    import struct
+
+    with pytest.raises(ValueError, match="^every chart needs a title and labelled axes$"):
+        present.figure("T", "x", "")
+    fig, ax = present.figure("Reasons", "Reason", "Rate (%)", size=(6.0, 3.0))
+    ax.bar(["a"], [1.0])
+    png = base64.b64decode(present.figure_html(fig, "Bars").split("base64,")[1].split('"')[0])
+    assert struct.unpack(">II", png[16:24]) == (6 * 110, 3 * 110)  # pixels at 110 dpi
+    fig, axes = present.figure("PA by phase", "Half term", "PA (%)", panels=["Mainstream", "AP"])
+    assert fig.get_suptitle() == "PA by phase"

@@ -417,3 +417,30 @@ def test_windows_given_as_text_dates_count_as_dates():
     )
     as_text = ps.counts(["Y", "W"], ["2024-05-20", "2024-05-22"], ["2024-06-30", "2024-06-04"])
     assert as_text.tolist() == as_dates.tolist() == [[5, 0, 0, 0], [3, 0, 2, 0]]
+
+
+def test_a_pupil_with_more_sessions_than_a_short_integer_holds_is_counted_in_full():
+    # 8 present marks a day (eight enrolments) for 4,100 days: 32,800 sessions, past 32,767,
+    # the largest count a 16-bit integer holds, in 4,100 daily rows
+    rows = []
+    for urn in range(1, 9):
+        rows += days("2000-01-01", 4_100, "/", "L", urn=urn)
+    rows += days("2000-01-01", 3, "O", "M")
+    index = MarkIndex.build(marks(rows))
+    got = index.counts(["L", "M"], pd.Timestamp("2000-01-01"), pd.Timestamp("2011-03-23"))
+    # present, AEA, authorised, unauthorised
+    assert got.tolist() == [[32_800, 0, 0, 0], [0, 0, 0, 3]]
+    # the last ten days: 80 sessions
+    last = index.counts(["L"], pd.Timestamp("2011-03-14"), pd.Timestamp("2011-03-23"))
+    assert last.tolist() == [[80, 0, 0, 0]]
+
+
+def test_a_weekly_window_from_a_sunday_is_in_the_week_of_the_monday_before():
+    # Sunday 10 September ends the week of Monday 4 September, so A's first file (4 to 17
+    # September) starts on the window's first Monday and counts whole: 17 + 8 present,
+    # 1 AEA, 2 + 2 authorised, 0 + 2 unauthorised; from Monday 11 September it does not
+    index = MarkIndex.from_weekly(_weekly(WEEKLY))
+    got = index.counts(["A"], pd.Timestamp("2023-09-10"), pd.Timestamp("2023-09-24"))
+    assert got.tolist() == [[25, 1, 4, 2]]
+    later = index.counts(["A"], pd.Timestamp("2023-09-11"), pd.Timestamp("2023-09-24"))
+    assert later.tolist() == [[8, 0, 2, 2]]

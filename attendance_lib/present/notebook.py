@@ -19,9 +19,10 @@ import io
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -44,8 +45,13 @@ TABLE_MIME = "application/vnd.attendance-workbench.table+json"
 PROVENANCE_MIME = "application/vnd.attendance-workbench.provenance+json"
 #: What the report says about itself (title, period, audience), read by the runner for the index.
 HEADER_MIME = "application/vnd.attendance-workbench.header+json"
-#: Okabe & Ito (2008) colour-blind-safe palette, black left out (used for text).
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+#: The house style of charts (colours, grid, spines, titles, layout): a matplotlib style sheet,
+#: applied by :func:`figure` to what it makes.
+HOUSE_STYLE = Path(__file__).resolve().parent / "templates" / "house.mplstyle"
+_HOUSE_RC = matplotlib.rc_params_from_file(HOUSE_STYLE, use_default_template=False)
+#: Okabe & Ito (2008) colour-blind-safe palette, black left out (used for text): the house
+#: style's colours.
+OKABE_ITO = tuple(_HOUSE_RC["axes.prop_cycle"].by_key()["color"])
 FIGURE_SIZE = (8.0, 4.5)
 FIGURE_DPI = 110
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
@@ -492,7 +498,7 @@ def figure(
     size: tuple[float, float] = FIGURE_SIZE,
     panels: Sequence[str] | None = None,
 ) -> tuple[Figure, Any]:
-    """A new chart in the house style: titled, labelled axes, Okabe-Ito colours.
+    """A new chart in the house style (:data:`HOUSE_STYLE`): titled, labelled axes, Okabe-Ito.
 
     ``panels`` (panel titles) gives side-by-side panels, each with its own value axis, e.g.
     mainstream schools beside special schools and AP, so a small group with very different
@@ -505,24 +511,26 @@ def figure(
     """
     if not (title and xlabel and ylabel):
         raise ValueError("every chart needs a title and labelled axes")
-    fig = Figure(figsize=size, dpi=FIGURE_DPI, layout="constrained")
-    names = list(panels or [None])
-    axes = fig.subplots(1, len(names), squeeze=False)[0].tolist()
-    for ax, name in zip(axes, names, strict=True):
-        ax.set_prop_cycle(color=list(OKABE_ITO))
-        ax.set_xlabel(xlabel)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.grid(axis="y", color="#dddddd", linewidth=0.8)
-        ax.set_axisbelow(True)
-        if name:
-            ax.set_title(name, loc="left", fontsize=11)
-    for ax in axes:
-        ax.set_ylabel(ylabel)
-    if panels:
-        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
-        return fig, axes
-    axes[0].set_title(title, loc="left", fontsize=13, fontweight="bold")
-    return fig, axes[0]
+    # the style applies to what is made here, not to pyplot's settings or to other charts
+    with matplotlib.rc_context(_HOUSE_RC):
+        fig = Figure(figsize=size, dpi=FIGURE_DPI)
+        names = list(panels or [None])
+        axes = fig.subplots(1, len(names), squeeze=False)[0].tolist()
+        for ax, name in zip(axes, names, strict=True):
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            # a tick made after this style (when a spine is moved, say) still draws the
+            # style's grid line
+            ax.yaxis.set_tick_params(
+                grid_color=_HOUSE_RC["grid.color"], grid_linewidth=_HOUSE_RC["grid.linewidth"]
+            )
+            if name:  # a panel's title: smaller than the chart's, not bold
+                ax.set_title(name, fontsize=11, fontweight="normal")
+        if panels:
+            fig.suptitle(title, x=0.01, ha="left")
+            return fig, axes
+        axes[0].set_title(title)
+        return fig, axes[0]
 
 
 #: Added to the y-axis label (and the alt text) of a line chart whose axis does not start at 0.

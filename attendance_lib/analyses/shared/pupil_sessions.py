@@ -215,8 +215,8 @@ class MarkIndex:
             categories=pd.Index(categories, dtype=str),
             days=days,
             cum=cum,
-            last_date=pd.Timestamp(weekly["week_end"].max()) if len(weekly) else pd.NaT,
-            period_first=np.maximum.accumulate(first) if len(first) else first,
+            last_date=pd.Timestamp(weekly["week_end"].max()),  # NaT for an empty table
+            period_first=np.maximum.accumulate(first),
         )
 
     def codes(self, upns) -> np.ndarray:
@@ -485,6 +485,6 @@ def pupil_summary(
         return base
     table = table[[*keys, *COUNT_COLUMNS]].astype({c: np.int64 for c in COUNT_COLUMNS})
     zero = table["sessions_possible"] == 0
-    zero_possible = pd.concat([base.zero_possible, table.loc[zero, keys]], ignore_index=True)
+    zero_possible = pd.concat([base.zero_possible, table.loc[zero, keys]])
     table = add_rates(table[~zero].sort_values(keys).reset_index(drop=True))
     return Summary(table=table, zero_possible=zero_possible.reset_index(drop=True))
