@@ -791,25 +791,30 @@ def test_daily_sessions_per_pupil_day_and_group_over_all_enrolments():
     assert str(info.value) == "unknown register codes: -, ? (3 marks); validate the data first"
 
 
-def test_daily_sessions_in_pieces_are_the_whole_and_unknown_codes_are_refused_at_the_end(
-    monkeypatch,
-):
+def test_possible_days_and_mark_cells_number_every_possible_mark_in_pieces(monkeypatch):
+    from collections import Counter
+
     from attendance_lib.core import sql_engines
 
+    marks = _daily_marks()
+    days = engine.possible_days(marks)
+    assert days.dtype == np.int64
+    dates = days.astype("datetime64[D]").astype(str).tolist()
+    assert dates == ["2023-09-04", "2023-09-05"]  # sorted; X and D alone make no day
+    pupils = pd.Index([P3, P2, P1])  # any order: positions are in this index
     monkeypatch.setattr(sql_engines, "BATCH_ROWS", 2)
-    pieces = list(engine.daily_sessions_batches(_daily_marks()))
-    assert len(pieces) > 1  # six rows, a few at a time
-    whole = pd.concat(pieces, ignore_index=True)
-    assert _daily_dict(whole) == DAILY
-    assert (whole["grp"].dtype, whole["sessions"].dtype) == (np.int8, np.int64)
-    bad = marks_frame(sessions(P1, URN_A, ["/", "/", "-", "-"]) + sessions(P2, URN_A, ["I"]))
-    got = []
-    with pytest.raises(ValueError) as info:
-        for piece in engine.daily_sessions_batches(bad):
-            got.append(piece)
-    assert str(info.value) == "unknown register codes: - (2 marks); validate the data first"
-    # every known row was handed over before the refusal, and no row of an unknown code
-    assert _daily_dict(pd.concat(got)) == {(P1, "2023-09-04", 0): 2, (P2, "2023-09-04", 2): 1}
+    pieces = list(engine.possible_mark_cells(marks, pupils, days))
+    assert len(pieces) > 1  # eleven marks, a few at a time
+    assert all(a.dtype == np.int64 for piece in pieces for a in piece)
+    cells = Counter(
+        (pupils[p], dates[d], int(g))
+        for pupil, day, grp in pieces
+        for p, d, g in zip(pupil, day, grp, strict=True)
+    )
+    assert cells == DAILY  # one element per mark: counted, they are the daily sessions
+    # a pupil or a day not numbered is left out
+    only = list(engine.possible_mark_cells(marks, pd.Index([P2]), days[1:]))
+    assert [(p.tolist(), d.tolist(), g.tolist()) for p, d, g in only if len(p)] == [([0], [0], [0])]
 
 
 def test_latest_school_is_the_school_of_the_last_possible_mark_larger_urn_on_a_tie():
@@ -888,7 +893,11 @@ def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
     with pytest.raises(engine.UsageError, match="got 'abacus'"):
         engine.latest_school(marks)
     with pytest.raises(engine.UsageError, match="got 'abacus'"):
-        list(engine.daily_sessions_batches(marks))
+        list(
+            engine.possible_mark_cells(
+                marks, pd.Index([P1]), engine.possible_days(marks, engine="duckdb")
+            )
+        )
     with pytest.raises(engine.UsageError, match="got 'abacus'"):
         engine.code_counts_from_marks(marks, _calendar())
     # a named engine wins over the environment, also where unknown codes are looked up
@@ -899,8 +908,6 @@ def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
     unknown = marks_frame(sessions(P1, URN_A, ["/", "-"]))
     with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
         summarise(unknown, engine="duckdb")
-    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
-        list(engine.daily_sessions_batches(unknown, engine="duckdb"))
     with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
         engine.daily_sessions(unknown, engine="duckdb")
 

@@ -97,6 +97,32 @@ GROUP BY {UPN}, {DATE}, c.grp
 """
 
 
+def possible_dates_sql() -> str:
+    """The dates with at least one possible mark, in order."""
+    return f"""
+SELECT DISTINCT {DATE} AS date
+FROM marks m JOIN codes c ON {CODE} = c.code
+WHERE c.grp IN ({POSSIBLE_GROUPS})
+ORDER BY date
+"""
+
+
+def possible_cells_sql() -> str:
+    """Every possible mark as numbers: its pupil's and its date's positions and its group.
+
+    ``pupils`` (upn, pupil) and ``dates`` (date, day) number the pupils and dates; a mark
+    whose pupil or date is not numbered there is left out. One row per mark, in no order.
+    """
+    return f"""
+SELECT p.pupil AS pupil, d.day AS day, c.grp AS grp
+FROM marks m
+JOIN codes c ON {CODE} = c.code
+JOIN pupils p ON {UPN} = p.upn
+JOIN dates d ON {DATE} = d.date
+WHERE c.grp IN ({POSSIBLE_GROUPS})
+"""
+
+
 def latest_school_sql(start=None, end=None) -> str:
     """Each pupil's school (urn) on the pupil's last possible mark in the window; on a day
     with possible marks at two schools, the larger URN (one row per upn, in no order)."""

@@ -402,22 +402,43 @@ def latest_school(marks, start=None, end=None, *, engine: str | None = None) -> 
     return frame.sort_values("upn", kind="stable").reset_index(drop=True)
 
 
-def daily_sessions_batches(marks, *, engine: str | None = None) -> Iterator[pd.DataFrame]:
-    """:func:`daily_sessions` a piece at a time (:func:`run_sql_batches`): on a large LA
-    the whole result is tens of millions of rows. ``upn`` is categorical in DuckDB's pieces.
+def possible_days(marks, *, engine: str | None = None) -> np.ndarray:
+    """The dates with at least one possible mark, as sorted int64 day numbers (days since
+    1970-01-01). ``marks`` as for :func:`summarise`."""
+    frame = _marks_query(marks_sql.possible_dates_sql(), marks, engine)
+    return frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
 
-    Raises ``ValueError`` naming any code that is not in the code table, once every piece has
-    been read.
+
+def possible_mark_cells(
+    marks, pupils: pd.Index, days: np.ndarray, *, engine: str | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every possible mark as numbers, a piece at a time (:func:`run_sql_batches`).
+
+    Yields int64 arrays ``(pupil, day, grp)``, one element per mark: the position of the
+    mark's UPN in ``pupils``, of its date in ``days`` (day numbers, as
+    :func:`possible_days` gives them) and its group. Marks of a pupil or date not in them
+    are left out, so take ``pupils`` from :func:`summarise` (``by="pupil"``), which also
+    refuses unknown codes. The engine only joins and filters: the marks are counted by the
+    caller (a pupil's day has several), which is linear in the marks where the engine's
+    ``GROUP BY`` over tens of millions of (pupil, date) groups is not.
     """
-    relations = {"marks": marks_relation(marks), "codes": marks_sql.codes_frame()}
-    unknown = 0
+    relations = {
+        "marks": marks_relation(marks),
+        "codes": marks_sql.codes_frame(),
+        "pupils": pd.DataFrame(
+            {"upn": pupils.astype(str), "pupil": np.arange(len(pupils), dtype=np.int32)}
+        ),
+        "dates": pd.DataFrame(
+            {
+                "date": pd.to_datetime(np.asarray(days, dtype="datetime64[D]")),
+                "day": np.arange(len(days), dtype=np.int32),
+            }
+        ),
+    }
     for frame in run_sql_batches(
-        marks_sql.daily_sql(), relations, engine=engine or default_engine()
+        marks_sql.possible_cells_sql(), relations, engine=engine or default_engine()
     ):
-        missing = frame["grp"].isna().to_numpy()
-        unknown += int(frame["sessions"].to_numpy()[missing].sum())
-        yield frame[~missing].astype({"grp": np.int8, "sessions": np.int64})
-    _refuse_unknown_codes(unknown, marks, engine)
+        yield tuple(frame[c].to_numpy(dtype=np.int64) for c in ("pupil", "day", "grp"))
 
 
 def group_rates(table: pd.DataFrame, by: list[str] | str) -> pd.DataFrame:

@@ -50,8 +50,9 @@ from attendance_lib.engine.sessions import (
     COUNT_COLUMNS,
     Summary,
     add_rates,
-    daily_sessions_batches,
     mark_date_range,
+    possible_days,
+    possible_mark_cells,
     summarise,
     weekly_counts_of,
 )
@@ -161,20 +162,17 @@ class MarkIndex:
         weekly = weekly_counts_of(marks)
         if weekly is not None:
             return cls.from_weekly(weekly)
-        codes, categories, day, grp, sessions = _daily_arrays(marks, engine)
-        if len(day):
-            offset = day - day.min()
-            used = np.bincount(offset) > 0
-            days = np.flatnonzero(used) + np.int64(day.min())
-            # 1-based: cum[:, 0] is the zero before any day
-            position = np.cumsum(used).astype(np.int32)[offset]
-        else:
-            days, position = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        most = np.bincount(codes, weights=sessions).max() if len(codes) else 0
+        totals = summarise(marks, by="pupil", engine=engine).table  # refuses unknown codes
+        categories = pd.Index(totals["upn"], dtype=str)
+        days = possible_days(marks, engine=engine)
+        most = int(totals["sessions_possible"].max()) if len(totals) else 0
         dtype = np.int16 if most < np.iinfo(np.int16).max else np.int32
-        cum = np.zeros((len(categories), len(days) + 1, len(_POSSIBLE)), dtype=dtype)
-        cum[codes, position, grp] = sessions  # one row per cell
-        del codes, day, grp, sessions, position
+        width = len(days) + 1  # 1-based: cum[:, 0] is the zero before any day
+        cum = np.zeros(len(categories) * width * len(_POSSIBLE), dtype=dtype)
+        for pupil, day, grp in possible_mark_cells(marks, categories, days, engine=engine):
+            cell = (pupil * width + day + 1) * len(_POSSIBLE) + grp
+            np.add.at(cum, cell, np.ones(len(cell), dtype=dtype))  # a day holds several marks
+        cum = cum.reshape(len(categories), width, len(_POSSIBLE))
         np.cumsum(cum, axis=1, dtype=dtype, out=cum)
         return cls(
             categories=pd.Index(categories, dtype=str),
@@ -242,41 +240,6 @@ class MarkIndex:
             return np.zeros((len(r_upn), len(_POSSIBLE)), dtype=np.int64)
         row = np.maximum(r_upn, 0)
         return self.cum[row, hi].astype(np.int64) - self.cum[row, lo]
-
-
-def _daily_arrays(marks, engine: str | None) -> tuple[np.ndarray, pd.Index, np.ndarray, ...]:
-    """:func:`~attendance_lib.engine.sessions.daily_sessions` as compact arrays, read a piece
-    at a time: pupil codes (int32, in order of first appearance, as ``pd.factorize`` numbers
-    them), the pupils (``categories``), day numbers (int32), groups (int8) and sessions (int16,
-    at most a few a day).
-
-    On a large LA the daily table is ~56 million rows; as a DataFrame of UPN strings it took
-    most of 7 GB, as these arrays ~11 bytes a row.
-    """
-    known = pd.Index([], dtype=object)
-    parts: list[tuple[np.ndarray, ...]] = []
-    for frame in daily_sessions_batches(marks, engine=engine):
-        local, uniques = pd.factorize(frame["upn"])
-        uniques = pd.Index(np.asarray(uniques, dtype=object))
-        where = known.get_indexer(uniques)
-        new = uniques[where < 0]
-        if len(new):
-            where[where < 0] = np.arange(len(known), len(known) + len(new))
-            known = known.append(new)
-        day = frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        parts.append(
-            (
-                where[local].astype(np.int32),
-                day.astype(np.int32),
-                frame["grp"].to_numpy(dtype=np.int8),
-                frame["sessions"].to_numpy().astype(np.int16),
-            )
-        )
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, known, empty, empty, empty
-    codes, day, grp, sessions = (np.concatenate(a) for a in zip(*parts, strict=True))
-    return codes, known, day, grp, sessions
 
 
 def _days(dates, n: int) -> np.ndarray:
