@@ -31,10 +31,12 @@ test: $(STAMP) $(DEMO_DIR)/schools.csv ## Run the whole test suite (library, CLI
 	$(BIN)/python -m pytest tests notebooks --ignore=tests/fixtures \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-# MUTMUT_ARGS narrows the run, e.g. make mutation MUTMUT_ARGS='"attendance_lib.core.numbers*"'
+# MUTMUT_ARGS narrows the run, e.g. make mutation MUTMUT_ARGS='"attendance_lib.core.numbers*"';
+# then the score is of the mutants that have run (--partial), not a check of the whole target.
 mutation: $(STAMP) ## Mutation testing of the modules that decide figures and privacy (slow, not in test)
 	$(BIN)/mutmut run $(MUTMUT_ARGS)
 	$(BIN)/mutmut results
+	$(BIN)/python tests/mutation_score.py $(if $(MUTMUT_ARGS),--partial)
 
 # The notebooks' defaults point at the demo LA, so nbval needs it.
 $(DEMO_DIR)/schools.csv: | $(STAMP)

@@ -88,6 +88,17 @@ def test_zero_denominators_give_nan_or_clipped_limits_without_warnings():
         assert (low[0], high[0]) == (0.0, 100.0)
 
 
+def test_an_empty_group_at_an_overall_rate_of_0_or_100_has_no_limits_and_no_warning():
+    # p (1 - p) / n is 0 / 0 here: no limits (NaN, drawn as a gap), and no RuntimeWarning
+    # printed into a report (the "invalid" case of np.errstate, beside "divide" above)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rate in (0.0, 100.0):
+            low, high = funnel_limits([0, 50], rate, 0.998)
+            assert np.isnan(low[0]) and np.isnan(high[0])
+            assert (low[1], high[1]) == (rate, rate)
+
+
 def test_funnel_limits_clip_at_100_and_follow_a_low_rate():
     # p = 98 %, n = 4: 98 + 3.0902 * sqrt(0.98 * 0.02 / 4) * 100 = 119.6, shown as 100
     low, high = funnel_limits([4], 98.0, 0.998)
