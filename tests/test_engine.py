@@ -773,24 +773,6 @@ DAILY = {
 }
 
 
-def _daily_dict(frame: pd.DataFrame) -> dict:
-    return {
-        (str(r.upn), f"{pd.Timestamp(r.date):%Y-%m-%d}", int(r.grp)): int(r.sessions)
-        for r in frame.itertuples()
-    }
-
-
-def test_daily_sessions_per_pupil_day_and_group_over_all_enrolments():
-    frame = engine.daily_sessions(_daily_marks())
-    assert _daily_dict(frame) == DAILY
-    assert len(frame) == len(DAILY)
-    assert list(frame.columns) == ["upn", "date", "grp", "sessions"]
-    assert (frame["grp"].dtype, frame["sessions"].dtype) == (np.int8, np.int64)
-    with pytest.raises(ValueError) as info:
-        engine.daily_sessions(marks_frame(sessions(P1, URN_A, ["/", "-", "?", "-", "X"])))
-    assert str(info.value) == "unknown register codes: -, ? (3 marks); validate the data first"
-
-
 def test_possible_days_and_mark_cells_number_every_possible_mark_in_pieces(monkeypatch):
     from collections import Counter
 
@@ -908,8 +890,6 @@ def test_the_engine_named_by_the_environment_runs_the_queries(monkeypatch):
     unknown = marks_frame(sessions(P1, URN_A, ["/", "-"]))
     with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
         summarise(unknown, engine="duckdb")
-    with pytest.raises(ValueError, match=r"^unknown register codes: - \(1 marks\)"):
-        engine.daily_sessions(unknown, engine="duckdb")
 
 
 def test_code_counts_of_a_weekly_dataset_is_its_weekly_cube_cached_apart(tmp_path, monkeypatch):

@@ -412,11 +412,11 @@ def test_synth_vyed_needs_a_source(tmp_path, capsys):
 
 
 def test_code_level_counts_on_weekly_data_say_why_they_cannot_run(round_trip):
-    from attendance_lib.engine.sessions import daily_sessions
+    from attendance_lib.engine.sessions import possible_days
 
     _, weekly_ds = round_trip
     with pytest.raises(UsageError, match="weekly counts only .* no register codes"):
-        daily_sessions(weekly_ds)
+        possible_days(weekly_ds)
 
 
 def test_termly_year_to_date_is_the_same_from_weekly_counts(round_trip):

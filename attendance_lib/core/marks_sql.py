@@ -82,21 +82,6 @@ ORDER BY {", ".join(keys)}
 """
 
 
-def daily_sql() -> str:
-    """Possible sessions per pupil (upn, all enrolments together), date and group.
-
-    Only marks in a possible group (present, AEA, authorised, unauthorised) are counted;
-    a code missing from the code table gives a row with ``grp`` NULL, so the caller can
-    refuse it. One row per (upn, date, grp): a school day has at most four.
-    """
-    return f"""
-SELECT {UPN} AS upn, {DATE} AS date, c.grp AS grp, COUNT(*) AS sessions
-FROM marks m LEFT JOIN codes c ON {CODE} = c.code
-WHERE c.grp IS NULL OR c.grp IN ({POSSIBLE_GROUPS})
-GROUP BY {UPN}, {DATE}, c.grp
-"""
-
-
 def possible_dates_sql() -> str:
     """The dates with at least one possible mark, in order."""
     return f"""

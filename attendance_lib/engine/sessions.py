@@ -366,30 +366,6 @@ def _refuse_unknown_codes(count: int, marks, engine: str | None) -> None:
         )
 
 
-def daily_sessions(marks, *, engine: str | None = None) -> pd.DataFrame:
-    """Possible sessions per pupil, date and group, summed over the pupil's enrolments.
-
-    ``marks`` as for :func:`summarise` (a dataset's Parquet file is read by the engine, not
-    loaded into pandas). Not-possible marks are left out.
-
-    Returns
-    -------
-    DataFrame
-        Columns upn, date (datetime64), grp (the :class:`~attendance_lib.core.codes.Group` number:
-        present, AEA, authorised or unauthorised) and sessions; one row per (upn, date, grp),
-        in no particular order.
-
-    Raises
-    ------
-    ValueError
-        Naming any code that is not in the code table.
-    """
-    frame = _marks_query(marks_sql.daily_sql(), marks, engine)
-    unknown = frame["grp"].isna().to_numpy()
-    _refuse_unknown_codes(int(frame["sessions"].to_numpy()[unknown].sum()), marks, engine)
-    return frame.astype({"grp": np.int8, "sessions": np.int64})
-
-
 def latest_school(marks, start=None, end=None, *, engine: str | None = None) -> pd.DataFrame:
     """Each pupil's school on the pupil's last possible mark in ``start``..``end``
     (:func:`marks_sql.latest_school_sql`), computed by the engine: ``marks`` as for
