@@ -39,6 +39,7 @@ from attendance_lib.analyses.cohort.sources import current_school
 from attendance_lib.analyses.shared.dfe_cohort import cohort_status
 from attendance_lib.analyses.shared.pupil_sessions import pupil_summary
 from attendance_lib.core.academic_calendar import Calendar, academic_year_of
+from attendance_lib.core.columns import text_in
 from attendance_lib.core.numbers import format_pct
 
 DEFAULT_CAPACITY = 40
@@ -162,18 +163,15 @@ def identify_cohort(
     if year_groups:
         wanted = [str(y) for y in year_groups]
         in_scope = school_age[school_age["year_group"].astype(str).isin(wanted)]
+    on_roll = text_in(table["upn"], roll["upn"])
+    of_school_age = text_in(table["upn"], school_age["upn"])
+    wanted_pupil = text_in(table["upn"], in_scope["upn"])
     counts = {
-        "pupils_with_possible_sessions": int(table["upn"].isin(in_scope["upn"]).sum()),
-        "no_possible_session": int(
-            summary.zero_possible["upn"].astype(str).isin(in_scope["upn"]).sum()
-        ),
-        "no_pupil_record": int((~table["upn"].isin(roll["upn"])).sum()),
-        "outside_school_age": int(
-            (table["upn"].isin(roll["upn"]) & ~table["upn"].isin(school_age["upn"])).sum()
-        ),
-        "outside_year_groups": int(
-            (table["upn"].isin(school_age["upn"]) & ~table["upn"].isin(in_scope["upn"])).sum()
-        ),
+        "pupils_with_possible_sessions": int(wanted_pupil.sum()),
+        "no_possible_session": int(text_in(summary.zero_possible["upn"], in_scope["upn"]).sum()),
+        "no_pupil_record": int((~on_roll).sum()),
+        "outside_school_age": int((on_roll & ~of_school_age).sum()),
+        "outside_year_groups": int((of_school_age & ~wanted_pupil).sum()),
     }
     pa = table[table["persistent_absent"]].merge(in_scope, on="upn", how="inner")
     absent = pa["sessions_authorised"] + pa["sessions_unauthorised"]
@@ -201,10 +199,10 @@ def identify_cohort(
         if "status" in interventions:
             status_open = interventions["status"].astype(str).str.strip().str.lower() == "open"
             is_open |= status_open & (pd.to_datetime(interventions["start_date"]) <= end)
-        left_out[pa["upn"].isin(interventions.loc[is_open, "upn"].astype(str))] = OPEN_INTERVENTION
+        left_out[text_in(pa["upn"], interventions.loc[is_open, "upn"])] = OPEN_INTERVENTION
     if services is not None and not services.empty:
         open_svc = open_on(services["start_date"], services["end_date"], end)
-        with_svc = pa["upn"].isin(services.loc[open_svc, "upn"].astype(str))
+        with_svc = text_in(pa["upn"], services.loc[open_svc, "upn"])
         left_out[with_svc & (left_out == "")] = OPEN_SERVICE
     pa["left_out"] = left_out
     pa = pa.sort_values(

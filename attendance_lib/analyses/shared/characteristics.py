@@ -28,6 +28,7 @@ import operator
 import numpy as np
 import pandas as pd
 
+from attendance_lib.core.columns import text_in
 from attendance_lib.engine.sessions import COUNT_COLUMNS, add_rates
 
 #: Services that mean the child has a social worker.
@@ -114,7 +115,7 @@ def attach_characteristics(
     cols = [c for c in PUPIL_COLUMNS if c in pupils]
     recorded = [c for c in RECORD_FLAGS if c in pupils and pupils[c].notna().any()]
     # only the table's pupils' rows are typed and joined (a school's few hundred of the LA's)
-    theirs = pupils["upn"].astype(str).isin(table["upn"].astype(str).unique()).to_numpy()
+    theirs = text_in(pupils["upn"], table["upn"])
     chars = pupils.loc[theirs, ["upn", "academic_year", *cols, *recorded]].astype(
         {"upn": str, "academic_year": str}
     )

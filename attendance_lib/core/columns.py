@@ -1,0 +1,30 @@
+"""Operations on text columns that pandas' own methods do slowly.
+
+pandas 3 keeps text in pyarrow arrays (the ``str`` dtype). Its ``Series.isin`` on such a column
+turns every value it is given into a Python object before asking pyarrow (0.66 CPU s for
+100,000 UPNs against 100,000, about 25 times Arrow's own hash lookup), and a large LA's
+reports ask that of every pupil several times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def text_in(column: pd.Series | pd.Index, values: Iterable) -> np.ndarray:
+    """Whether each value of ``column`` is among ``values``, both read as text: a bool array.
+
+    The same answer as ``column.astype(str).isin(values)`` for text values: a missing value
+    matches a missing value, and nothing else does. Values are compared as text (the number
+    ``1`` matches the text ``"1"``), so give UPNs as text.
+    """
+    left = pa.array(pd.Series(column, copy=False).astype("str"))
+    if not isinstance(values, pd.Series | pd.Index):
+        values = pd.Series(list(values), dtype=object)
+    right = pa.array(pd.Series(values, copy=False).astype("str"), type=left.type).unique()
+    return np.asarray(pc.is_in(left, value_set=right), dtype=bool)

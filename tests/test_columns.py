@@ -1,0 +1,37 @@
+"""``core.columns.text_in`` gives what pandas' ``isin`` gives on text, by Arrow's lookup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attendance_lib.core.columns import text_in
+
+UPN_LIKE = st.one_of(st.none(), st.sampled_from(["A1", "A2", "b3", "", " A1", "Ω9"]))
+
+
+@given(st.lists(UPN_LIKE, max_size=30), st.lists(UPN_LIKE, max_size=30))
+def test_the_same_answer_as_pandas_isin_on_text(column, values):
+    series = pd.Series(column, dtype="str")
+    expected = series.isin(values).to_numpy(dtype=bool)
+    got = text_in(series, values)
+    assert got.dtype == bool and got.shape == (len(column),)
+    assert got.tolist() == expected.tolist()
+    # whatever holds the values: a Series, an Index, an object array, a set
+    assert text_in(series, pd.Series(values, dtype="str")).tolist() == expected.tolist()
+    assert text_in(series, pd.Index(values, dtype="str")).tolist() == expected.tolist()
+    assert text_in(series.to_numpy(dtype=object), set(values)).tolist() == expected.tolist()
+
+
+def test_missing_matches_only_missing_and_values_are_read_as_text():
+    column = pd.Series(["A1", None, "7", "B2"], dtype="str")
+    assert text_in(column, ["A1"]).tolist() == [True, False, False, False]
+    assert text_in(column, ["A1", None]).tolist() == [True, True, False, False]
+    assert text_in(column, [7]).tolist() == [False, False, True, False]  # 7 read as "7"
+    assert text_in(column, []).tolist() == [False] * 4
+    assert text_in(pd.Series([], dtype="str"), ["A1"]).tolist() == []
+    assert text_in(pd.Index(["A1", "B2"]), np.array(["B2"])).tolist() == [False, True]
+    # a value set with repeats and a column of numbers read as text
+    assert text_in(pd.Series([1, 2, 3]), pd.Series(["3", "3", "1"])).tolist() == [True, False, True]
