@@ -783,6 +783,8 @@ def test_possible_days_and_mark_cells_number_every_possible_mark_in_pieces(monke
     assert days.dtype == np.int64
     dates = days.astype("datetime64[D]").astype(str).tolist()
     assert dates == ["2023-09-04", "2023-09-05"]  # sorted; X and D alone make no day
+    undated = pd.concat([marks, marks.iloc[:1].assign(date=pd.NaT)], ignore_index=True)
+    assert engine.possible_days(undated).tolist() == days.tolist()  # no day for a missing date
     pupils = pd.Index([P3, P2, P1])  # any order: positions are in this index
     monkeypatch.setattr(sql_engines, "BATCH_ROWS", 2)
     pieces = list(engine.possible_mark_cells(marks, pupils, days))

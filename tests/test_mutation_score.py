@@ -80,6 +80,35 @@ def test_a_module_without_results_is_named_and_fails_a_complete_check(tmp_path, 
     assert "1 module(s) without results" in captured.err
 
 
+def test_no_covering_test_and_suspicious_count_as_not_caught_and_skipped_as_left_out(
+    tmp_path, capsys
+):
+    # mutmut's exit codes: 1 killed, 36 timeout, 0 survived, 33 and 5 no tests (final: a
+    # later run does not revisit them), 35 suspicious, 4 unknown (read as suspicious),
+    # 34 skipped, None not checked, 2 interrupted
+    codes = [1] * 18 + [36] + [0, 33, 5, 35, 4] + [34, 34] + [None, 2]
+    root = _project(
+        tmp_path,
+        {MODULES[0]: {f"m_{i}": c for i, c in enumerate(codes)}, MODULES[1]: _codes(killed=1)},
+    )
+    score = mutation_score.module_score(MODULES[0], root / "mutants")
+    assert (score.mutants, score.detected, score.survived, score.not_run) == (26, 19, 5, 2)
+    # with --partial, 19 caught of 24 with a result: 79.2%, under the target
+    assert mutation_score.main(["--root", str(root), "--partial"]) == 1
+    assert "80.0% is under the target" in capsys.readouterr().err  # 20 of 25 in total
+
+
+def test_a_glob_in_only_mutate_names_the_files_it_matches(tmp_path):
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    for name in ["pkg/a.py", "pkg/b.py", "pkg/sub/c.py", "pkg/notes.txt"]:
+        (tmp_path / name).write_text("")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mutmut]\nonly_mutate = ["pkg/b.py", "pkg/*", "other.py"]\n'
+    )
+    modules = mutation_score.mutated_modules(tmp_path / "pyproject.toml")
+    assert modules == ["pkg/b.py", "pkg/a.py", "pkg/sub/c.py", "other.py"]
+
+
 def test_no_results_at_all_exits_2_and_says_what_to_run(tmp_path, capsys):
     root = _project(tmp_path, {})
     assert mutation_score.main(["--root", str(root)]) == 2

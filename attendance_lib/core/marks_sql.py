@@ -83,11 +83,12 @@ ORDER BY {", ".join(keys)}
 
 
 def possible_dates_sql() -> str:
-    """The dates with at least one possible mark, in order."""
+    """The dates with at least one possible mark, in order (a missing date is none: the
+    engines would sort it first or last)."""
     return f"""
 SELECT DISTINCT {DATE} AS date
 FROM marks m JOIN codes c ON {CODE} = c.code
-WHERE c.grp IN ({POSSIBLE_GROUPS})
+WHERE c.grp IN ({POSSIBLE_GROUPS}) AND {DATE} IS NOT NULL
 ORDER BY date
 """
 
@@ -95,15 +96,17 @@ ORDER BY date
 def possible_cells_sql() -> str:
     """Every possible mark as numbers: its pupil's and its date's positions and its group.
 
-    ``pupils`` (upn, pupil) and ``dates`` (date, day) number the pupils and dates; a mark
-    whose pupil or date is not numbered there is left out. One row per mark, in no order.
+    ``pupil_numbers`` (upn, pupil) and ``day_numbers`` (date, day) number the pupils and
+    dates; a mark whose pupil or date is not numbered there is left out. One row per mark,
+    in no order. (Spark registers each relation as a view of its session: the names are
+    ones a user's own notebook is unlikely to hold.)
     """
     return f"""
 SELECT p.pupil AS pupil, d.day AS day, c.grp AS grp
 FROM marks m
 JOIN codes c ON {CODE} = c.code
-JOIN pupils p ON {UPN} = p.upn
-JOIN dates d ON {DATE} = d.date
+JOIN pupil_numbers p ON {UPN} = p.upn
+JOIN day_numbers d ON {DATE} = d.date
 WHERE c.grp IN ({POSSIBLE_GROUPS})
 """
 
@@ -113,7 +116,9 @@ def latest_school_sql(start=None, end=None) -> str:
     with possible marks at two schools, the larger URN (one row per upn, in no order).
 
     Two aggregates over the pupils (their last day, then the largest URN on it) rather than
-    a window function: a window sorts every mark, which costs more than linearly.
+    a window function: a window sorts every mark, which costs more than linearly. A mark
+    without a UPN or a date matches no day (the join is on equality); validated data has
+    neither.
     """
     return f"""
 WITH possible AS (

@@ -48,7 +48,7 @@ def run_sql(sql: str, relations: dict[str, Relation], *, engine: str = "duckdb")
     raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
-#: Rows per piece of :func:`run_sql_batches` (about 11 MB of a daily table's arrays).
+#: Rows per piece of :func:`run_sql_batches` (24 MB of three int64 columns of numbered marks).
 BATCH_ROWS = 1_000_000
 
 

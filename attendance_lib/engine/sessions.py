@@ -401,10 +401,10 @@ def possible_mark_cells(
     relations = {
         "marks": marks_relation(marks),
         "codes": marks_sql.codes_frame(),
-        "pupils": pd.DataFrame(
+        "pupil_numbers": pd.DataFrame(
             {"upn": pupils.astype(str), "pupil": np.arange(len(pupils), dtype=np.int32)}
         ),
-        "dates": pd.DataFrame(
+        "day_numbers": pd.DataFrame(
             {
                 "date": pd.to_datetime(np.asarray(days, dtype="datetime64[D]")),
                 "day": np.arange(len(days), dtype=np.int32),

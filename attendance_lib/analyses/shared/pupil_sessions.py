@@ -127,9 +127,10 @@ class MarkIndex:
 
     ``cum[p, d, g]`` is pupil ``p``'s sessions in group ``g`` (present, AEA, authorised,
     unauthorised; all the pupil's enrolments together) on the dates ``days[:d]``, where
-    ``days`` are the dates on which any pupil has a possible mark. Built once from a
-    per-day count that the SQL engine computes (the marks are never loaded into pandas);
-    then any number of window counts are a lookup each. Memory: pupils x school days x 4
+    ``days`` are the dates on which any pupil has a possible mark. Built once: the SQL engine
+    numbers every possible mark by pupil, day and group, a piece at a time (the marks are
+    never loaded into pandas), and each is counted into its cell; then any number of window
+    counts are a lookup each. Memory: pupils x school days x 4
     small integers (142 MB for the demo LA: 31,000 pupils, 575 school days). ``last_date`` is the
     latest date with any mark, possible or not.
 
