@@ -179,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"the total {_percent(score)} is under the target {TARGET:.0%}")
     if missing or total.not_run:
         if args.partial:
-            print(f"mutation score: a partial run ({unrun}); the score is of those that ran")
+            print(
+                f"mutation score: a partial run ({unrun}); the score is of every mutant "
+                "with a result",
+                flush=True,
+            )
         else:
             problems.append(unrun)
     for problem in problems:
