@@ -32,7 +32,7 @@ test: $(STAMP) $(DEMO_DIR)/schools.csv ## Run the whole test suite (library, CLI
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # MUTMUT_ARGS narrows the run, e.g. make mutation MUTMUT_ARGS='"attendance_lib.core.numbers*"';
-# then the score is of the mutants that have run (--partial), not a check of the whole target.
+# then the score is of every mutant with a result (--partial), not a check of the whole target.
 mutation: $(STAMP) ## Mutation testing of the modules that decide figures and privacy (slow, not in test)
 	$(BIN)/mutmut run $(MUTMUT_ARGS)
 	$(BIN)/mutmut results

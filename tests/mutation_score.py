@@ -82,12 +82,13 @@ def mutated_modules(pyproject: Path) -> list[str]:
     except KeyError as error:
         raise SystemExit(f"{pyproject}: no [tool.mutmut] only_mutate list") from error
     root = pyproject.parent
+    files: list[str] = []  # the project's Python files, listed at the first glob entry
     modules: list[str] = []
     for entry in entries:
         if not any(mark in entry for mark in "*?["):
             modules.append(entry)
             continue
-        files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
+        files = files or sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
         modules += [f for f in files if fnmatch.fnmatch(f, entry) and f not in modules]
     return modules
 
@@ -121,21 +122,19 @@ def score_table(scores: list[ModuleScore], missing: list[str], partial: bool = F
     """The per-module table and the total, as plain text (``partial``: scores of the run)."""
     width = max([len(s.path) for s in scores] + [len(m) for m in missing] + [len("total")])
     header = f"{'module':<{width}}  {'mutants':>7}  {'detected':>8}  {'survived':>8}  {'not run':>7}  score"
-    lines = [header, "-" * len(header)]
-    for s in scores:
-        lines.append(
+
+    def row(s: ModuleScore) -> str:
+        return (
             f"{s.path:<{width}}  {s.mutants:>7}  {s.detected:>8}  {s.survived:>8}  "
             f"{s.not_run:>7}  {_percent(s.score_of_run if partial else s.score)}"
         )
-    for path in missing:
-        lines.append(f"{path:<{width}}  no results: mutmut has not generated its mutants")
-    total = total_score(scores)
-    lines.append("-" * len(header))
-    lines.append(
-        f"{'total':<{width}}  {total.mutants:>7}  {total.detected:>8}  {total.survived:>8}  "
-        f"{total.not_run:>7}  {_percent(total.score_of_run if partial else total.score)}"
-    )
-    return "\n".join(lines)
+
+    rule = "-" * len(header)
+    lines = [header, rule, *map(row, scores)]
+    lines += [
+        f"{path:<{width}}  no results: mutmut has not generated its mutants" for path in missing
+    ]
+    return "\n".join([*lines, rule, row(total_score(scores))])
 
 
 def total_score(scores: list[ModuleScore]) -> ModuleScore:
