@@ -476,3 +476,27 @@ def test_cohort_status_ages_are_whole_numbers_missing_without_a_date_of_birth():
     assert status["age"].tolist()[2] == 14  # C, born 2008-01-10, on 31 August 2022
     assert status["age"].isna().tolist() == [True, True, False, True, True]
     assert status["basis"].tolist() == ["NC year"] * 2 + ["date of birth"] + ["NC year"] * 2
+
+
+@pytest.mark.parametrize("cohort", ["dfe", "all"])
+@pytest.mark.parametrize("schools", [None, SCHOOLS])
+def test_excluded_by_school_is_each_schools_own_cube_alone(cohort, schools):
+    """``by_school``: one pass gives each school the exclusions its own rows alone give
+    (no pupil record, outside the age range, no possible session, alternative provision)."""
+    whole = dfe_cohort.period_enrolments(
+        CUBE, PUPILS, YEAR, 6, cohort=cohort, schools=schools, by_school=True
+    )
+    plain = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, cohort=cohort, schools=schools)
+    pd.testing.assert_frame_equal(whole.table, plain.table)
+    assert sorted(set(whole.excluded["urn"])) == sorted(set(CUBE["urn"]))
+    for urn, rows in whole.excluded.groupby("urn", sort=True):
+        alone = dfe_cohort.period_enrolments(
+            CUBE[CUBE["urn"] == urn], PUPILS, YEAR, 6, cohort=cohort, schools=schools
+        )
+        pd.testing.assert_frame_equal(
+            rows.drop(columns="urn").reset_index(drop=True), alone.excluded, obj=str(urn)
+        )
+    # the schools' counts add up to the LA's
+    total = whole.excluded.groupby("reason", sort=False)["enrolments"].sum()
+    assert total.to_dict() == plain.excluded.set_index("reason")["enrolments"].to_dict()
+    assert (whole.excluded["enrolments"].sum() > 0) == (cohort == "dfe")

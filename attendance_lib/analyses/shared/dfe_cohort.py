@@ -289,6 +289,7 @@ def apply_cohort(
     cohort: str = "dfe",
     *,
     status: YearStatus | None = None,
+    by_school: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Keep the cube rows of the chosen cohort; count the enrolments left out, by reason.
 
@@ -305,13 +306,15 @@ def apply_cohort(
     excluded
         reason, enrolments: enrolments (upn + urn + academic year) with marks that are not in
         the cohort, or whose age stays unknown after :func:`nearest_year_rows`. With
-        ``cohort="all"`` this is empty.
+        ``cohort="all"`` this is empty. With ``by_school``, counted for each school of the
+        cube apart: urn, reason, enrolments (urns ascending, each school's reasons in the
+        same order, zero counts included), what the cube of each school alone would give.
     dropped_only
         The keys of cohort enrolments whose only marks were in the dropped sixth half term;
         they are reported as enrolments with no possible session.
     """
     check_cohort(cohort)
-    none = pd.DataFrame({"reason": pd.Series(dtype=str), "enrolments": pd.Series(dtype="int64")})
+    none = _excluded_frame([], [], [], by_school)
     no_keys = pd.DataFrame({k: pd.Series(dtype=str) for k in ENROLMENT_KEYS})
     if cohort == "all" or cube.empty:
         return cube, none, no_keys
@@ -345,16 +348,15 @@ def apply_cohort(
     inside = merged["in_cohort"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     drop_ht = merged["drop_last_half_term"].fillna(False).to_numpy(dtype=bool)[pupil_year]
     keep = inside & ~(drop_ht & (cube["half_term"].to_numpy() == LAST_HALF_TERM))
-    enrolment, _ = pair_codes(pd.Series(pupil_year), cube["urn"])
-    excluded = pd.DataFrame(
-        {
-            "reason": [NO_PUPIL_RECORD, OUTSIDE_AGE],
-            "enrolments": [
-                len(np.unique(enrolment[~known])),
-                len(np.unique(enrolment[known & ~inside])),
-            ],
-        }
-    )
+    enrolment, (_, enrolment_urn) = pair_codes(pd.Series(pupil_year), cube["urn"])
+    reasons = [NO_PUPIL_RECORD, OUTSIDE_AGE]
+    left_out = [np.unique(enrolment[~known]), np.unique(enrolment[known & ~inside])]
+    if by_school:
+        urns = np.unique(enrolment_urn)
+        counts = [_per_school(enrolment_urn[ids], urns) for ids in left_out]
+        excluded = _excluded_frame(urns, reasons, counts, True)
+    else:
+        excluded = _excluded_frame([], reasons, [[len(ids)] for ids in left_out], False)
     kept_enrolments = np.unique(enrolment[keep])
     dropped = inside & ~keep
     _, first = np.unique(enrolment[dropped], return_index=True)
@@ -363,6 +365,35 @@ def apply_cohort(
     only = cube.iloc[rows][ENROLMENT_KEYS].astype({"upn": str, "academic_year": str})
     only = only.reset_index(drop=True)
     return cube[keep].reset_index(drop=True), excluded, only
+
+
+def _per_school(urns_of: np.ndarray, urns: np.ndarray) -> np.ndarray:
+    """How many of ``urns_of`` (one urn per enrolment) are each of ``urns`` (sorted)."""
+    return np.bincount(np.searchsorted(urns, urns_of), minlength=len(urns)).astype(np.int64)
+
+
+def _excluded_frame(urns, reasons: list[str], counts, by_school: bool) -> pd.DataFrame:
+    """The ``excluded`` table: reason, enrolments (``counts[i]`` for ``reasons[i]``); with
+    ``by_school``, a block of the reasons for each urn (``counts[i][j]``: reason i, urn j)."""
+    if not by_school:
+        enrolments = [int(c[0]) for c in counts]
+        return pd.DataFrame(
+            {
+                "reason": pd.Series(reasons, dtype=str),
+                "enrolments": pd.Series(enrolments, dtype="int64"),
+            }
+        )
+    urns = np.asarray(urns, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "urn": np.repeat(urns, len(reasons)),
+            "reason": pd.Series(list(reasons) * len(urns), dtype=str),
+            "enrolments": np.asarray(
+                [int(counts[i][j]) for j in range(len(urns)) for i in range(len(reasons))],
+                dtype=np.int64,
+            ),
+        }
+    )
 
 
 def period_enrolments(
@@ -375,6 +406,7 @@ def period_enrolments(
     cohort: str = "dfe",
     schools: pd.DataFrame | None = None,
     status: YearStatus | None = None,
+    by_school: bool = False,
 ) -> PeriodEnrolments:
     """Enrolment-level counts, rates and flags for half terms ``first_ht``..``last_ht`` of a year.
 
@@ -397,26 +429,40 @@ def period_enrolments(
     status
         The cohort status of ``pupils``' rows of ``academic_year``, worked out beforehand
         (:func:`cached_year_status`); see :func:`apply_cohort`.
+    by_school
+        ``excluded`` for each school of the period apart (urn, reason, enrolments), each
+        school's rows those the school's cube alone would give; the other fields are the
+        same either way. So the packs work out every school's enrolments in one pass.
     """
     years = cube["academic_year"].astype(str).to_numpy()
     hts = cube["half_term"].to_numpy()
     window = cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
-    kept, excluded, dropped_only = apply_cohort(window, pupils, cohort, status=status)
+    kept, excluded, dropped_only = apply_cohort(
+        window, pupils, cohort, status=status, by_school=by_school
+    )
     ap_rows = (
         is_alternative_provision(kept["urn"], schools)
         if cohort == "dfe"
         else np.zeros(len(kept), dtype=bool)
     )
     ap_only = is_alternative_provision(dropped_only["urn"], schools) if ap_rows.any() else None
-    table, n_zero = _enrolment_table(kept[~ap_rows])
-    n_zero += len(dropped_only) - (int(ap_only.sum()) if ap_only is not None else 0)
+    table, zero_urns = _enrolment_table(kept[~ap_rows])
+    only_urns = dropped_only["urn"].to_numpy(dtype=np.int64)
+    ap_keys = kept.loc[ap_rows, ENROLMENT_KEYS].drop_duplicates()
+    ap_urns = ap_keys["urn"].to_numpy(dtype=np.int64)
+    if ap_only is not None:
+        ap_urns = np.concatenate([ap_urns, only_urns[ap_only]])
+        only_urns = only_urns[~ap_only]
     ap, _ = _enrolment_table(kept[ap_rows])
-    n_ap = len(kept.loc[ap_rows, ENROLMENT_KEYS].drop_duplicates())
-    n_ap += int(ap_only.sum()) if ap_only is not None else 0
-    extra = [(ZERO_POSSIBLE, n_zero)] + ([(ALTERNATIVE_PROVISION, n_ap)] if n_ap else [])
-    excluded = pd.concat(
-        [excluded, pd.DataFrame(extra, columns=["reason", "enrolments"])], ignore_index=True
-    )
+    zero_urns = np.concatenate([zero_urns, only_urns])
+    if by_school:
+        excluded = _with_zero_and_ap(excluded, window["urn"], zero_urns, ap_urns)
+    else:
+        n_zero, n_ap = len(zero_urns), len(ap_urns)
+        extra = [(ZERO_POSSIBLE, n_zero)] + ([(ALTERNATIVE_PROVISION, n_ap)] if n_ap else [])
+        excluded = pd.concat(
+            [excluded, pd.DataFrame(extra, columns=["reason", "enrolments"])], ignore_index=True
+        )
     excluded["enrolments"] = excluded["enrolments"].astype("int64")
     nearest = 0
     if cohort == "dfe" and len(table):
@@ -435,8 +481,8 @@ def period_enrolments(
     )
 
 
-def _enrolment_table(kept: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """One row per enrolment with a possible session, and the number with none."""
+def _enrolment_table(kept: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per enrolment with a possible session, and the urn of each with none."""
     counts = counts_from_cube(kept, ENROLMENT_KEYS) if not kept.empty else _empty_counts()
     counts["upn"] = counts["upn"].astype(str)
     counts["academic_year"] = counts["academic_year"].astype(str)
@@ -444,7 +490,32 @@ def _enrolment_table(kept: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     zero = counts["sessions_possible"].to_numpy() == 0
     table = add_rates(counts[~zero].reset_index(drop=True))
     table = table.sort_values(["urn", "upn"], kind="stable").reset_index(drop=True)
-    return table, int(zero.sum())
+    return table, counts["urn"].to_numpy(dtype=np.int64)[zero]
+
+
+def _with_zero_and_ap(
+    excluded: pd.DataFrame, window_urns: pd.Series, zero_urns: np.ndarray, ap_urns: np.ndarray
+) -> pd.DataFrame:
+    """:func:`period_enrolments`' ``excluded`` by school: each school's rows from
+    :func:`apply_cohort`, then its enrolments with no possible session, then (where it has
+    any) those at alternative provision, as the school's cube alone would give them."""
+    urns = np.unique(window_urns.to_numpy(dtype=np.int64))
+    n_zero, n_ap = _per_school(zero_urns, urns), _per_school(ap_urns, urns)
+    rows = {u: [] for u in urns.tolist()}
+    for urn, reason, n in excluded[["urn", "reason", "enrolments"]].itertuples(index=False):
+        rows[int(urn)].append((reason, int(n)))
+    out = []
+    for j, urn in enumerate(urns.tolist()):
+        extra = [(ZERO_POSSIBLE, int(n_zero[j]))]
+        extra += [(ALTERNATIVE_PROVISION, int(n_ap[j]))] if n_ap[j] else []
+        out += [(urn, reason, n) for reason, n in rows[urn] + extra]
+    return pd.DataFrame(
+        {
+            "urn": pd.Series([r[0] for r in out], dtype="int64"),
+            "reason": pd.Series([r[1] for r in out], dtype=str),
+            "enrolments": pd.Series([r[2] for r in out], dtype="int64"),
+        }
+    )
 
 
 def describe_nearest_year(period: PeriodEnrolments) -> str:
