@@ -18,6 +18,9 @@ attendance 83/100 = 83%, PA 3/5, SA 1/5. FSM LA-wide: S1 + S5, attendance 34/40 
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,7 +36,9 @@ from builders import (
     write_folder,
 )
 
+from attendance_lib import synth
 from attendance_lib.analyses.shared import dfe_cohort
+from attendance_lib.analyses.shared.characteristics import attach_characteristics, services_open
 from attendance_lib.analyses.strategy import school_pack
 from attendance_lib.contract.dataset import load_dataset
 from attendance_lib.core.academic_calendar import Calendar
@@ -389,3 +394,95 @@ def test_school_period_is_computed_once_per_school_and_shared(pack_ds, tmp_path,
     assert set(other.table["urn"]) == {URN_B} and set(other.penalty["urn"]) == {URN_B}
     # only the school's pupils' services are kept
     assert set(other.open_services["upn"]) <= set(other.table["upn"])
+
+
+# --------------------------------------------------------------------------------------
+# Every school's tables from one pass over the LA = each school's own marks alone
+# --------------------------------------------------------------------------------------
+
+LA_SMALL_DATA = Path(__file__).resolve().parent / "fixtures" / "la_small" / "data"
+
+
+def _from_own_marks(ds, urn: int, year: str, term: str, cohort: str) -> dict:
+    """What a school's marks alone give (the packs' method before the LA-wide pass)."""
+    calendar = Calendar(ds.calendar)
+    start, end = calendar.to_end_of(year, term)
+    marks = ds.marks_for(urns=[urn], start=start, end=end)
+    if marks.empty:  # the cube of no marks could not be counted: the pass gives empty tables
+        return None
+    cube = code_counts_from_marks(marks, calendar)
+    enrol = dfe_cohort.period_enrolments(
+        cube, ds.pupils, year, dfe_cohort.last_half_term(term), cohort=cohort
+    )
+    opened = services_open(ds.services, start, end)
+    opened = opened[opened["upn"].isin(enrol.table["upn"].astype(str)).to_numpy()]
+    table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
+    in_cohort = marks["upn"].astype(str).isin(set(table["upn"])).to_numpy()
+    return {
+        "table": table,
+        "cube": enrol.cube,
+        "penalty": school_pack.penalty_threshold(marks[in_cohort].reset_index(drop=True)),
+        "open_services": opened.reset_index(drop=True),
+        "excluded": enrol.excluded,
+    }
+
+
+@pytest.fixture(scope="module")
+def la_datasets(tmp_path_factory):
+    """The hand-worked fixture LA (a move, dual registration, ages 4 to 16, Year 11's sixth
+    half term, zero-possible enrolments) with a fourth school that has no marks, and a small
+    synthetic LA."""
+    root = tmp_path_factory.mktemp("la_wide")
+    small = root / "small"
+    shutil.copytree(LA_SMALL_DATA, small)
+    with (small / "schools.csv").open("a", encoding="utf-8") as fh:
+        fh.write("100004,Fixture Closed School,secondary,West,Officer B\n")
+    synthetic = root / "synthetic"
+    synth.generate(synthetic, seed=3, pupils=600, schools=5, progress=False)
+    return [load_dataset(small), load_dataset(synthetic)]
+
+
+@pytest.mark.parametrize("cohort", ["dfe", "all"])
+def test_every_schools_tables_from_the_la_pass_are_its_own_marks_alone(
+    la_datasets, tmp_path, monkeypatch, cohort
+):
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    checked = 0
+    for ds in la_datasets:
+        year = sorted(set(ds.calendar["academic_year"].astype(str)))[-1]
+        for term in ("spring", "year"):  # the packs' usual term, and Year 11's sixth half term
+            for urn in ds.schools["urn"].astype(int):
+                got = school_pack.school_period(ds, urn, year, term, cohort)
+                want = _from_own_marks(ds, urn, year, term, cohort)
+                if want is None:
+                    assert got.table.empty and got.cube.empty and got.penalty.empty
+                    assert got.excluded["enrolments"].sum() == 0
+                    continue
+                for part, frame in want.items():
+                    pd.testing.assert_frame_equal(
+                        getattr(got, part), frame, obj=f"{urn} {year} {term} {part}"
+                    )
+                checked += len(want["table"])
+    assert checked > 500  # enrolments compared, over both LAs
+
+
+def test_the_la_pass_stores_each_school_apart_and_runs_once(pack_ds, tmp_path, monkeypatch):
+    """A school's pack reads its own part: the pass runs once for every school and each
+    school's tables are a file of their own."""
+    monkeypatch.setenv("ATTENDANCE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    calls = []
+    real = school_pack.school_tables
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("urns"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(school_pack, "school_tables", counted)
+    a = school_pack.school_period(pack_ds, URN_A, YEAR, "autumn")
+    b = school_pack.school_period(pack_ds, URN_B, YEAR, "autumn")
+    assert calls == [None]  # one pass for both schools
+    assert set(a.table["urn"]) == {URN_A} and set(b.table["urn"]) == {URN_B}
+    parts = [
+        p for p in pack_ds.cache_dir.rglob("*.pickle") if p.parent.name.startswith("school_tables")
+    ]
+    assert sorted(p.stem for p in parts) == sorted([str(URN_A), str(URN_B)])

@@ -24,10 +24,10 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow.dataset as pads
@@ -374,19 +374,59 @@ class Dataset:
         - Stored with :mod:`pickle` (exact types, attrs included) in this dataset's private
           cache folder (0700, files 0600): only its owner can write what is read back.
         """
-        text = json.dumps({"name": name, **key}, sort_keys=True, default=str)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         folder = private_cache_folder(self.fingerprint)
-        path = folder / f"{name}-{digest}.pickle"
-        with _exclusive(folder / f".{name}-{digest}.lock"):
+        stem = _result_stem(name, key)
+        path = folder / f"{stem}.pickle"
+        with _exclusive(folder / f".{stem}.lock"):
             if path.is_file():
-                with path.open("rb") as fh:
-                    value = pickle.load(fh)
-                os.utime(path)
-                return value
+                return _read_pickle(path)
             value = compute()
-            _write_private(path, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=5)))
+            _write_pickle(path, value)
             return value
+
+    def cached_part(
+        self, name: str, key: dict, part: str, compute: Callable[[], Mapping[str, T]]
+    ) -> T | None:
+        """Return one part (a school's, say) of a result computed for every part at once.
+
+        As :meth:`cached_result` (keyed by data, code, ``name`` and ``key``; computed once,
+        under a lock; private pickles), but ``compute`` gives every part (``{part: value}``)
+        and each is stored on its own, in a folder for ``name`` and ``key``: a school's pack
+        reads its own part, never the whole LA's. None when ``compute`` gave no such part.
+        """
+        folder = private_cache_folder(self.fingerprint)
+        stem = _result_stem(name, key)
+        parts = folder / stem
+        complete = parts / ".complete"
+        if not complete.is_file():
+            with _exclusive(folder / f".{stem}.lock"):
+                if not complete.is_file():
+                    values = compute()
+                    parts.mkdir(mode=0o700, exist_ok=True)
+                    for label, value in values.items():
+                        _write_pickle(parts / f"{label}.pickle", value)
+                    _write_private(complete, lambda tmp: tmp.write_bytes(b""))
+                    return values.get(part)
+        path = parts / f"{part}.pickle"
+        return _read_pickle(path) if path.is_file() else None
+
+
+def _result_stem(name: str, key: dict) -> str:
+    """The file name (without suffix) of a cached result: ``name`` and a digest of ``key``."""
+    text = json.dumps({"name": name, **key}, sort_keys=True, default=str)
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _read_pickle(path: Path) -> Any:
+    """A cached result, marked as used now (``cache --older-than`` keeps what is in use)."""
+    with path.open("rb") as fh:
+        value = pickle.load(fh)
+    os.utime(path)
+    return value
+
+
+def _write_pickle(path: Path, value: Any) -> None:
+    _write_private(path, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=5)))
 
 
 @contextlib.contextmanager

@@ -48,7 +48,6 @@ from attendance_lib.engine.sessions import (
     COUNT_COLUMNS,
     add_rates,
     code_counts,
-    code_counts_from_marks,
     counts_from_cube,
     group_rates,
     weekly_counts_of,
@@ -749,41 +748,125 @@ def school_period(ds, urn: int, academic_year: str, term: str, cohort: str = "df
     )
 
 
+@dataclass(frozen=True)
+class _SchoolTables:
+    """A school's part of :func:`school_tables`: :class:`SchoolPeriod` without the penalty."""
+
+    table: pd.DataFrame
+    cube: pd.DataFrame
+    open_services: pd.DataFrame
+    excluded: pd.DataFrame
+
+
 def compute_school_period(
     ds, urn: int, academic_year: str, term: str, cohort: str = "dfe"
 ) -> SchoolPeriod:
-    """Read one school's marks for the period (``ds.marks_for``) and build its tables.
+    """One school's part of the LA's tables for the period (:func:`school_tables`), and the
+    penalty-notice threshold from the school's own marks (``ds.marks_for``).
 
-    A dataset with weekly counts instead of marks (the DfE weekly download) takes the
-    school's rows of the LA's cached weekly cube (:func:`code_counts`), and ``penalty`` is
-    None.
+    The LA's tables are worked out once for every school and stored school by school in the
+    dataset's cache (:meth:`~attendance_lib.contract.dataset.Dataset.cached_part`), so a pack
+    reads its own school's part only. A dataset with weekly counts instead of marks (the DfE
+    weekly download) has no penalty table (None).
     """
     calendar = Calendar(ds.calendar)
     start, end = calendar.to_end_of(academic_year, term)
-    if weekly_counts_of(ds) is not None:
-        whole = code_counts(ds)
-        cube = whole[(whole["urn"] == int(urn)).to_numpy()].reset_index(drop=True)
-        marks = None
-    else:
+    key = {"academic_year": academic_year, "term": term, "cohort": cohort}
+    mine = ds.cached_part(
+        "school_tables", key, str(urn), lambda: school_tables(ds, academic_year, term, cohort)
+    )
+    if mine is None:  # no marks at the school in the period: its own (empty) tables
+        mine = school_tables(ds, academic_year, term, cohort, urns=[urn])[str(urn)]
+    penalty = None
+    if weekly_counts_of(ds) is None:
         marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
-        cube = code_counts_from_marks(marks, calendar)
+        in_cohort = marks["upn"].astype(str).isin(set(mine.table["upn"])).to_numpy()
+        penalty = penalty_threshold(marks[in_cohort].reset_index(drop=True))
+    return SchoolPeriod(
+        table=mine.table,
+        cube=mine.cube,
+        penalty=penalty,
+        open_services=mine.open_services,
+        excluded=mine.excluded,
+        start=start,
+        end=end,
+    )
+
+
+def school_tables(
+    ds, academic_year: str, term: str, cohort: str = "dfe", *, urns=None
+) -> dict[str, _SchoolTables]:
+    """Every school's enrolments, cube rows, open services and exclusions for the period, in
+    one pass over the LA's code cube (:func:`code_counts`), keyed by URN (as text).
+
+    Each school's part is what its own marks for the period alone would give: the cohort and
+    the characteristics are per pupil, the enrolment table per enrolment, and the exclusions
+    are counted school by school (``period_enrolments(..., by_school=True)``); the cube rows'
+    categories are the school's own values. ``urns`` gives those schools' parts only, each
+    computed from the school's rows (a school with no marks in the period gets empty tables).
+    """
+    start, end = Calendar(ds.calendar).to_end_of(academic_year, term)
+    cube = code_counts(ds)
+    if urns is not None:
+        cube = cube[cube["urn"].isin([int(u) for u in urns]).to_numpy()].reset_index(drop=True)
+    status = cached_year_status(ds, academic_year) if cohort == "dfe" else None
+    window = _in_period(cube, academic_year, last_half_term(term))
     enrol = period_enrolments(
-        cube, ds.pupils, academic_year, last_half_term(term), cohort=cohort,
-        status=cached_year_status(ds, academic_year) if cohort == "dfe" else None,
+        window, ds.pupils, academic_year, last_half_term(term),
+        cohort=cohort, status=status, by_school=True,
     )  # fmt: skip
     opened = services_open(ds.services, start, end)
     opened = opened[opened["upn"].isin(enrol.table["upn"].astype(str)).to_numpy()]
     table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
-    penalty = None
-    if marks is not None:
-        in_cohort = marks["upn"].astype(str).isin(set(table["upn"])).to_numpy()
-        penalty = penalty_threshold(marks[in_cohort].reset_index(drop=True))
-    return SchoolPeriod(
-        table=table,
-        cube=enrol.cube,
-        penalty=penalty,
-        open_services=opened.reset_index(drop=True),
-        excluded=enrol.excluded,
-        start=start,
-        end=end,
-    )
+    wanted = [int(u) for u in urns] if urns is not None else np.unique(window["urn"]).tolist()
+    table_rows = _rows_by_school(table["urn"])
+    cube_rows = _rows_by_school(enrol.cube["urn"])
+    window_rows = _rows_by_school(window["urn"])
+    excluded_rows = _rows_by_school(enrol.excluded["urn"])
+    none = np.zeros(0, dtype=np.int64)
+    parts = {}
+    for urn in wanted:
+        mine = table.iloc[table_rows.get(urn, none)].reset_index(drop=True)
+        own_cube = enrol.cube.iloc[cube_rows.get(urn, none)].reset_index(drop=True)
+        own_window = window.iloc[window_rows.get(urn, none)]
+        excluded = enrol.excluded.iloc[excluded_rows.get(urn, none)]
+        if urn not in excluded_rows:  # no marks in the period: nothing was left out either
+            excluded = period_enrolments(
+                own_window, ds.pupils, academic_year, last_half_term(term), cohort=cohort
+            ).excluded
+        services = opened[opened["upn"].isin(mine["upn"]).to_numpy()]
+        parts[str(urn)] = _SchoolTables(
+            table=mine,
+            cube=_own_categories(own_cube, own_window),
+            open_services=services.reset_index(drop=True),
+            excluded=excluded.drop(columns="urn", errors="ignore").reset_index(drop=True),
+        )
+    return parts
+
+
+def _in_period(cube: pd.DataFrame, academic_year: str, last_ht: int) -> pd.DataFrame:
+    """The cube rows of half terms 1 to ``last_ht`` of ``academic_year``."""
+    years = cube["academic_year"].astype(str).to_numpy()
+    hts = cube["half_term"].to_numpy()
+    return cube[(years == academic_year) & (hts >= 1) & (hts <= last_ht)]
+
+
+def _rows_by_school(urns: pd.Series) -> dict[int, np.ndarray]:
+    """The positions of each URN's rows, in their order (one stable sort, no mask per school)."""
+    values = urns.to_numpy(dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    found, first = np.unique(values[order], return_index=True)
+    if not len(found):
+        return {}
+    return dict(zip(found.tolist(), np.split(order, first[1:]), strict=True))
+
+
+def _own_categories(cube: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
+    """The school's cube rows with the categories of its own rows of the period, as a cube
+    of the school's marks alone has them."""
+    out = cube.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            own = pd.unique(window[column].to_numpy()) if len(window) else []
+            out[column] = out[column].cat.set_categories(sorted(own))
+    return out
