@@ -741,3 +741,69 @@ def test_a_chart_has_the_size_its_caller_gives_and_a_panel_chart_its_title():
     assert struct.unpack(">II", png[16:24]) == (6 * 110, 3 * 110)  # pixels at 110 dpi
     fig, axes = present.figure("PA by phase", "Half term", "PA (%)", panels=["Mainstream", "AP"])
     assert fig.get_suptitle() == "PA by phase"
+
+
+class _Cache:
+    """A dataset's ``cached_result``, in memory: computes once per (name, key)."""
+
+    def __init__(self):
+        self.results, self.keys = {}, []
+
+    def cached_result(self, name, key, compute):
+        self.keys.append(key)
+        marker = (name, repr(sorted(key.items())))
+        if marker not in self.results:
+            self.results[marker] = compute()
+        return self.results[marker]
+
+
+def test_a_shared_chart_is_drawn_once_for_the_same_key_and_code_and_shown_the_same(monkeypatch):
+    from matplotlib.figure import Figure
+
+    shown, drawn = [], []
+    monkeypatch.setattr(present, "display", lambda obj, raw=False: shown.append(obj))
+
+    def chart(title):
+        def draw():
+            drawn.append(title)
+            fig = Figure(figsize=(2, 2))
+            fig.add_subplot().bar(["a"], [1])
+            return fig, f"Bars of {title}"
+
+        return draw
+
+    cache = _Cache()
+    present.show_shared_figure(cache, "c", {"urn": 1}, chart("one"))
+    present.show_shared_figure(cache, "c", {"urn": 1}, chart("one"))  # the other pack
+    assert drawn == ["one"] and shown[0] == shown[1]
+    assert shown[0]["text/plain"] == "Bars of one"
+    assert shown[0]["text/html"].startswith('<figure class="aw-figure"><img src="data:image/png')
+    present.show_shared_figure(cache, "c", {"urn": 2}, chart("two"))  # another key: drawn
+    assert drawn == ["one", "two"]
+    assert {"style", "matplotlib", "draw"} <= set(cache.keys[0])
+
+    def other_draw():  # other code under the same name and key: drawn, not served stale
+        drawn.append("other")
+        fig = Figure(figsize=(2, 2))
+        fig.add_subplot().plot([1, 2], [1, 2])
+        return fig, "A line"
+
+    present.show_shared_figure(cache, "c", {"urn": 1}, other_draw)
+    assert drawn[-1] == "other" and shown[-1]["text/plain"] == "A line"
+
+
+def test_code_identity_is_the_code_not_where_it_was_defined():
+    def make(offset):
+        return compile(
+            f"{chr(10) * offset}def f(x):\n    return [x + 1 for _ in 'ab']\n",
+            f"cell{offset}",
+            "exec",
+        )
+
+    first, second = make(0).co_consts[0], make(5).co_consts[0]
+    assert first.co_filename != second.co_filename
+    assert present.code_identity(first) == present.code_identity(second)
+    changed = compile("def f(x):\n    return [x + 2 for _ in 'ab']\n", "cell", "exec").co_consts[0]
+    assert present.code_identity(changed) != present.code_identity(first)
+    nested = compile("def f(x):\n    return [x + 1 for _ in 'ac']\n", "cell", "exec").co_consts[0]
+    assert present.code_identity(nested) != present.code_identity(first)

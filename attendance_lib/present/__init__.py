@@ -1,7 +1,7 @@
 """Presentation: the one way notebooks show tables, charts and sentences, and disclosure control.
 
 Notebooks use ``from attendance_lib import present`` and call ``present.say``,
-``present.publish_table``, ``present.figure``, ``present.show_figure``,
+``present.publish_table``, ``present.figure``, ``present.show_figure``, ``present.show_shared_figure``,
 ``present.report_header`` (``present.period_between`` words a period) and
 ``present.provenance_footer`` (``present.strong`` marks
 emphasis in a sentence). Modules:
@@ -30,6 +30,7 @@ from attendance_lib.present.notebook import (
     report_header,
     say,
     show_figure,
+    show_shared_figure,
 )
 
 __all__ = [
@@ -48,5 +49,6 @@ __all__ = [
     "report_header",
     "say",
     "show_figure",
+    "show_shared_figure",
     "strong",
 ]

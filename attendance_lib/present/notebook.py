@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import io
 import re
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
+from types import CodeType
 from typing import Any
 
 import matplotlib
@@ -49,6 +51,7 @@ HEADER_MIME = "application/vnd.attendance-workbench.header+json"
 #: applied by :func:`figure` to what it makes.
 HOUSE_STYLE = Path(__file__).resolve().parent / "templates" / "house.mplstyle"
 _HOUSE_RC = matplotlib.rc_params_from_file(HOUSE_STYLE, use_default_template=False)
+_STYLE_DIGEST = hashlib.sha256(HOUSE_STYLE.read_bytes()).hexdigest()[:12]
 #: Okabe & Ito (2008) colour-blind-safe palette, black left out (used for text): the house
 #: style's colours.
 OKABE_ITO = tuple(_HOUSE_RC["axes.prop_cycle"].by_key()["color"])
@@ -580,10 +583,11 @@ def figure_html(fig: Figure, alt: str) -> str:
     )
 
 
-def show_figure(fig: Figure, alt: str) -> None:
-    """Show a chart as an embedded PNG with alt text, then close it.
+def figure_markup(fig: Figure, alt: str) -> tuple[str, str]:
+    """What :func:`show_figure` displays: the chart's HTML and its alt text as plain text.
 
-    Bars must start at zero; a line chart with a cut axis says so (:func:`check_axes`).
+    Bars must start at zero; a line chart with a cut axis says so (:func:`check_axes`). The
+    figure is closed.
     """
     if not alt or not alt.strip():
         raise ValueError("every chart needs alt text describing what it shows")
@@ -592,7 +596,45 @@ def show_figure(fig: Figure, alt: str) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)  # a pyplot figure (e.g. from seaborn) is not shown a second time
-    display({"text/html": markup, "text/plain": alt.strip()}, raw=True)
+    return markup, alt.strip()
+
+
+def show_figure(fig: Figure, alt: str) -> None:
+    """Show a chart as an embedded PNG with alt text, then close it (:func:`figure_markup`)."""
+    markup, text = figure_markup(fig, alt)
+    display({"text/html": markup, "text/plain": text}, raw=True)
+
+
+def show_shared_figure(
+    dataset: Any, name: str, key: Mapping[str, Any], draw: Callable[[], tuple[Figure, str]]
+) -> None:
+    """:func:`show_figure` of the chart ``draw()`` gives (figure, alt text), drawn once.
+
+    The chart's markup is kept in the dataset's cache
+    (:meth:`~attendance_lib.contract.dataset.Dataset.cached_result`), keyed by the data, the
+    library's code, ``name``, ``key``, ``draw``'s own code (:func:`code_identity`: a changed
+    notebook cell draws again), the house style sheet and matplotlib's version. So reports
+    showing the same chart (a school's public and restricted packs) draw it once between
+    them. ``key`` must name every parameter the data drawn depends on.
+    """
+    full = {
+        **key,
+        "draw": hashlib.sha256(code_identity(draw.__code__)).hexdigest()[:16],
+        "style": _STYLE_DIGEST,
+        "matplotlib": matplotlib.__version__,
+    }
+    markup, text = dataset.cached_result(name, full, lambda: figure_markup(*draw()))
+    display({"text/html": markup, "text/plain": text}, raw=True)
+
+
+def code_identity(code: CodeType) -> bytes:
+    """What a function's code does, as bytes: its bytecode, names and constants, nested
+    functions and comprehensions included; not where it was defined (a notebook cell's
+    file name differs from kernel to kernel)."""
+    parts = [code.co_code, repr((code.co_names, code.co_varnames, code.co_freevars)).encode()]
+    for const in code.co_consts:
+        parts.append(code_identity(const) if isinstance(const, CodeType) else repr(const).encode())
+    return b"\x00".join(parts)
 
 
 def provenance_html(fingerprint: str, files: Mapping[str, str], version: str, when: str) -> str:
