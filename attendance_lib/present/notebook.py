@@ -168,31 +168,43 @@ def say(text: str) -> None:
 
 
 def _format_column(series: pd.Series, kind: str, decimals: int = 1) -> pd.Series:
-    """Display strings for one column; symbols stay as they are, missing becomes ``x``."""
-    is_symbol = series.astype(object).map(lambda v: isinstance(v, str) and v in SYMBOLS)
-    numbers = pd.to_numeric(series.where(~is_symbol), errors="coerce")
-    missing = numbers.isna() & ~is_symbol
-    if kind == "count":
-        text = numbers.map(lambda v: f"{v:,.0f}" if pd.notna(v) else "")
-    elif kind == "integer":
-        text = numbers.map(lambda v: f"{v:.0f}" if pd.notna(v) else "")
-    elif kind in {"rate", "mean"}:
-        text = round_half_up(numbers, decimals=decimals).map(
-            lambda v: f"{v:,.{decimals}f}" if pd.notna(v) else ""
-        )
-    elif pd.api.types.is_float_dtype(series.dtype):
-        text = round_half_up(numbers, decimals=decimals).map(
-            lambda v: f"{v:.{decimals}f}" if pd.notna(v) else ""
-        )
-    elif pd.api.types.is_bool_dtype(series.dtype):
+    """Display strings for one column; symbols stay as they are, missing becomes ``x``.
+
+    A value at a time in Python (a published table has tens of rows, where each pandas step
+    costs more than the values do); numbers are read as ``pd.to_numeric`` reads them.
+    """
+    numbers = kind in {"count", "integer", "rate", "mean"}
+    if not numbers and pd.api.types.is_bool_dtype(series.dtype):
         return series.map({True: "Yes", False: "No"}).fillna(NOT_AVAILABLE).astype(str)
-    else:
-        words = series.astype(object).map(
-            lambda v: v if isinstance(v, str) and v in SYMBOLS else _cell_words(v)
-        )
-        return words.where(series.notna(), NOT_AVAILABLE).astype(str)
-    text = text.where(~missing, NOT_AVAILABLE)
-    return text.where(~is_symbol, series.astype(object))
+    values = series.astype(object).tolist()
+    symbol = [isinstance(v, str) and v in SYMBOLS for v in values]
+    if not numbers and not pd.api.types.is_float_dtype(series.dtype):
+        text = [
+            v if is_symbol else (NOT_AVAILABLE if pd.isna(v) else _cell_words(v))
+            for v, is_symbol in zip(values, symbol, strict=True)
+        ]
+        return pd.Series(text, index=series.index, dtype=object).astype(str)
+    numeric = pd.to_numeric(
+        pd.Series([None if s else v for v, s in zip(values, symbol, strict=True)], dtype=object),
+        errors="coerce",
+    ).tolist()
+    if kind == "count":
+        pattern, rounded = "{:,.0f}", False
+    elif kind == "integer":
+        pattern, rounded = "{:.0f}", False
+    elif kind in {"rate", "mean"}:
+        pattern, rounded = f"{{:,.{decimals}f}}", True
+    else:  # a float column of another kind
+        pattern, rounded = f"{{:.{decimals}f}}", True
+    text = []
+    for value, number, is_symbol in zip(values, numeric, symbol, strict=True):
+        if is_symbol:
+            text.append(value)
+        elif pd.isna(number):
+            text.append(NOT_AVAILABLE)
+        else:
+            text.append(pattern.format(round_half_up(number, decimals) if rounded else number))
+    return pd.Series(text, index=series.index, dtype=object)
 
 
 def _cell_words(value: Any) -> str:
