@@ -396,6 +396,13 @@ def _excluded_frame(urns, reasons: list[str], counts, by_school: bool) -> pd.Dat
     )
 
 
+def in_period(cube: pd.DataFrame, academic_year: str, last_ht: int, *, first_ht: int = 1):
+    """The cube rows of half terms ``first_ht`` to ``last_ht`` (both included) of a year."""
+    years = cube["academic_year"].astype(str).to_numpy()
+    hts = cube["half_term"].to_numpy()
+    return cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
+
+
 def period_enrolments(
     cube: pd.DataFrame,
     pupils: pd.DataFrame,
@@ -434,9 +441,7 @@ def period_enrolments(
         school's rows those the school's cube alone would give; the other fields are the
         same either way. So the packs work out every school's enrolments in one pass.
     """
-    years = cube["academic_year"].astype(str).to_numpy()
-    hts = cube["half_term"].to_numpy()
-    window = cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
+    window = in_period(cube, academic_year, last_ht, first_ht=first_ht)
     kept, excluded, dropped_only = apply_cohort(
         window, pupils, cohort, status=status, by_school=by_school
     )

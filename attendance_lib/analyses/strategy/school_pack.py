@@ -35,6 +35,7 @@ from attendance_lib.analyses.shared.characteristics import (
 )
 from attendance_lib.analyses.shared.dfe_cohort import (
     cached_year_status,
+    in_period,
     last_half_term,
     pair_codes,
     period_enrolments,
@@ -42,6 +43,7 @@ from attendance_lib.analyses.shared.dfe_cohort import (
 from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES, category_name
 from attendance_lib.core.academic_calendar import Calendar, previous_year
 from attendance_lib.core.codes import CODE_MEANING, Group, codes_in
+from attendance_lib.core.errors import UsageError
 from attendance_lib.core.numbers import NOT_APPLICABLE, round_half_up
 from attendance_lib.engine.bands import assign, resolve_bands
 from attendance_lib.engine.sessions import (
@@ -775,8 +777,8 @@ def compute_school_period(
     mine = ds.cached_part(
         "school_tables", key, str(urn), lambda: school_tables(ds, academic_year, term, cohort)
     )
-    if mine is None:  # no marks at the school in the period: its own (empty) tables
-        mine = school_tables(ds, academic_year, term, cohort, urns=[urn])[str(urn)]
+    if mine is None:
+        raise UsageError(f"no school with URN {urn} in schools.csv")
     penalty = None
     if weekly_counts_of(ds) is None:
         marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
@@ -794,7 +796,7 @@ def compute_school_period(
 
 
 def school_tables(
-    ds, academic_year: str, term: str, cohort: str = "dfe", *, urns=None
+    ds, academic_year: str, term: str, cohort: str = "dfe"
 ) -> dict[str, _SchoolTables]:
     """Every school's enrolments, cube rows, open services and exclusions for the period, in
     one pass over the LA's code cube (:func:`code_counts`), keyed by URN (as text).
@@ -802,15 +804,12 @@ def school_tables(
     Each school's part is what its own marks for the period alone would give: the cohort and
     the characteristics are per pupil, the enrolment table per enrolment, and the exclusions
     are counted school by school (``period_enrolments(..., by_school=True)``); the cube rows'
-    categories are the school's own values. ``urns`` gives those schools' parts only, each
-    computed from the school's rows (a school with no marks in the period gets empty tables).
+    categories are the school's own values. Every school of schools.csv has a part (one with
+    no marks in the period, empty tables).
     """
     start, end = Calendar(ds.calendar).to_end_of(academic_year, term)
-    cube = code_counts(ds)
-    if urns is not None:
-        cube = cube[cube["urn"].isin([int(u) for u in urns]).to_numpy()].reset_index(drop=True)
     status = cached_year_status(ds, academic_year) if cohort == "dfe" else None
-    window = _in_period(cube, academic_year, last_half_term(term))
+    window = in_period(code_counts(ds), academic_year, last_half_term(term))
     enrol = period_enrolments(
         window, ds.pupils, academic_year, last_half_term(term),
         cohort=cohort, status=status, by_school=True,
@@ -818,7 +817,7 @@ def school_tables(
     opened = services_open(ds.services, start, end)
     opened = opened[opened["upn"].isin(enrol.table["upn"].astype(str)).to_numpy()]
     table = attach_characteristics(enrol.table, ds.pupils, ds.schools, opened)
-    wanted = [int(u) for u in urns] if urns is not None else np.unique(window["urn"]).tolist()
+    wanted = sorted(set(ds.schools["urn"].astype(int)) | set(np.unique(window["urn"]).tolist()))
     table_rows = _rows_by_school(table["urn"])
     cube_rows = _rows_by_school(enrol.cube["urn"])
     window_rows = _rows_by_school(window["urn"])
@@ -842,13 +841,6 @@ def school_tables(
             excluded=excluded.drop(columns="urn", errors="ignore").reset_index(drop=True),
         )
     return parts
-
-
-def _in_period(cube: pd.DataFrame, academic_year: str, last_ht: int) -> pd.DataFrame:
-    """The cube rows of half terms 1 to ``last_ht`` of ``academic_year``."""
-    years = cube["academic_year"].astype(str).to_numpy()
-    hts = cube["half_term"].to_numpy()
-    return cube[(years == academic_year) & (hts >= 1) & (hts <= last_ht)]
 
 
 def _rows_by_school(urns: pd.Series) -> dict[int, np.ndarray]:
