@@ -510,6 +510,32 @@ def test_text_cells_read_in_words():
     assert list(shown) == ["Alternative provision", "Moor Lane", "12", "Yes", "No", "x"]
 
 
+def test_rates_and_means_shown_rounded_half_up_with_thousands_only_where_the_kind_has_them():
+    from attendance_lib.present.notebook import _format_column
+
+    # 12.25 and 0.25 are exact in binary: Python's own format would round them to even
+    assert list(_format_column(pd.Series([12.25, 0.25, 99.95]), "rate")) == ["12.3", "0.3", "100.0"]
+    assert list(_format_column(pd.Series([1234.25, None]), "mean")) == ["1,234.3", "x"]
+    assert list(_format_column(pd.Series([1234.25]), "mean", decimals=0)) == ["1,234"]
+    # a float column of another kind: rounded half up, no thousands separator
+    assert list(_format_column(pd.Series([1234.25, 0.05]), "text")) == ["1234.3", "0.1"]
+    assert list(_format_column(pd.Series([12345.0, 7.0]), "count")) == ["12,345", "7"]
+
+
+def test_a_formatted_column_keeps_its_rows_index_and_a_missing_boolean_is_x():
+    from attendance_lib.present.notebook import _format_column
+
+    index = [5, 9, 2]
+    for cells, kind in [
+        (pd.Series([1.0, None, 3.0], index=index), "count"),
+        (pd.Series(["a", "b", None], index=index), "text"),
+        (pd.Series([True, None, False], index=index, dtype="boolean"), "text"),
+    ]:
+        shown = _format_column(cells, kind)
+        assert list(shown.index) == index
+    assert list(shown) == ["Yes", "x", "No"]
+
+
 def test_booleans_read_yes_no_and_an_empty_table_says_none():
     from attendance_lib.present.notebook import _format_column, _table_html
 
@@ -751,6 +777,7 @@ class _Cache:
 
     def cached_result(self, name, key, compute):
         self.keys.append(key)
+        self.names = [*getattr(self, "names", []), name]
         marker = (name, repr(sorted(key.items())))
         if marker not in self.results:
             self.results[marker] = compute()
@@ -760,8 +787,13 @@ class _Cache:
 def test_a_shared_chart_is_drawn_once_for_the_same_key_and_code_and_shown_the_same(monkeypatch):
     from matplotlib.figure import Figure
 
-    shown, drawn = [], []
-    monkeypatch.setattr(present, "display", lambda obj, raw=False: shown.append(obj))
+    shown, drawn, raw_flags = [], [], []
+
+    def display(obj, raw=False):
+        shown.append(obj)
+        raw_flags.append(raw)
+
+    monkeypatch.setattr(present, "display", display)
 
     def chart(title):
         def draw():
@@ -776,6 +808,7 @@ def test_a_shared_chart_is_drawn_once_for_the_same_key_and_code_and_shown_the_sa
     present.show_shared_figure(cache, "c", {"urn": 1}, chart("one"))
     present.show_shared_figure(cache, "c", {"urn": 1}, chart("one"))  # the other pack
     assert drawn == ["one"] and shown[0] == shown[1]
+    assert raw_flags == [True, True] and cache.names == ["c", "c"]  # the markup, as it is
     assert shown[0]["text/plain"] == "Bars of one"
     assert shown[0]["text/html"].startswith('<figure class="aw-figure"><img src="data:image/png')
     present.show_shared_figure(cache, "c", {"urn": 2}, chart("two"))  # another key: drawn
@@ -807,3 +840,10 @@ def test_code_identity_is_the_code_not_where_it_was_defined():
     assert present.code_identity(changed) != present.code_identity(first)
     nested = compile("def f(x):\n    return [x + 1 for _ in 'ac']\n", "cell", "exec").co_consts[0]
     assert present.code_identity(nested) != present.code_identity(first)
+    # the same bytecode reading other names (globals, arguments) is other code
+    reads_a, reads_b = (
+        compile(f"def f(x):\n    return {name} + x\n", "cell", "exec").co_consts[0]
+        for name in ("a", "b")
+    )
+    assert reads_a.co_code == reads_b.co_code
+    assert present.code_identity(reads_a) != present.code_identity(reads_b)
