@@ -423,15 +423,21 @@ def test_apply_cohort_is_the_dfe_cohort_by_default_and_every_path_gives_the_same
     assert every.excluded.values.tolist() == [[dfe_cohort.ZERO_POSSIBLE, 0]]
 
 
-def test_an_enrolment_with_marks_only_in_a_15_year_olds_sixth_half_term_has_no_possible_session():
-    """C (15) also has marks at the primary school (urn 1) in half term 6 only, and Q (15,
-    at the PRU) only in half term 6: with that half term left out, C's urn-1 enrolment has no
-    possible session (counted as such) and Q's is counted on the AP line with F."""
+def _with_sixth_half_term_only() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cube and pupils with C's marks at urn 1 and Q's at the PRU in half term 6 only."""
     pupils = pd.concat([PUPILS, pd.DataFrame([_row("Q", YEAR, "11", "2008-02-01")])])
     cube = pd.concat(
         [CUBE, pd.DataFrame([*_cube_rows("C", 1, 6, 0, 10), *_cube_rows("Q", 3, 6, 5, 5)])],
         ignore_index=True,
     )
+    return cube, pupils
+
+
+def test_an_enrolment_with_marks_only_in_a_15_year_olds_sixth_half_term_has_no_possible_session():
+    """C (15) also has marks at the primary school (urn 1) in half term 6 only, and Q (15,
+    at the PRU) only in half term 6: with that half term left out, C's urn-1 enrolment has no
+    possible session (counted as such) and Q's is counted on the AP line with F."""
+    cube, pupils = _with_sixth_half_term_only()
     _, _, dropped_only = dfe_cohort.apply_cohort(
         cube.astype({"upn": "category", "academic_year": "category"}), pupils
     )
@@ -480,18 +486,22 @@ def test_cohort_status_ages_are_whole_numbers_missing_without_a_date_of_birth():
 
 @pytest.mark.parametrize("cohort", ["dfe", "all"])
 @pytest.mark.parametrize("schools", [None, SCHOOLS])
-def test_excluded_by_school_is_each_schools_own_cube_alone(cohort, schools):
+@pytest.mark.parametrize("sixth_only", [False, True], ids=["cube", "sixth-half-term-only"])
+def test_excluded_by_school_is_each_schools_own_cube_alone(cohort, schools, sixth_only):
     """``by_school``: one pass gives each school the exclusions its own rows alone give
-    (no pupil record, outside the age range, no possible session, alternative provision)."""
+    (no pupil record, outside the age range, no possible session, alternative provision);
+    also with enrolments whose only marks are a 15-year-old's sixth half term, one of them
+    at the PRU (no possible session at urn 1, on the AP line at urn 3)."""
+    cube, pupils = _with_sixth_half_term_only() if sixth_only else (CUBE, PUPILS)
     whole = dfe_cohort.period_enrolments(
-        CUBE, PUPILS, YEAR, 6, cohort=cohort, schools=schools, by_school=True
+        cube, pupils, YEAR, 6, cohort=cohort, schools=schools, by_school=True
     )
-    plain = dfe_cohort.period_enrolments(CUBE, PUPILS, YEAR, 6, cohort=cohort, schools=schools)
+    plain = dfe_cohort.period_enrolments(cube, pupils, YEAR, 6, cohort=cohort, schools=schools)
     pd.testing.assert_frame_equal(whole.table, plain.table)
-    assert sorted(set(whole.excluded["urn"])) == sorted(set(CUBE["urn"]))
+    assert sorted(set(whole.excluded["urn"])) == sorted(set(cube["urn"]))
     for urn, rows in whole.excluded.groupby("urn", sort=True):
         alone = dfe_cohort.period_enrolments(
-            CUBE[CUBE["urn"] == urn], PUPILS, YEAR, 6, cohort=cohort, schools=schools
+            cube[cube["urn"] == urn], pupils, YEAR, 6, cohort=cohort, schools=schools
         )
         pd.testing.assert_frame_equal(
             rows.drop(columns="urn").reset_index(drop=True), alone.excluded, obj=str(urn)
@@ -500,3 +510,19 @@ def test_excluded_by_school_is_each_schools_own_cube_alone(cohort, schools):
     total = whole.excluded.groupby("reason", sort=False)["enrolments"].sum()
     assert total.to_dict() == plain.excluded.set_index("reason")["enrolments"].to_dict()
     assert (whole.excluded["enrolments"].sum() > 0) == (cohort == "dfe")
+
+
+def test_by_school_exclusions_of_a_period_without_marks_are_empty_of_the_same_types():
+    with_marks = dfe_cohort.period_enrolments(
+        CUBE, PUPILS, YEAR, 6, schools=SCHOOLS, by_school=True
+    ).excluded
+    empty = dfe_cohort.period_enrolments(
+        CUBE, PUPILS, "2019/20", 6, schools=SCHOOLS, by_school=True
+    ).excluded
+    assert empty.empty and list(empty.columns) == ["urn", "reason", "enrolments"]
+    assert empty.dtypes.to_dict() == with_marks.dtypes.to_dict()
+    assert empty.dtypes.astype(str).to_dict() == {
+        "urn": "int64",
+        "reason": "str",
+        "enrolments": "int64",
+    }
