@@ -49,9 +49,8 @@ def pytest_collection_modifyitems(config, items):
     Outside a mutant run (``MUTANT_UNDER_TEST`` unset or not a mutant's name) nothing changes.
 
     Tests that build the 3,000-pupil synthetic LA (the module fixture ``synthetic_la`` of
-    ``test_impact_matching.py``: about a minute) are left out of a mutant's run, as
-    ``pyproject.toml``'s ``--deselect`` intends (it names them, and a renamed test slipped
-    past it); ``make test`` runs them.
+    ``test_impact_matching.py``: about a minute) are left out of a mutant's run, by their
+    fixture, so a renamed test cannot slip back in; ``make test`` runs them.
     """
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return

@@ -396,7 +396,9 @@ def _excluded_frame(urns, reasons: list[str], counts, by_school: bool) -> pd.Dat
     )
 
 
-def in_period(cube: pd.DataFrame, academic_year: str, last_ht: int, *, first_ht: int = 1):
+def in_period(
+    cube: pd.DataFrame, academic_year: str, last_ht: int, *, first_ht: int = 1
+) -> pd.DataFrame:
     """The cube rows of half terms ``first_ht`` to ``last_ht`` (both included) of a year."""
     years = cube["academic_year"].astype(str).to_numpy()
     hts = cube["half_term"].to_numpy()
