@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +23,7 @@ from attendance_lib.runner import execute as executing
 from attendance_lib.runner import format_outcome, publish, run_all, run_report
 from attendance_lib.runner.offline import external_loads
 from attendance_lib.runner.privacy import check_report
+from attendance_lib.runner.run import PublishPool
 
 slow = pytest.mark.slow
 
@@ -270,3 +273,40 @@ def test_duckdb_memory_limit_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(sql_engines.MEMORY_LIMIT_ENV, "lots")
     with pytest.raises(UsageError, match="whole number of MB"):
         sql_engines.duckdb_connection({})
+
+
+def _exit_unless_in(pid: int) -> int:
+    """Kill the process running this unless it is ``pid`` (a publishing process that dies)."""
+    if os.getpid() != pid:
+        os._exit(1)
+    return pid
+
+
+def test_publish_pool_publishes_in_other_processes_and_in_the_caller_without_one() -> None:
+    with PublishPool(2) as publisher:
+        pids = {publisher(os.getpid) for _ in range(6)}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    with PublishPool(0) as publisher:
+        assert publisher(os.getpid) == os.getpid()
+
+
+def test_a_publishing_process_that_dies_leaves_its_unit_and_the_rest_to_the_runner(capsys) -> None:
+    job = functools.partial(_exit_unless_in, os.getpid())
+    with PublishPool(1) as publisher:
+        assert publisher(job) == os.getpid()  # the process died; published here instead
+        assert publisher(os.getpid) == os.getpid()  # and so is every later unit
+    assert "publishing in the runner from now on" in capsys.readouterr().err
+
+
+@slow
+def test_publishing_in_processes_keeps_the_checks(runner_project):  # noqa: F811
+    root = runner_project("good", "leak")
+    reports = root / "reports"
+    with pytest.raises(ReportError, match="privacy gate") as err:
+        run_all(root / "params", reports_dir=reports, workers=2, progress=False)
+    status = {u.label: u.status for u in err.value.outcome.units}
+    assert status == {"good": "ok", "leak": "failed"}
+    assert "A123456789012" not in str(err.value)
+    assert (reports / "good" / "good.html").is_file() and not (reports / "leak").exists()
+    assert (root / "failed-runs" / "leak" / "leak.ipynb").is_file()
+    assert _no_staging_left(root)

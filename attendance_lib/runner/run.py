@@ -12,21 +12,27 @@ its output folders, sweeps what a killed run left there and cleans up on SIGTERM
 (:mod:`attendance_lib.runner.guard`). Units run on a bounded pool of threads (about one
 kernel per core); by default each thread keeps one warm kernel and runs notebook after
 notebook in it (:mod:`attendance_lib.runner.warm_kernels`), else each unit is a fresh
-papermill run. One failing unit does not stop the others.
+papermill run. With more than one worker, each unit is published (page, tables, checks) in
+a worker process (:class:`PublishPool`), not under the runner's one interpreter lock. One
+failing unit does not stop the others.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,17 +292,19 @@ def run_unit(
     *,
     progress: bool = False,
     execute: Callable[..., float] | None = None,
+    publisher: Callable[[Callable[[], UnitOutcome]], UnitOutcome] | None = None,
 ) -> UnitOutcome:
     """Execute, publish and check one unit; never raises for a failure of the notebook.
 
     ``execute`` runs the notebook (default :func:`attendance_lib.runner.execute.execute`, a
     fresh papermill run; :func:`attendance_lib.runner.warm_kernels.execute_warm` on a pool
-    of warm kernels).
+    of warm kernels). ``publisher`` runs the publishing step, :func:`publish_unit` with its
+    arguments bound, and returns its outcome (default: call it here; :func:`_run_planned`
+    hands it to a worker process, see :class:`PublishPool`).
     """
     execute = execute or executing.execute
     spec = unit.spec
     started, clock = _now(), time.perf_counter()
-    outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
     staging = publish.staging_dir(unit.target)
     audit = publish.staging_dir(unit.audit_dir)
     executed = audit / f"{spec.report}.ipynb"
@@ -310,6 +318,73 @@ def run_unit(
             )
         finally:
             usage = executing.take_kernel_usage()
+    except Exception as exc:  # a failing cell, a kernel that would not start: report it
+        outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
+        seconds["total"] = time.perf_counter() - clock
+        record = _run_record(unit, FAILED, started, seconds, usage)
+        if isinstance(exc, PapermillExecutionError):
+            outcome.failure = executing.describe_failure(exc)
+            record["error"] = {
+                "cell_index": exc.cell_index,
+                "execution_count": exc.exec_count,
+                "excerpt": outcome.failure.excerpt,
+                "error": outcome.failure.error,
+            }
+        else:
+            outcome.message = f"{type(exc).__name__}: {exc}"
+            record["error"] = {"message": outcome.message}
+        try:
+            outcome.failed_notebook = _keep_failed(audit, unit, record)
+        finally:
+            _remove_work(staging, audit)
+        outcome.seconds = time.perf_counter() - clock
+        return outcome
+    except BaseException:  # Ctrl-C, SIGTERM's exit: nothing half-written is left
+        _remove_work(staging, audit)
+        raise
+    job = functools.partial(
+        publish_unit,
+        unit,
+        staging,
+        audit,
+        started=started,
+        seconds=seconds,
+        usage=usage,
+        elapsed=time.perf_counter() - clock,
+    )
+    return publisher(job) if publisher is not None else job()
+
+
+def _remove_work(*folders: Path) -> None:
+    for folder in folders:
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def publish_unit(
+    unit: Unit,
+    staging: Path,
+    audit: Path,
+    *,
+    started: str,
+    seconds: dict[str, float],
+    usage: executing.KernelUsage | None,
+    elapsed: float,
+) -> UnitOutcome:
+    """Publish one executed unit and check it; never raises for a failure of publishing.
+
+    Reads the executed notebook from the ``audit`` staging folder (where :func:`run_unit`
+    had it written), writes the page, tables and workbook to ``staging``, runs the offline,
+    active-content, machine-path, privacy and disclosure checks and, only if all pass, moves
+    both folders into place. ``elapsed`` is the unit's time before publishing (for
+    ``run.json``). Needs nothing of the process that executed the notebook, so it can run in
+    another one.
+    """
+    clock = time.perf_counter() - elapsed
+    spec = unit.spec
+    executed = audit / f"{spec.report}.ipynb"
+    outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
+    try:
         publish_clock = time.perf_counter()
         nb = nbformat.read(executed, as_version=4)
         prov = publish.provenance(nb)
@@ -381,27 +456,14 @@ def run_unit(
             outcome.html = unit.target / html_path.name
             outcome.notebook = unit.audit_dir / executed.name
             outcome.tables = [unit.target / p.relative_to(staging) for p in tables]
-    except PapermillExecutionError as exc:
-        outcome.failure = executing.describe_failure(exc)
-        seconds["total"] = time.perf_counter() - clock
-        record = _run_record(unit, FAILED, started, seconds, usage)
-        record["error"] = {
-            "cell_index": exc.cell_index,
-            "execution_count": exc.exec_count,
-            "excerpt": outcome.failure.excerpt,
-            "error": outcome.failure.error,
-        }
-        outcome.failed_notebook = _keep_failed(audit, unit, record)
-    except Exception as exc:  # kernel start, publishing: report it, never stop the others
+    except Exception as exc:  # publishing: report it, never stop the others
         outcome.message = f"{type(exc).__name__}: {exc}"
         seconds["total"] = time.perf_counter() - clock
         record = _run_record(unit, FAILED, started, seconds, usage)
         record["error"] = {"message": outcome.message}
         outcome.failed_notebook = _keep_failed(audit, unit, record)
     finally:
-        for folder in (staging, audit):
-            if folder.exists():
-                shutil.rmtree(folder, ignore_errors=True)
+        _remove_work(staging, audit)
     outcome.seconds = time.perf_counter() - clock
     return outcome
 
@@ -540,6 +602,56 @@ def waves(units: list[Unit]) -> tuple[list[int], list[int]]:
     return first_wave + twins, second_wave
 
 
+def _publishing_process_started() -> None:
+    """Each publishing process: Ctrl-C is the runner's to answer (it stops the run)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class PublishPool:
+    """``processes`` worker processes that publish units: the ``publisher`` of :func:`run_unit`.
+
+    Publishing (the page's export, tables and workbook, the offline, active-content, privacy
+    and disclosure checks) is pure Python. Done in the runner's worker threads, it ran under
+    one interpreter lock for every worker, beside the threads' messages with their kernels;
+    in processes of its own it uses every core. A worker thread hands its unit's
+    :func:`publish_unit` to a process and waits, so its kernel is free for the next unit as
+    soon as the publishing is done. The processes are spawned (never forked from a process
+    with threads) when the pool opens, while the first notebooks run.
+
+    ``processes=0`` publishes in the calling thread. If a publishing process dies (killed, or
+    out of memory), that unit and every later one is published in the calling thread.
+    """
+
+    def __init__(self, processes: int) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(
+                max_workers=processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_publishing_process_started,
+            )
+            for _ in range(processes):  # start them now, not on the first unit's publishing
+                self._pool.submit(int)
+
+    def __call__(self, job: Callable[[], UnitOutcome]) -> UnitOutcome:
+        pool = self._pool
+        if pool is not None:
+            try:
+                return pool.submit(job).result()
+            except BrokenProcessPool as exc:
+                print(f"publishing in the runner from now on: {exc}", file=sys.stderr)
+                self._pool = None
+        return job()
+
+    def __enter__(self) -> PublishPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 def _run_planned(
     units: list[Unit],
     workers: int,
@@ -558,11 +670,15 @@ def _run_planned(
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report")
         execute = executing.execute
     with (
+        PublishPool(workers if workers > 1 else 0) as publisher,
         pool,
         tqdm(total=len(units), desc="reports", unit="report", disable=not progress) as bar,
     ):
         for wave in (first_wave, second_wave):
-            futures = {pool.submit(run_unit, units[n], execute=execute): n for n in wave}
+            futures = {
+                pool.submit(run_unit, units[n], execute=execute, publisher=publisher): n
+                for n in wave
+            }
             for future in as_completed(futures):
                 n = futures[future]
                 results[n] = future.result()
