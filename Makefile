@@ -27,9 +27,14 @@ install: $(STAMP) ## Create .venv and install the workbench with its dev tools
 demo: $(STAMP) $(DEMO_DIR)/schools.csv ## Generate the synthetic LA (if missing) and run every report in params/
 	$(BIN)/attendance-workbench demo --data $(DEMO_DIR)
 
+# The tests run in TEST_WORKERS processes (pytest-xdist), one test file at a time each, so a
+# file's module-scoped fixtures (a project's reports, a synthetic LA) are built once.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(DEMO_DIR)/schools.csv ## Run the whole test suite (library, CLI, runner, notebooks, browser)
 	$(BIN)/python -m pytest tests notebooks --ignore=tests/fixtures \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+		-n $(TEST_WORKERS) --dist loadfile
 
 # MUTMUT_ARGS narrows the run, e.g. make mutation MUTMUT_ARGS='"attendance_lib.core.numbers*"';
 # then the score is of every mutant with a result (--partial), not a check of the whole target.
