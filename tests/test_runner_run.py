@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -21,9 +22,11 @@ from runner_fixtures import (  # noqa: F401  (fixtures)
 from attendance_lib.core.errors import ReportError
 from attendance_lib.runner import execute as executing
 from attendance_lib.runner import format_outcome, publish, run_all, run_report
+from attendance_lib.runner import run as run_module
 from attendance_lib.runner.offline import external_loads
+from attendance_lib.runner.params import load_params
 from attendance_lib.runner.privacy import check_report
-from attendance_lib.runner.run import PublishPool
+from attendance_lib.runner.run import PublishPool, Unit, run_unit
 
 slow = pytest.mark.slow
 
@@ -290,23 +293,53 @@ def test_publish_pool_publishes_in_other_processes_and_in_the_caller_without_one
         assert publisher(os.getpid) == os.getpid()
 
 
-def test_a_publishing_process_that_dies_leaves_its_unit_and_the_rest_to_the_runner(capsys) -> None:
+def test_a_publishing_process_that_dies_fails_its_unit_and_leaves_the_rest_to_the_runner(
+    capsys,
+) -> None:
     job = functools.partial(_exit_unless_in, os.getpid())
     with PublishPool(1) as publisher:
-        assert publisher(job) == os.getpid()  # the process died; published here instead
-        assert publisher(os.getpid) == os.getpid()  # and so is every later unit
-    assert "publishing in the runner from now on" in capsys.readouterr().err
+        with pytest.raises(BrokenProcessPool):
+            publisher(job)  # never published again here: it may have died half-way
+        assert publisher(job) == os.getpid()  # every later unit is published here
+    assert "publishing in the runner" in capsys.readouterr().err
 
 
 @slow
-def test_publishing_in_processes_keeps_the_checks(runner_project):  # noqa: F811
+def test_with_two_workers_every_unit_is_published_in_a_process_and_checked(
+    runner_project,  # noqa: F811
+    monkeypatch,
+):
+    in_process = []
+
+    class Recording(PublishPool):
+        def __call__(self, job):
+            in_process.append(self._pool is not None)
+            return super().__call__(job)
+
+    monkeypatch.setattr(run_module, "PublishPool", Recording)
     root = runner_project("good", "leak")
     reports = root / "reports"
     with pytest.raises(ReportError, match="privacy gate") as err:
         run_all(root / "params", reports_dir=reports, workers=2, progress=False)
+    assert in_process == [True, True]
     status = {u.label: u.status for u in err.value.outcome.units}
     assert status == {"good": "ok", "leak": "failed"}
     assert "A123456789012" not in str(err.value)
     assert (reports / "good" / "good.html").is_file() and not (reports / "leak").exists()
     assert (root / "failed-runs" / "leak" / "leak.ipynb").is_file()
     assert _no_staging_left(root)
+
+
+@slow
+def test_a_unit_whose_publishing_process_died_fails_and_leaves_nothing(runner_project, tmp_path):  # noqa: F811
+    root = runner_project("good")
+    spec = load_params(root / "params" / "good.yaml")
+    out = tmp_path / "out"
+    unit = Unit(spec, out, dict(spec.parameters), "good", "Good")
+
+    def died(job):
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    outcome = run_unit(unit, publisher=died)
+    assert outcome.status == "failed" and "nothing of this run was published" in outcome.message
+    assert not out.exists() and _no_staging_left(tmp_path)

@@ -352,7 +352,20 @@ def run_unit(
         usage=usage,
         elapsed=time.perf_counter() - clock,
     )
-    return publisher(job) if publisher is not None else job()
+    try:
+        return publisher(job) if publisher is not None else job()
+    except BrokenProcessPool as exc:  # its publishing process died mid-way: publish nothing
+        _remove_work(staging, audit)
+        outcome = UnitOutcome(unit.label, unit.title, FAILED, unit.target, urn=unit.urn)
+        outcome.message = (
+            f"the process publishing this report stopped ({exc}); nothing of this run was "
+            "published: run it again"
+        )
+        outcome.seconds = time.perf_counter() - clock
+        return outcome
+    except BaseException:  # the publisher could not take it, Ctrl-C: leave nothing half-written
+        _remove_work(staging, audit)
+        raise
 
 
 def _remove_work(*folders: Path) -> None:
@@ -616,40 +629,70 @@ class PublishPool:
     in processes of its own it uses every core. A worker thread hands its unit's
     :func:`publish_unit` to a process and waits, so its kernel is free for the next unit as
     soon as the publishing is done. The processes are spawned (never forked from a process
-    with threads) when the pool opens, while the first notebooks run.
+    with threads) when the pool opens, while the first notebooks run; each imports the
+    publishing code once (about 200 MB and a few seconds). They ignore Ctrl-C from the start
+    (they are spawned with it ignored): the runner answers it.
 
-    ``processes=0`` publishes in the calling thread. If a publishing process dies (killed, or
-    out of memory), that unit and every later one is published in the calling thread.
+    ``processes=0``, or a machine that cannot start them, publishes in the calling thread. If
+    a publishing process dies (killed, or out of memory), the units it and its fellows were
+    publishing raise :class:`~concurrent.futures.process.BrokenProcessPool` (:func:`run_unit`
+    fails them, publishing nothing of them) and every later unit is published in the calling
+    thread.
     """
 
     def __init__(self, processes: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
         if processes > 0:
-            self._pool = ProcessPoolExecutor(
-                max_workers=processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_publishing_process_started,
-            )
-            for _ in range(processes):  # start them now, not on the first unit's publishing
-                self._pool.submit(int)
+            try:
+                with _sigint_ignored():
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=processes,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_publishing_process_started,
+                    )
+                    for _ in range(processes):  # start them now (a spawn is at submit)
+                        self._pool.submit(int)
+            except (OSError, NotImplementedError, ImportError) as exc:
+                print(f"publishing in the runner: no worker processes ({exc})", file=sys.stderr)
+                self._close()
 
     def __call__(self, job: Callable[[], UnitOutcome]) -> UnitOutcome:
         pool = self._pool
-        if pool is not None:
-            try:
-                return pool.submit(job).result()
-            except BrokenProcessPool as exc:
-                print(f"publishing in the runner from now on: {exc}", file=sys.stderr)
-                self._pool = None
-        return job()
+        if pool is None:
+            return job()
+        try:
+            return pool.submit(job).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    print("a publishing process stopped: publishing in the runner", file=sys.stderr)
+                    self._pool = None
+            raise
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> PublishPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in the block, so processes started in it inherit it ignored (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_planned(
