@@ -440,5 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        from attendance_lib.runner.guard import stop_children
+
+        stop_children()  # a kernel whose start Ctrl-C cut short must not run on
         print("interrupted", file=sys.stderr)
         return 130

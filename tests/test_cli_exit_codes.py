@@ -172,3 +172,29 @@ def test_ctrl_c_during_run_exits_non_zero_without_traceback_or_half_written_file
     assert "Traceback" not in stderr
     assert not out.exists()
     assert _leftovers(tmp_path) == []
+
+
+INTERRUPTED_WITH_A_CHILD = """
+import subprocess, sys
+from attendance_lib import cli
+
+def interrupted(args):  # a kernel started, then Ctrl-C before its notebook's clean-up
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    raise KeyboardInterrupt
+
+cli.cmd_validate = interrupted
+sys.exit(cli.main(["validate", "."]))
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_processes_the_run_started(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", INTERRUPTED_WITH_A_CHILD]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = proc.communicate(timeout=30)  # the child, left running, holds stderr open
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr

@@ -9,6 +9,8 @@
   start, once it holds their locks.
 - :func:`stop_on_sigterm`: on SIGTERM the runner stops its kernels, sweeps its staging
   folders (partial notebooks, perhaps pupil identifiers) and exits with status 143.
+- :func:`stop_children`: what a stopped run does with its kernels and publishing processes
+  (the command line calls it on Ctrl-C too).
 """
 
 from __future__ import annotations
@@ -106,8 +108,12 @@ def sweep(folders: Iterable[Path]) -> list[Path]:
     return removed
 
 
-def _stop_children() -> None:
-    """Terminate this process's child processes (the kernels), then kill any that linger."""
+def stop_children() -> None:
+    """Terminate this process's children (kernels, publishing processes), then kill any that linger.
+
+    Used when a run is stopped (SIGTERM, Ctrl-C): a kernel whose start the stop cut short would
+    otherwise go on running its notebook, holding the terminal's output open.
+    """
     children = psutil.Process().children(recursive=True)
     for child in children:
         with contextlib.suppress(psutil.Error):
@@ -133,7 +139,7 @@ def stop_on_sigterm(folders: Iterable[Path]) -> Iterator[None]:
 
     def on_sigterm(signum, frame):
         print("stopped (SIGTERM): removing unfinished reports", file=sys.stderr, flush=True)
-        _stop_children()
+        stop_children()
         sweep(folders)
         os._exit(SIGTERM_EXIT)
 
