@@ -120,25 +120,29 @@ def cmd_partition_marks(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from attendance_lib.runner import format_outcome, run_report
+    from attendance_lib.runner.guard import ctrl_c_stops_runs
 
     overrides = dict(_split_setting(s) for s in args.set or [])
-    outcome = run_report(
-        args.params, out_dir=args.out, overrides=overrides, progress=_show_progress()
-    )
+    with ctrl_c_stops_runs():
+        outcome = run_report(
+            args.params, out_dir=args.out, overrides=overrides, progress=_show_progress()
+        )
     print(format_outcome(outcome))
     return 0 if outcome.ok else 1
 
 
 def cmd_run_all(args: argparse.Namespace) -> int:
     from attendance_lib.runner import format_outcome, run_all
+    from attendance_lib.runner.guard import ctrl_c_stops_runs
 
-    outcome = run_all(
-        args.params_dir,
-        reports_dir=args.reports,
-        workers=args.workers,
-        progress=_show_progress(),
-        overrides=dict(_split_setting(s) for s in args.set or []),
-    )
+    with ctrl_c_stops_runs():
+        outcome = run_all(
+            args.params_dir,
+            reports_dir=args.reports,
+            workers=args.workers,
+            progress=_show_progress(),
+            overrides=dict(_split_setting(s) for s in args.set or []),
+        )
     print(format_outcome(outcome))
     return 0
 

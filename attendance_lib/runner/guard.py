@@ -8,7 +8,8 @@
   ``.<report>.old-*``) left by a run that was killed; each run sweeps its folders at the
   start, once it holds their locks.
 - :func:`stop_on_sigterm`: on SIGTERM the runner stops its kernels, sweeps its staging
-  folders (partial notebooks, perhaps pupil identifiers) and exits with status 143.
+  folders (partial notebooks, perhaps pupil identifiers) and exits with status 143; on
+  Ctrl-C from the command line (:func:`ctrl_c_stops_runs`) the same, with status 130.
 - :func:`stop_children`: what a stopped run does with its kernels and publishing processes
   (the command line calls it on Ctrl-C too).
 """
@@ -124,30 +125,59 @@ def stop_children() -> None:
             child.kill()
 
 
+#: Exit status after Ctrl-C during a run from the command line (128 + 2).
+SIGINT_EXIT = 130
+_ctrl_c_stops_runs = threading.local()
+
+
+@contextlib.contextmanager
+def ctrl_c_stops_runs() -> Iterator[None]:
+    """Inside the block, Ctrl-C during a run is answered as SIGTERM is (exit 130).
+
+    For the command line: a ``KeyboardInterrupt`` raised while a kernel is starting can be
+    lost inside the kernel client, and the run then goes on. A library caller (a notebook
+    running ``run_all``) keeps its ``KeyboardInterrupt``: an interrupt there must not end the
+    caller's process.
+    """
+    before = getattr(_ctrl_c_stops_runs, "on", False)
+    _ctrl_c_stops_runs.on = True
+    try:
+        yield
+    finally:
+        _ctrl_c_stops_runs.on = before
+
+
 @contextlib.contextmanager
 def stop_on_sigterm(folders: Iterable[Path]) -> Iterator[None]:
     """While running, answer SIGTERM by stopping kernels, sweeping ``folders`` and exiting 143.
 
     Exits at once (``os._exit``): worker threads are mid-notebook and would otherwise keep
-    the process alive, and a stopped run must not be recorded as a failed report. Only the
-    main thread can install a handler; elsewhere this does nothing.
+    the process alive, and a stopped run must not be recorded as a failed report. Inside
+    :func:`ctrl_c_stops_runs`, Ctrl-C does the same and exits 130. Only the main thread can
+    install a handler; elsewhere this does nothing.
     """
     folders = list(folders)
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def on_sigterm(signum, frame):
-        print("stopped (SIGTERM): removing unfinished reports", file=sys.stderr, flush=True)
+    def on_signal(signum, frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second press waits for the clean-up
+        how = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+        print(f"stopped ({how}): removing unfinished reports", file=sys.stderr, flush=True)
         stop_children()
         sweep(folders)
-        os._exit(SIGTERM_EXIT)
+        os._exit(SIGTERM_EXIT if signum == signal.SIGTERM else SIGINT_EXIT)
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    signals = [signal.SIGTERM]
+    if getattr(_ctrl_c_stops_runs, "on", False):
+        signals.append(signal.SIGINT)
+    previous = {signum: signal.signal(signum, on_signal) for signum in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
