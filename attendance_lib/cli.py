@@ -446,6 +446,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         from attendance_lib.runner.guard import stop_children
 
-        stop_children()  # a kernel whose start Ctrl-C cut short must not run on
+        stop_children()  # whatever the command started (Spark's JVM, say) stops with it
         print("interrupted", file=sys.stderr)
         return 130

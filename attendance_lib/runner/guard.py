@@ -112,8 +112,9 @@ def sweep(folders: Iterable[Path]) -> list[Path]:
 def stop_children() -> None:
     """Terminate this process's children (kernels, publishing processes), then kill any that linger.
 
-    Used when a run is stopped (SIGTERM, Ctrl-C): a kernel whose start the stop cut short would
-    otherwise go on running its notebook, holding the terminal's output open.
+    Used when a run or command is stopped (SIGTERM, Ctrl-C): a child left behind (a kernel, a
+    publishing process, Spark's JVM) would otherwise go on running, holding the terminal's
+    output open.
     """
     children = psutil.Process().children(recursive=True)
     for child in children:
@@ -134,10 +135,11 @@ _ctrl_c_stops_runs = threading.local()
 def ctrl_c_stops_runs() -> Iterator[None]:
     """Inside the block, Ctrl-C during a run is answered as SIGTERM is (exit 130).
 
-    For the command line: a ``KeyboardInterrupt`` raised while a kernel is starting can be
-    lost inside the kernel client, and the run then goes on. A library caller (a notebook
-    running ``run_all``) keeps its ``KeyboardInterrupt``: an interrupt there must not end the
-    caller's process.
+    For the command line: answered by a handler, the stop does not depend on where a
+    ``KeyboardInterrupt`` would land (in two test runs on a loaded machine one was not
+    answered within a minute; the likeliest cause, not proven, is an interrupt lost while a
+    kernel started). A library caller (a notebook running ``run_all``) keeps its
+    ``KeyboardInterrupt``: an interrupt there must not end the caller's process.
     """
     before = getattr(_ctrl_c_stops_runs, "on", False)
     _ctrl_c_stops_runs.on = True
