@@ -204,7 +204,7 @@ def test_a_weekly_index_counts_whole_periods_summed_over_schools():
         np.datetime64(d, "D").astype(np.int64) for d in ("2023-09-04", "2023-09-18", "2023-09-25")
     ]
     assert index.last_date == pd.Timestamp("2023-10-01")
-    assert index.cum.dtype == np.int32 and index.cum.shape == (2, 4, 4)
+    assert index.cum.dtype == np.int32 and index.cum.shape == (4, 2, 4)  # days, pupils, groups
 
     def count(upn, start, end):
         return index.counts([upn], pd.Timestamp(start), pd.Timestamp(end)).tolist()[0]

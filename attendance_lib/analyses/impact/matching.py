@@ -61,6 +61,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats as _st
 
 from attendance_lib.analyses.impact.windows import MarkIndex, PupilSessions
@@ -132,13 +134,22 @@ def open_service_on(upns: pd.Series, dates: pd.Series, services: pd.DataFrame | 
     Read one date at a time: the involvements open on that date, then which of that date's
     pupils hold one (a comparison pool's rows share their start date)."""
     upn = pd.Series(upns).astype(str).to_numpy(dtype=object)
-    when = pd.Series(pd.to_datetime(dates)).reset_index(drop=True)
-    out = np.zeros(len(upn), dtype=bool)
     if services is None or services.empty or not len(upn):
-        return out
+        return np.zeros(len(upn), dtype=bool)
     svc = services["upn"].astype(str).to_numpy(dtype=object)
     codes = pd.factorize(np.concatenate([upn, svc]))[0]  # each UPN a number: cheap to compare
-    pupil, holder = codes[: len(upn)], codes[len(upn) :]
+    return _open_on(codes[: len(upn)], codes[len(upn) :], dates, services)
+
+
+def _open_on(
+    pupil: np.ndarray, holder: np.ndarray, dates: pd.Series, services: pd.DataFrame | None
+) -> np.ndarray:
+    """:func:`open_service_on` with the pupils and the services' holders already numbered
+    (the same number for the same UPN; a holder numbered -1 matches no pupil)."""
+    out = np.zeros(len(pupil), dtype=bool)
+    if services is None or services.empty or not len(pupil):
+        return out
+    when = pd.Series(pd.to_datetime(dates)).reset_index(drop=True)
     start, end = services["start_date"], services["end_date"]
     for date, rows in when.groupby(when, sort=False).indices.items():
         opened = ((start <= date) & (end.isna() | (end >= date))).to_numpy(dtype=bool)
@@ -254,6 +265,8 @@ def comparison_pool(
     cand["_first"] = cand["upn"].map(first)  # each pupil's first intervention, looked up once
     by_year = {y: f for y, f in cand.groupby("academic_year")}
     treated_on = {d: rows for d, rows in _cells(t).groupby("start_date")}
+    # the services' pupils numbered as the candidates are (-1: not among them)
+    holders = None if services is None else sessions.codes(services["upn"].astype(str))
     pieces, moments, batch = [], [], []
     for w in dates.itertuples(index=False):
         piece = _eligible_on(sessions, w, by_year.get(w.academic_year), caliper_pp)
@@ -261,7 +274,7 @@ def comparison_pool(
             continue
         f = piece["_first"]
         piece = piece[f.isna() | (f > w.review_end)]
-        piece = _with_services(piece[_POOL_COLUMNS], schools, services)
+        piece = _with_services(piece[[*_POOL_COLUMNS, "_code"]], schools, services, holders)
         moments.append(_moments(piece, w.start_date))
         if not all_candidates:
             piece = piece[_matchable(piece, treated_on[w.start_date], caliper_pp)]
@@ -276,7 +289,8 @@ def comparison_pool(
     if pieces:
         pool = pd.concat(pieces, ignore_index=True)
     else:
-        pool = _with_services(pd.DataFrame(columns=_POOL_COLUMNS), schools, services)
+        empty = pd.DataFrame(columns=[*_POOL_COLUMNS, "_code"])
+        pool = _with_services(empty, schools, services, holders)
     # Plain tuples: pandas compares attrs when it concatenates frames.
     pool.attrs["candidates"] = tuple(
         r for m in moments for r in m.itertuples(index=False, name=None)
@@ -311,13 +325,20 @@ def _picked(
 
 
 def _with_services(
-    piece: pd.DataFrame, schools: pd.DataFrame, services: pd.DataFrame | None
+    piece: pd.DataFrame,
+    schools: pd.DataFrame,
+    services: pd.DataFrame | None,
+    holders: np.ndarray | None,
 ) -> pd.DataFrame:
-    """Pool rows with the school's phase, an open service on the start date and change_pp."""
+    """Pool rows with the school's phase, an open service on the start date and change_pp.
+
+    ``piece`` holds the pupils' index codes (``_code``, dropped here) and ``holders`` the
+    services' pupils' (:meth:`PupilSessions.codes`), so no UPN is compared as text."""
     pool = piece.merge(schools[["urn", "phase"]], on="urn", how="left")
-    pool["open_service"] = open_service_on(pool["upn"], pool["start_date"], services)
+    codes = pool["_code"].to_numpy(dtype=np.int64)
+    pool["open_service"] = _open_on(codes, holders, pool["start_date"], services)
     pool["change_pp"] = pool["review_attendance_pct"] - pool["baseline_attendance_pct"]
-    return pool.reset_index(drop=True)
+    return pool.drop(columns="_code").reset_index(drop=True)
 
 
 def _cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -385,7 +406,7 @@ def _eligible_on(
     rev = sessions.counts(None, w.review_start, w.review_end, codes=codes)
     rev_possible = rev.sum(axis=1)
     ok = rev_possible > 0
-    out = cand[ok].drop(columns="_code").copy()
+    out = cand[ok].copy()
     codes = codes[ok]
     out["baseline_attendance_pct"] = pct[ok]
     out["review_attendance_pct"] = (rev[ok, 0] + rev[ok, 1]) * 100 / rev_possible[ok]
@@ -576,7 +597,20 @@ def match_comparisons(
 
 def _rank(values: pd.Series) -> np.ndarray:
     """Each value's place among the distinct values in sorted order (equal values, equal
-    places), so that text sorts as numbers would, in the same order."""
+    places), so that text sorts as numbers would, in the same order.
+
+    Text held by Arrow (pandas' ``str``: the UPNs) is numbered and sorted by Arrow, without
+    making a Python string of each value; Arrow's order of UTF-8 text (by bytes) is Python's
+    (by code points)."""
+    if isinstance(values.array, pd.arrays.ArrowStringArray) and not values.hasnans:
+        text = pa.array(values.array)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        encoded = text.dictionary_encode()
+        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        places = np.empty(len(order), dtype=np.int64)
+        places[order] = np.arange(len(order))
+        return places[encoded.indices.to_numpy(zero_copy_only=False)]
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
     places = np.empty(len(uniques), dtype=np.int64)
     places[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))

@@ -125,13 +125,15 @@ def study_leave(pupils: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
 class MarkIndex:
     """Cumulative possible sessions per pupil, school day and group, for window counts.
 
-    ``cum[p, d, g]`` is pupil ``p``'s sessions in group ``g`` (present, AEA, authorised,
+    ``cum[d, p, g]`` is pupil ``p``'s sessions in group ``g`` (present, AEA, authorised,
     unauthorised; all the pupil's enrolments together) on the dates ``days[:d]``, where
     ``days`` are the dates on which any pupil has a possible mark. Built once: the SQL engine
     numbers every possible mark by pupil, day and group, a piece at a time (the marks are
     never loaded into pandas), and each is counted into its cell; then any number of window
-    counts are a lookup each. Memory: pupils x school days x 4
-    small integers (142 MB for the demo LA: 31,000 pupils, 575 school days). ``last_date`` is the
+    counts are a lookup each. Memory: school days x pupils x 4
+    small integers (142 MB for the demo LA: 31,000 pupils, 575 school days). Days come
+    first: a window shared by many pupils (a comparison pool's start date) reads two rows of
+    pupils in order, not one scattered cell per pupil. ``last_date`` is the
     latest date with any mark, possible or not.
 
     It counts every possible session; :class:`PupilSessions` applies the rules of this module
@@ -168,13 +170,13 @@ class MarkIndex:
         days = possible_days(marks, engine=engine)
         most = int(totals["sessions_possible"].max()) if len(totals) else 0
         dtype = np.int16 if most < np.iinfo(np.int16).max else np.int32
-        width = len(days) + 1  # 1-based: cum[:, 0] is the zero before any day
-        cum = np.zeros(len(categories) * width * len(_POSSIBLE), dtype=dtype)
+        width = len(days) + 1  # 1-based: cum[0] is the zero before any day
+        cum = np.zeros(width * len(categories) * len(_POSSIBLE), dtype=dtype)
         for pupil, day, grp in possible_mark_cells(marks, categories, days, engine=engine):
-            cell = (pupil * width + day + 1) * len(_POSSIBLE) + grp
+            cell = ((day + 1) * len(categories) + pupil) * len(_POSSIBLE) + grp
             np.add.at(cum, cell, np.ones(len(cell), dtype=dtype))  # a day holds several marks
-        cum = cum.reshape(len(categories), width, len(_POSSIBLE))
-        np.cumsum(cum, axis=1, dtype=dtype, out=cum)
+        cum = cum.reshape(width, len(categories), len(_POSSIBLE))
+        _accumulate_days(cum)
         return cls(
             categories=pd.Index(categories, dtype=str),
             days=days,
@@ -187,7 +189,7 @@ class MarkIndex:
         """Index weekly counts (``upn, urn, week_start, week_end`` and the count columns).
 
         ``days`` are the periods' last weekdays (the Friday before each period's Sunday) and
-        ``cum[p, k]`` the pupil's sessions in the periods ending on ``days[:k]``, summed over
+        ``cum[k, p]`` the pupil's sessions in the periods ending on ``days[:k]``, summed over
         enrolments; :meth:`counts` then counts a period in a window when its Friday lies
         inside and it starts no earlier than the Monday of the window's first week, so a
         period is never split. ``last_date`` is the last Sunday covered. Raises
@@ -207,9 +209,9 @@ class MarkIndex:
         np.minimum.at(first, position, starts)
         codes, categories = pd.factorize(weekly["upn"].astype(str))
         matrix = weekly[[GROUP_COLUMNS[g] for g in _POSSIBLE]].to_numpy(dtype=np.int64)
-        cum = np.zeros((len(categories), len(days) + 1, len(_POSSIBLE)), dtype=np.int32)
-        np.add.at(cum, (codes, position + 1), matrix.astype(np.int32))
-        np.cumsum(cum, axis=1, dtype=np.int32, out=cum)
+        cum = np.zeros((len(days) + 1, len(categories), len(_POSSIBLE)), dtype=np.int32)
+        np.add.at(cum, (position + 1, codes), matrix.astype(np.int32))
+        _accumulate_days(cum)
         return cls(
             categories=pd.Index(categories, dtype=str),
             days=days,
@@ -240,7 +242,15 @@ class MarkIndex:
         if not len(self.categories):  # no possible mark at all
             return np.zeros((len(r_upn), len(_POSSIBLE)), dtype=np.int64)
         row = np.maximum(r_upn, 0)
-        return self.cum[row, hi].astype(np.int64) - self.cum[row, lo]
+        if len(row) and (lo == lo[0]).all() and (hi == hi[0]).all():  # one window for all
+            return self.cum[hi[0]][row].astype(np.int64) - self.cum[lo[0]][row]
+        return self.cum[hi, row].astype(np.int64) - self.cum[lo, row]
+
+
+def _accumulate_days(cum: np.ndarray) -> None:
+    """Running totals over the first axis (days), in place, a day at a time (no copy)."""
+    for d in range(1, len(cum)):
+        np.add(cum[d - 1], cum[d], out=cum[d])
 
 
 def _days(dates, n: int) -> np.ndarray:
