@@ -457,3 +457,12 @@ def test_describe_unmatched_says_the_estimate_is_for_the_matched_children():
     assert "The estimate describes the matched children only" in text
     everyone = mm.describe_unmatched(unmatched.iloc[:0], n_evaluable=3)
     assert everyone == "Every evaluable intervention entered the matched estimate."
+
+
+def test_ranks_of_text_held_by_arrow_are_the_ranks_of_the_same_text_as_python_objects():
+    # Arrow sorts UTF-8 text by bytes, Python by code points: the same order, accents included
+    values = ["b", "é", "a", "B", "ä", "b", "Z9", "Z10", "", "a"]
+    arrow = mm._rank(pd.Series(values, dtype="str"))
+    python = mm._rank(pd.Series(values, dtype=object))
+    # in order: "", "B", "Z10", "Z9", "a", "b", "ä", "é"
+    assert arrow.tolist() == python.tolist() == [5, 7, 4, 1, 6, 5, 3, 2, 0, 4]

@@ -444,3 +444,23 @@ def test_a_weekly_window_from_a_sunday_is_in_the_week_of_the_monday_before():
     assert got.tolist() == [[25, 1, 4, 2]]
     later = index.counts(["A"], pd.Timestamp("2023-09-11"), pd.Timestamp("2023-09-24"))
     assert later.tolist() == [[8, 0, 2, 2]]
+
+
+def test_one_window_for_every_pupil_counts_as_the_same_window_given_row_by_row():
+    # a window shared by every row is read from two days' rows of pupils; each row's own
+    # window, one cell per pupil; an unknown pupil or an empty window counts nothing in both.
+    # 10 to 16 January holds 7 of A's present and B's N (unauthorised) days, 2 of C's U days.
+    rows = days("2024-01-08", 10, "/", "A") + days("2024-01-08", 10, "N", "B")
+    rows += days("2024-01-15", 3, "U", "C")
+    index = MarkIndex.build(marks(rows))
+    upns = ["C", "A", "B", "A"]
+    shared = index.counts(upns, pd.Timestamp("2024-01-10"), pd.Timestamp("2024-01-16"))
+    assert shared.tolist() == [[0, 0, 0, 2], [7, 0, 0, 0], [0, 0, 0, 7], [7, 0, 0, 0]]
+    starts = pd.Series(pd.to_datetime(["2024-01-10"] * 4))
+    ends = pd.Series(pd.to_datetime(["2024-01-16"] * 3 + ["2024-01-09"]))  # the last: empty
+    own = index.counts([*upns[:3], "Z"], starts, ends)
+    assert own.tolist() == [*shared.tolist()[:3], [0, 0, 0, 0]]
+    with_unknown = index.counts(
+        [*upns, "Z"], pd.Timestamp("2024-01-10"), pd.Timestamp("2024-01-16")
+    )
+    assert with_unknown.tolist() == [*shared.tolist(), [0, 0, 0, 0]]
