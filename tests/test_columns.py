@@ -35,3 +35,24 @@ def test_missing_matches_only_missing_and_values_are_read_as_text():
     assert text_in(pd.Index(["A1", "B2"]), np.array(["B2"])).tolist() == [False, True]
     # a value set with repeats and a column of numbers read as text
     assert text_in(pd.Series([1, 2, 3]), pd.Series(["3", "3", "1"])).tolist() == [True, False, True]
+
+
+@given(
+    st.lists(UPN_LIKE, max_size=30),
+    st.lists(UPN_LIKE, max_size=30),
+    st.lists(st.sampled_from(["A1", "Z9", "7"]), max_size=3),
+)
+def test_a_categorical_column_gives_the_answer_of_its_values_as_text(column, values, unused):
+    # answered for the categories, spread by the codes: missing values and categories no
+    # value uses included, as a Series or an Index
+    categories = sorted({v for v in column if v is not None} | set(unused))
+    series = pd.Series(pd.Categorical(column, categories=categories))
+    expected = series.astype(str).isin(values).to_numpy(dtype=bool)
+    assert text_in(series, values).tolist() == expected.tolist()
+    assert text_in(pd.CategoricalIndex(series), values).tolist() == expected.tolist()
+
+
+def test_a_categorical_column_of_numbers_is_read_as_text():
+    column = pd.Series(pd.Categorical([7, None, 3, 7]))
+    assert text_in(column, ["7"]).tolist() == [True, False, False, True]
+    assert text_in(column, ["3", None]).tolist() == [False, True, True, False]

@@ -22,7 +22,15 @@ def text_in(column: pd.Series | pd.Index, values: Iterable) -> np.ndarray:
     The same answer as ``column.astype(str).isin(values)`` for text values: a missing value
     matches a missing value, and nothing else does. Values are compared as text (the number
     ``1`` matches the text ``"1"``), so give UPNs as text.
+
+    A categorical column (the code cube's, the marks') is answered for its categories, then
+    spread by its codes: its values are never made into text one by one.
     """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = np.asarray(column.array.codes)
+        # a missing value has code -1: the last place, the missing value's answer
+        answers = text_in(pd.Series([*column.array.categories, None], dtype=object), values)
+        return answers[codes]
     left = pa.array(pd.Series(column, copy=False).astype("str"))
     if not isinstance(values, pd.Series | pd.Index):
         values = pd.Series(list(values), dtype=object)

@@ -586,6 +586,8 @@ def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """
     if "grp" in cube:  # a cube from weekly counts: groups, no codes
         groups = cube["grp"].to_numpy()
+    elif isinstance(cube["code"].dtype, pd.CategoricalDtype):  # looked up once per code
+        groups = marks_groups(cube)
     else:
         group_of_code = {c: int(CODE_GROUP[c]) for c in cube["code"].astype(str).unique()}
         groups = cube["code"].astype(str).map(group_of_code).to_numpy()

@@ -38,6 +38,7 @@ from attendance_lib.core.academic_calendar import (
     age_on_31_august,
     parse_academic_year,
 )
+from attendance_lib.core.columns import text_in
 from attendance_lib.core.errors import UsageError
 from attendance_lib.engine.sessions import COUNT_COLUMNS, add_rates, counts_from_cube
 
@@ -400,9 +401,9 @@ def in_period(
     cube: pd.DataFrame, academic_year: str, last_ht: int, *, first_ht: int = 1
 ) -> pd.DataFrame:
     """The cube rows of half terms ``first_ht`` to ``last_ht`` (both included) of a year."""
-    years = cube["academic_year"].astype(str).to_numpy()
+    of_year = text_in(cube["academic_year"], [academic_year])
     hts = cube["half_term"].to_numpy()
-    return cube[(years == academic_year) & (hts >= first_ht) & (hts <= last_ht)]
+    return cube[of_year & (hts >= first_ht) & (hts <= last_ht)]
 
 
 def period_enrolments(
