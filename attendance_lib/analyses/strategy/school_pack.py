@@ -43,6 +43,7 @@ from attendance_lib.analyses.shared.dfe_cohort import (
 from attendance_lib.analyses.strategy.termly import FIVE_CATEGORIES, category_name
 from attendance_lib.core.academic_calendar import Calendar, previous_year
 from attendance_lib.core.codes import CODE_MEANING, Group, codes_in
+from attendance_lib.core.columns import text_in
 from attendance_lib.core.errors import UsageError
 from attendance_lib.core.numbers import NOT_APPLICABLE, round_half_up
 from attendance_lib.engine.bands import assign, resolve_bands
@@ -534,7 +535,7 @@ def penalty_threshold(
     )
     day = day_in_school[day_of.reshape(-1)]
     enrol_ids, (enrol_upns, enrol_urns) = pair_codes(upn, pd.Series(urn))
-    unauth = marks["code"].astype(str).isin(codes_in(Group.UNAUTHORISED)).to_numpy()
+    unauth = text_in(marks["code"], codes_in(Group.UNAUTHORISED))
     n_enrol, n_days = len(enrol_upns), int(day_in_school.max()) + 1
     grid = np.zeros((n_enrol, n_days), dtype=np.int32)
     np.add.at(grid, (enrol_ids[unauth], day[unauth]), 1)
@@ -782,7 +783,7 @@ def compute_school_period(
     penalty = None
     if weekly_counts_of(ds) is None:
         marks = ds.marks_for(urns=[int(urn)], start=start, end=end)
-        in_cohort = marks["upn"].astype(str).isin(set(mine.table["upn"])).to_numpy()
+        in_cohort = text_in(marks["upn"], mine.table["upn"])
         penalty = penalty_threshold(marks[in_cohort].reset_index(drop=True))
     return SchoolPeriod(
         table=mine.table,
