@@ -1058,3 +1058,33 @@ def test_mark_date_range_asks_the_engine_it_is_given(monkeypatch):
         pd.Timestamp("2023-09-04"),
         pd.Timestamp("2023-09-05"),
     )
+
+
+def _factorized_keys(rows: pd.DataFrame) -> pd.DataFrame:
+    """What counts_from_cube's keys were before: MultiIndex.factorize of the distinct rows."""
+    uniques = pd.MultiIndex.from_frame(rows).factorize()[1]
+    return uniques.to_frame(index=False, name=list(rows.columns))
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # the cube's keys: text categories (unused ones too), int32/int8 numbers
+        pd.DataFrame(
+            {
+                "upn": pd.Categorical(["B2", "A1", "B2"], categories=["A1", "B2", "C3"]),
+                "urn": np.array([7, 7, 9], dtype=np.int32),
+                "academic_year": pd.Categorical(["2023/24"] * 3),
+                "half_term": np.array([1, 2, 1], dtype=np.int8),
+            }
+        ).astype({"upn": pd.CategoricalDtype(pd.Index(["A1", "B2", "C3"], dtype="str"))}),
+        pd.DataFrame({"urn": pd.Categorical([3, 1, 3])}),  # categories of numbers
+        # the factorize's own way: a missing key, floats, booleans, object text
+        pd.DataFrame({"upn": pd.Categorical(["A1", None]), "urn": [1, 2]}),
+        pd.DataFrame({"sen": [True, False], "rate": [0.5, 1.0]}),
+        pd.DataFrame({"upn": pd.Series(["A1", "B2"], dtype=object), "urn": [1, 2]}),
+    ],
+)
+def test_count_keys_keep_the_values_and_types_the_multiindex_factorize_gave(rows):
+    got = engine._key_frame(rows.drop_duplicates().reset_index(drop=True))
+    pd.testing.assert_frame_equal(got, _factorized_keys(rows.drop_duplicates()), check_exact=True)

@@ -604,11 +604,33 @@ def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         minlength=n * _N_GROUPS,
     )
     matrix = flat.reshape(n, _N_GROUPS).astype(np.int64)
-    # The keys' values and types as MultiIndex.factorize gives them, from one row per key;
-    # it drops the level names (pandas 3), so name the columns explicitly.
-    uniques = pd.MultiIndex.from_frame(ids_frame.iloc[first]).factorize()[1]
-    key_frame = uniques.to_frame(index=False, name=list(keys))
+    key_frame = _key_frame(ids_frame.iloc[first].reset_index(drop=True))
     return pd.concat([key_frame, _count_frame(matrix)], axis=1)
+
+
+def _key_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Distinct keys, one row each, with the values and types ``MultiIndex.factorize`` gives.
+
+    That is: text categories as text, integers as int64. Those columns are converted one at
+    a time (a large LA's enrolments by half term are nearly two million keys, and the
+    factorize builds a tuple for each); a key of any other type, or missing, goes the
+    factorize's own way.
+    """
+    out = {}
+    for name in rows.columns:
+        col = rows[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            categories, codes = col.cat.categories, col.cat.codes.to_numpy()
+            if (categories.dtype == "str" or categories.dtype == np.int64) and (codes >= 0).all():
+                out[name] = categories.take(codes)
+                continue
+        elif col.dtype.kind in "iu" and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+            out[name] = col.to_numpy(dtype=np.int64)
+            continue
+        # it drops the level names (pandas 3), so name the columns explicitly
+        uniques = pd.MultiIndex.from_frame(rows).factorize()[1]
+        return uniques.to_frame(index=False, name=list(rows.columns))
+    return pd.DataFrame(out, index=rows.index)
 
 
 def census_counts(absence_terms: pd.DataFrame, calendar: Calendar, start, end) -> pd.DataFrame:
