@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attendance_lib.core.columns import text_in
+from attendance_lib.core.columns import key_numbers, text_in
 
 UPN_LIKE = st.one_of(st.none(), st.sampled_from(["A1", "A2", "b3", "", " A1", "Ω9"]))
 
@@ -56,3 +56,19 @@ def test_a_categorical_column_of_numbers_is_read_as_text():
     column = pd.Series(pd.Categorical([7, None, 3, 7]))
     assert text_in(column, ["7"]).tolist() == [True, False, False, True]
     assert text_in(column, ["3", None]).tolist() == [False, True, True, False]
+
+
+KEY_VALUES = st.one_of(st.none(), st.sampled_from(["A1", "B2", "7"]))
+
+
+@given(
+    st.lists(st.tuples(KEY_VALUES, st.integers(0, 3), KEY_VALUES), max_size=40),
+    st.booleans(),
+)
+def test_key_numbers_are_groupbys_numbers_in_order_of_first_appearance(rows, categorical):
+    # text (as categories or as text) with missing values, and numbers
+    frame = pd.DataFrame(rows, columns=["upn", "urn", "year"]).astype(
+        {"upn": "category" if categorical else "str", "urn": "int64", "year": "str"}
+    )
+    expected = frame.groupby(list(frame), sort=False, dropna=False, observed=True).ngroup()
+    assert key_numbers(frame).tolist() == expected.tolist()

@@ -36,3 +36,24 @@ def text_in(column: pd.Series | pd.Index, values: Iterable) -> np.ndarray:
         values = pd.Series(list(values), dtype=object)
     right = pa.array(pd.Series(values, copy=False).astype("str"), type=left.type).unique()
     return np.asarray(pc.is_in(left, value_set=right), dtype=bool)
+
+
+def key_numbers(frame: pd.DataFrame) -> np.ndarray:
+    """One number per row for its combination of values, numbered in order of first appearance.
+
+    Equal rows get equal numbers, and a missing value equals another missing value: what
+    ``frame.groupby(list(frame), sort=False, dropna=False, observed=True).ngroup()`` gives,
+    without hashing a tuple per row. Each column is numbered on its own (a categorical column
+    by its codes), then folded into the numbers so far, which stay below the number of rows.
+    """
+    number = np.zeros(len(frame), dtype=np.int64)
+    for name in frame.columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # -1 (missing) becomes 0
+            codes = col.cat.codes.to_numpy().astype(np.int64) + 1
+            size = len(col.cat.categories) + 1
+        else:
+            codes, uniques = pd.factorize(col, use_na_sentinel=False)
+            size = len(uniques)
+        number = pd.factorize(number * size + codes)[0].astype(np.int64)
+    return number

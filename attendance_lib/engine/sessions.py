@@ -35,6 +35,7 @@ from pandas.api.types import union_categoricals
 from attendance_lib.core import marks_sql
 from attendance_lib.core.academic_calendar import Calendar
 from attendance_lib.core.codes import CODE_GROUP, GROUP_COLUMNS, Group, group_lookup
+from attendance_lib.core.columns import key_numbers
 from attendance_lib.core.errors import UsageError
 from attendance_lib.core.sql_engines import run_sql, run_sql_batches
 
@@ -594,7 +595,7 @@ def counts_from_cube(cube: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     ids_frame = cube[keys]
     # Each row's key number, in order of first appearance (as MultiIndex.factorize numbers
     # them, without building a tuple per row)
-    ids = ids_frame.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    ids = key_numbers(ids_frame)
     n = int(ids.max()) + 1 if len(ids) else 0
     first = np.full(n, len(ids), dtype=np.int64)
     np.minimum.at(first, ids, np.arange(len(ids)))
