@@ -336,7 +336,7 @@ def apply_cohort(
                 f"the cohort status is for {status.academic_year}; the cube holds "
                 + ", ".join(sorted(years))
             )
-        rows = status.table["upn"].isin(frame["upn"]).to_numpy()
+        rows = text_in(status.table["upn"], frame["upn"])
         known_status = status.table.loc[rows, columns]
     merged = frame.merge(known_status, **merge)
     unknown = merged["in_cohort"].isna().to_numpy()

@@ -860,6 +860,7 @@ def _own_categories(cube: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
     out = cube.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
-            own = pd.unique(window[column].to_numpy()) if len(window) else []
+            codes = np.unique(window[column].cat.codes.to_numpy())
+            own = window[column].cat.categories.take(codes[codes >= 0])  # by codes, not text
             out[column] = out[column].cat.set_categories(sorted(own))
     return out
